@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# One-command, idempotent setup for emotion-agent on Debian 12 (and Ubuntu / Jetson Linux).
+#
+#   bash scripts/setup.sh [--quiet] [--force]
+#
+# Each step checks a stamp and is skipped when nothing it depends on changed, so a second run takes
+# about a second. Steps: Debian packages -> npm ci -> @u4/opencv4nodejs native build (cached outside
+# the checkout, keyed by everything the binary depends on, so a fresh clone never pays the ~10 minute
+# build twice) -> TypeScript build -> demo media.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+QUIET=0
+FORCE=0
+for arg in "$@"; do
+  case "$arg" in
+    --quiet) QUIET=1 ;;
+    --force) FORCE=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 64 ;;
+  esac
+done
+
+STATE="$ROOT/var/setup"
+CACHE="${EMOTION_AGENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/emotion-agent}"
+mkdir -p "$STATE" "$CACHE"
+say() { [ "$QUIET" = 1 ] || echo "setup: $*"; }
+note() { echo "setup: $*"; }
+hash_of() { sha256sum | cut -c1-16; }
+stamp_ok() { [ "$FORCE" = 0 ] && [ -f "$STATE/$1" ] && [ "$(cat "$STATE/$1")" = "$2" ]; }
+stamp_set() { echo "$2" >"$STATE/$1"; }
+
+# --- 1. Debian packages ---------------------------------------------------------------------------
+# libopencv-dev: image IO/resizing/drawing and VideoCapture (GStreamer pipelines); ffmpeg: capture and
+# demo media; mosquitto: the MQTT broker the tests run against; build tools for native addons.
+APT_PACKAGES=(libopencv-dev ffmpeg mosquitto g++ make python3 pkg-config ca-certificates)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    note "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: these Debian packages are missing. Install them, then run this again:" >&2
+    echo "  sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" != 20 ]; then
+  echo "setup: Node.js 20 is required (found $(node --version))." >&2
+  exit 1
+fi
+
+# --- 2. npm ci --------------------------------------------------------------------------------------
+# --ignore-scripts: no dependency runs an install script we need (onnxruntime-node's only downloads
+# CUDA binaries; opencv4nodejs is built below, explicitly). Native builds happen in this script.
+lock_key="$( (cat package-lock.json; node --version) | hash_of)"
+if ! stamp_ok npm "$lock_key" || [ ! -d node_modules ]; then
+  say "npm ci"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+  rm -f "$STATE/opencv" "$STATE/build"
+  stamp_set npm "$lock_key"
+fi
+
+# --- 3. @u4/opencv4nodejs against the system OpenCV ----------------------------------------------
+CV_PKG="node_modules/@u4/opencv4nodejs"
+CV_BIN="$CV_PKG/build/Release/opencv4nodejs.node"
+cv_key="$( (node -p 'require("./'"$CV_PKG"'/package.json").version'; node -p process.versions.modules;
+  uname -m; dpkg-query -W -f='${Version}' libopencv-dev; cat "$CV_PKG/binding.gyp") | hash_of)"
+export OPENCV4NODEJS_DISABLE_AUTOBUILD=1 OPENCV_INCLUDE_DIR=/usr/include/opencv4 \
+  OPENCV_LIB_DIR="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" OPENCV_BIN_DIR=/usr/bin
+if ! stamp_ok opencv "$cv_key" || [ ! -f "$CV_BIN" ]; then
+  cached="$CACHE/opencv4nodejs/$cv_key/opencv4nodejs.node"
+  if [ -f "$cached" ] && [ "$FORCE" = 0 ]; then
+    say "opencv4nodejs: using the cached build $cv_key"
+  else
+    note "building opencv4nodejs against the system OpenCV (about 10 minutes, once per machine)"
+    (cd "$CV_PKG" && npm_config_nodedir="${npm_config_nodedir:-/usr}" JOBS="$(nproc)" \
+      ../../.bin/node-gyp rebuild --release --jobs "$(nproc)" --nodedir="${npm_config_nodedir:-/usr}" \
+      >"$STATE/opencv-build.log" 2>&1) || { echo "setup: opencv4nodejs build failed, see $STATE/opencv-build.log" >&2; exit 1; }
+    mkdir -p "$(dirname "$cached")"
+    cp "$CV_BIN" "$cached.tmp" && mv "$cached.tmp" "$cached"
+  fi
+  mkdir -p "$(dirname "$CV_BIN")"
+  cp "$cached" "$CV_BIN"
+  node scripts/check-opencv.cjs || { echo "setup: opencv4nodejs does not load" >&2; exit 1; }
+  stamp_set opencv "$cv_key"
+fi
+
+# --- 4. TypeScript ------------------------------------------------------------------------------------
+src_key="$( (find src -type f -print0 | sort -z | xargs -0 sha256sum; cat tsconfig*.json package-lock.json) | hash_of)"
+if ! stamp_ok build "$src_key" || [ ! -f dist/cli.js ]; then
+  say "compiling TypeScript"
+  rm -rf dist
+  npx --no-install tsc -p tsconfig.build.json
+  # JSON schemas and static assets are read at run time next to the compiled code.
+  (cd src && find . -name '*.json' -o -path './health/static/*' -type f) | while read -r f; do
+    mkdir -p "dist/$(dirname "$f")" && cp "src/$f" "dist/$f"
+  done
+  stamp_set build "$src_key"
+fi
+
+# --- 5. Demo media ------------------------------------------------------------------------------------
+bash scripts/make-demo-media.sh "$ROOT/var/demo" "$QUIET"
+
+say "ready"
