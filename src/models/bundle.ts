@@ -1,0 +1,109 @@
+// Loading a model bundle: manifest (schema + integrity) and an ONNX Runtime session whose real
+// inputs and outputs are checked against what the manifest promises.
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { ManifestError, readVerifiedFile, validateManifest, type Manifest, type Task } from './manifest.js';
+
+export interface Bundle {
+  dir: string;
+  manifest: Manifest;
+  modelBytes: Buffer;
+}
+
+export interface SessionOptions {
+  /** 'cpu' (default), 'cuda' or 'tensorrt' where the ONNX Runtime build has them. */
+  executionProvider?: 'cpu' | 'cuda' | 'tensorrt';
+  /** Intra-op threads; 0 lets ONNX Runtime choose. */
+  threads?: number;
+}
+
+export function readBundle(dir: string, expectTask?: Task): Bundle {
+  const abs = resolve(dir);
+  const where = `model bundle ${abs}`;
+  const manifestPath = join(abs, 'manifest.json');
+  if (!existsSync(manifestPath)) throw new ManifestError(where, 'manifest.json is missing (is this a bundle folder?)');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(manifestPath, 'utf8'));
+  } catch (err) {
+    throw new ManifestError(where, `manifest.json is not valid JSON: ${(err as Error).message}`);
+  }
+  const manifest = validateManifest(parsed, where);
+  if (expectTask && manifest.task !== expectTask) {
+    throw new ManifestError(where, `task: is "${manifest.task}", expected "${expectTask}"`);
+  }
+  let modelBytes: Buffer | undefined;
+  for (const [name, entry] of Object.entries(manifest.files)) {
+    const bytes = readVerifiedFile(abs, name, entry, where);
+    if (name === manifest.model) modelBytes = bytes;
+  }
+  return { dir: abs, manifest, modelBytes: modelBytes! };
+}
+
+function providers(ep: SessionOptions['executionProvider']): string[] {
+  // Falling back to CPU keeps a box without a working GPU stack analysing instead of crashing.
+  if (ep === 'tensorrt') return ['tensorrt', 'cuda', 'cpu'];
+  if (ep === 'cuda') return ['cuda', 'cpu'];
+  return ['cpu'];
+}
+
+function dimsMatch(actual: readonly (number | string)[], expected: number[]): boolean {
+  if (actual.length !== expected.length) return false;
+  // -1 in the manifest means "dynamic": the ONNX dim must be symbolic (a string) or -1.
+  return expected.every((e, i) => {
+    const a = actual[i];
+    if (e === -1) return typeof a === 'string' || a === -1;
+    return a === e;
+  });
+}
+
+type Meta = { name: string; isTensor: boolean; type?: string; shape?: readonly (number | string)[] };
+
+/** Checks the session's real inputs/outputs against the manifest; errors name the field. */
+export function checkSessionAgainstManifest(session: ort.InferenceSession, manifest: Manifest, where: string): void {
+  const inputs = (session as unknown as { inputMetadata: readonly Meta[] }).inputMetadata;
+  const outputs = (session as unknown as { outputMetadata: readonly Meta[] }).outputMetadata;
+  const inMeta = inputs.find((m) => m.name === manifest.input.name);
+  if (!inMeta) {
+    throw new ManifestError(where, `input.name: the ONNX model has no input "${manifest.input.name}" (it has ${inputs.map((m) => `"${m.name}"`).join(', ')})`);
+  }
+  if (inputs.length !== 1) throw new ManifestError(where, `input: the ONNX model has ${inputs.length} inputs; bundles must have exactly one`);
+  if (inMeta.type && inMeta.type !== 'float32') throw new ManifestError(where, `input: the ONNX input is ${inMeta.type}, expected float32`);
+  if (inMeta.shape && !dimsMatch(inMeta.shape, manifest.input.shape)) {
+    throw new ManifestError(where, `input.shape: manifest says ${JSON.stringify(manifest.input.shape)}, the ONNX model has ${JSON.stringify(inMeta.shape)}`);
+  }
+  manifest.outputs.forEach((o, i) => {
+    const meta = outputs.find((m) => m.name === o.name);
+    if (!meta) {
+      throw new ManifestError(where, `outputs[${i}].name: the ONNX model has no output "${o.name}" (it has ${outputs.map((m) => `"${m.name}"`).join(', ')})`);
+    }
+    if (meta.shape && !dimsMatch(meta.shape, o.shape)) {
+      throw new ManifestError(where, `outputs[${i}].shape: manifest says ${JSON.stringify(o.shape)}, the ONNX model has ${JSON.stringify(meta.shape)}`);
+    }
+  });
+  if (manifest.task === 'emotion-classifier' && manifest.decoding.type === 'classification') {
+    const out = manifest.outputs.find((o) => o.name === (manifest.decoding as { output: string }).output);
+    const classes = out?.shape[out.shape.length - 1];
+    if (classes !== manifest.labels?.modelOrder.length) {
+      throw new ManifestError(where, `labels.modelOrder: ${manifest.labels?.modelOrder.length} labels but output "${out?.name}" has ${classes} classes`);
+    }
+  }
+}
+
+export async function createSession(bundle: Bundle, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const where = `model bundle ${bundle.dir}`;
+  let session: ort.InferenceSession;
+  try {
+    session = await ort.InferenceSession.create(bundle.modelBytes, {
+      executionProviders: providers(opts.executionProvider),
+      intraOpNumThreads: opts.threads ?? 0,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new ManifestError(where, `${bundle.manifest.model}: ONNX Runtime cannot load it: ${(err as Error).message}`);
+  }
+  checkSessionAgainstManifest(session, bundle.manifest, where);
+  return session;
+}

@@ -1,0 +1,112 @@
+// Facial-expression classification: every face of a frame goes through ONE ONNX Runtime run, and the
+// model's own label order is mapped to the canonical order here, so nothing downstream cares which
+// model is loaded.
+import type * as ort from 'onnxruntime-node';
+import { createSession, readBundle, type Bundle, type SessionOptions } from '../models/bundle.js';
+import { CANONICAL_LABELS, type ClassificationDecoding, type EmotionLabel } from '../models/manifest.js';
+import type { Face } from './detector.js';
+import { frameToMat, type Frame } from './image.js';
+import type { Mat } from './opencv.js';
+import { cropFace, faceCropRect, hflip, matsToTensor } from './preprocess.js';
+
+export interface Emotion {
+  label: EmotionLabel;
+  score: number;
+  /** Canonical order: angry, disgust, fear, happy, sad, surprise, neutral. */
+  probabilities: number[];
+}
+
+export interface ClassifierOptions {
+  /** Horizontal-flip test-time augmentation: average the face and its mirror image. */
+  flipTta?: boolean;
+  /** Largest batch per ONNX Runtime run (a crowd is split into several runs). */
+  maxBatch?: number;
+}
+
+export function softmax(logits: ArrayLike<number>): number[] {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
+  const e = Array.from({ length: logits.length }, (_, i) => Math.exp(logits[i]! - max));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+export class EmotionClassifier {
+  private readonly decoding: ClassificationDecoding;
+  /** canonicalIndex[modelIndex] */
+  private readonly toCanonical: number[];
+
+  constructor(readonly bundle: Bundle, private readonly session: ort.InferenceSession, private readonly opts: ClassifierOptions = {}) {
+    this.decoding = bundle.manifest.decoding as ClassificationDecoding;
+    const order = bundle.manifest.labels!.modelOrder;
+    this.toCanonical = order.map((l) => CANONICAL_LABELS.indexOf(l));
+  }
+
+  static async load(dir: string, session: SessionOptions = {}, opts: ClassifierOptions = {}): Promise<EmotionClassifier> {
+    const bundle = readBundle(dir, 'emotion-classifier');
+    return new EmotionClassifier(bundle, await createSession(bundle, session), opts);
+  }
+
+  get name(): string {
+    return `${this.bundle.manifest.name}@${this.bundle.manifest.version}`;
+  }
+
+  /** Classifies the detected faces of one frame, cropping each from the full-resolution frame. */
+  async classifyFaces(frame: Frame, faces: Face[]): Promise<Emotion[]> {
+    if (faces.length === 0) return [];
+    const { input, preprocess } = this.bundle.manifest;
+    const src = frameToMat(frame);
+    const crops = faces.map((f) => {
+      const rect = faceCropRect(f.box, preprocess?.margin ?? 0, preprocess?.square ?? true);
+      const l = f.landmarks?.leftEye;
+      const r = f.landmarks?.rightEye;
+      const eyes = preprocess?.align && l && r ? { left: l, right: r } : undefined;
+      return cropFace(frame, src, rect, input.width, input.height, eyes);
+    });
+    return this.classifyMats(crops);
+  }
+
+  /** Classifies whole images that are already face crops (datasets such as FER-2013). */
+  async classifyImages(frames: Frame[]): Promise<Emotion[]> {
+    const { input } = this.bundle.manifest;
+    const mats = frames.map((f) => frameToMat(f).resize(input.height, input.width, 0, 0, 1 /* INTER_LINEAR */));
+    return this.classifyMats(mats);
+  }
+
+  /** `mats` are already input-sized crops (BGR or gray). */
+  async classifyMats(mats: Mat[]): Promise<Emotion[]> {
+    const max = Math.max(1, this.opts.maxBatch ?? 32);
+    const out: Emotion[] = [];
+    for (let i = 0; i < mats.length; i += max) {
+      const chunk = mats.slice(i, i + max);
+      const probs = await this.run(chunk);
+      if (this.opts.flipTta) {
+        const flipped = await this.run(chunk.map(hflip));
+        probs.forEach((p, k) => p.forEach((v, c) => (p[c] = (v + flipped[k]![c]!) / 2)));
+      }
+      for (const p of probs) {
+        let best = 0;
+        for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;
+        out.push({ label: CANONICAL_LABELS[best]!, score: p[best]!, probabilities: p });
+      }
+    }
+    return out;
+  }
+
+  /** One batched run; returns canonical-order probabilities per crop. */
+  private async run(mats: Mat[]): Promise<number[][]> {
+    const { input } = this.bundle.manifest;
+    const res = await this.session.run({ [input.name]: matsToTensor(mats, input) });
+    const t = res[this.decoding.output];
+    if (!t) throw new Error(`${this.name}: model did not return output "${this.decoding.output}"`);
+    const data = t.data as Float32Array;
+    const k = this.toCanonical.length;
+    return mats.map((_, n) => {
+      const row = data.subarray(n * k, (n + 1) * k);
+      const p = this.decoding.activation === 'softmax' ? softmax(row) : Array.from(row);
+      const canon = new Array<number>(k).fill(0);
+      p.forEach((v, m) => (canon[this.toCanonical[m]!] = v));
+      return canon;
+    });
+  }
+}
