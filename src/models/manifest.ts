@@ -21,6 +21,7 @@ export interface InputSpec {
   height: number;
   normalization: { scale: number; mean: number[]; std: number[] };
   resize?: 'stretch' | 'letterbox';
+  resizeKernel?: 'half-pixel' | 'tf-legacy';
 }
 
 export interface ClassificationDecoding {

@@ -5,7 +5,7 @@ import type * as ort from 'onnxruntime-node';
 import { createSession, readBundle, type Bundle, type SessionOptions } from '../models/bundle.js';
 import { CANONICAL_LABELS, type ClassificationDecoding, type EmotionLabel } from '../models/manifest.js';
 import type { Face } from './detector.js';
-import { frameToMat, type Frame } from './image.js';
+import { cropResize, frameToMat, type Frame } from './image.js';
 import type { Mat } from './opencv.js';
 import { cropFace, faceCropRect, hflip, matsToTensor } from './preprocess.js';
 
@@ -61,7 +61,7 @@ export class EmotionClassifier {
       const l = f.landmarks?.leftEye;
       const r = f.landmarks?.rightEye;
       const eyes = preprocess?.align && l && r ? { left: l, right: r } : undefined;
-      return cropFace(frame, src, rect, input.width, input.height, eyes);
+      return cropFace(frame, src, rect, input.width, input.height, eyes, input.resizeKernel);
     });
     return this.classifyMats(crops);
   }
@@ -69,7 +69,7 @@ export class EmotionClassifier {
   /** Classifies whole images that are already face crops (datasets such as FER-2013). */
   async classifyImages(frames: Frame[]): Promise<Emotion[]> {
     const { input } = this.bundle.manifest;
-    const mats = frames.map((f) => frameToMat(f).resize(input.height, input.width, 0, 0, 1 /* INTER_LINEAR */));
+    const mats = frames.map((f) => cropResize(f, { x: 0, y: 0, width: f.width, height: f.height }, input.width, input.height, undefined, input.resizeKernel));
     return this.classifyMats(mats);
   }
 

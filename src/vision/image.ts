@@ -61,26 +61,23 @@ export function writeImage(path: string, frame: Frame): void {
 }
 
 /**
- * Crops `rect` (may extend past the frame: the outside is filled with black, which keeps a face at
- * the border centred in its crop instead of shifting it) and resizes it to outW x outH.
+ * How source pixels are sampled when resizing. 'half-pixel' is OpenCV's and modern TF's bilinear
+ * (pixel centres at +0.5); 'tf-legacy' is TF1/TFJS resizeBilinear without half-pixel centres, which
+ * models converted from TFJS saw in training and in their reference implementation.
  */
-export function cropResize(frame: Frame, rect: Rect, outW: number, outH: number, src: Mat = frameToMat(frame)): Mat {
-  const x0 = Math.round(rect.x);
-  const y0 = Math.round(rect.y);
-  const w = Math.max(1, Math.round(rect.width));
-  const h = Math.max(1, Math.round(rect.height));
-  const ix0 = Math.max(0, x0);
-  const iy0 = Math.max(0, y0);
-  const ix1 = Math.min(frame.width, x0 + w);
-  const iy1 = Math.min(frame.height, y0 + h);
-  let crop: Mat;
-  if (ix1 <= ix0 || iy1 <= iy0) {
-    crop = new cv.Mat(h, w, cv.CV_8UC3, [0, 0, 0]);
-  } else {
-    crop = src.getRegion(new cv.Rect(ix0, iy0, ix1 - ix0, iy1 - iy0));
-    if (ix0 !== x0 || iy0 !== y0 || ix1 !== x0 + w || iy1 !== y0 + h) {
-      crop = crop.copyMakeBorder(iy0 - y0, y0 + h - iy1, ix0 - x0, x0 + w - ix1, cv.BORDER_CONSTANT, new cv.Vec3(0, 0, 0));
-    }
-  }
-  return crop.resize(outH, outW, 0, 0, cv.INTER_LINEAR);
+export type ResizeKernel = 'half-pixel' | 'tf-legacy';
+
+/**
+ * Crops `rect` (which may extend past the frame: the outside reads as black, which keeps a face at
+ * the border centred in its crop) and resizes it to outW x outH with bilinear sampling, in one
+ * warpAffine: no intermediate copy of the region.
+ */
+export function cropResize(frame: Frame, rect: Rect, outW: number, outH: number, src: Mat = frameToMat(frame), kernel: ResizeKernel = 'half-pixel'): Mat {
+  const sx = rect.width / outW;
+  const sy = rect.height / outH;
+  // Inverse map: src = dst * s + t. Half-pixel centres: src = (dst + 0.5) * s - 0.5.
+  const tx = kernel === 'half-pixel' ? rect.x + 0.5 * sx - 0.5 : rect.x;
+  const ty = kernel === 'half-pixel' ? rect.y + 0.5 * sy - 0.5 : rect.y;
+  const inverse = new cv.Mat([[sx, 0, tx], [0, sy, ty]], cv.CV_64F);
+  return src.warpAffine(inverse, new cv.Size(outW, outH), cv.INTER_LINEAR + cv.WARP_INVERSE_MAP, cv.BORDER_CONSTANT);
 }

@@ -1,7 +1,7 @@
 // Turning frames and face crops into model input tensors, exactly as a bundle's manifest describes.
 import * as ort from 'onnxruntime-node';
 import type { InputSpec } from '../models/manifest.js';
-import { cropResize, frameToMat, type Frame, type Rect } from './image.js';
+import { cropResize, frameToMat, type Frame, type Rect, type ResizeKernel } from './image.js';
 import { cv, type Mat } from './opencv.js';
 
 export interface Point {
@@ -60,10 +60,10 @@ export function frameToDetectorInput(frame: Frame, spec: InputSpec, roi?: Rect):
     // Pad to a square at the bottom/right (the reference implementation does the same), so
     // normalised coordinates scale by the square's side in both directions.
     const side = Math.max(region.width, region.height);
-    mat = cropResize(frame, { x: region.x, y: region.y, width: side, height: side }, spec.width, spec.height);
+    mat = cropResize(frame, { x: region.x, y: region.y, width: side, height: side }, spec.width, spec.height, undefined, spec.resizeKernel);
     mapping = { scaleX: side, scaleY: side, offsetX: region.x, offsetY: region.y };
   } else {
-    mat = cropResize(frame, region, spec.width, spec.height);
+    mat = cropResize(frame, region, spec.width, spec.height, undefined, spec.resizeKernel);
     mapping = { scaleX: region.width, scaleY: region.height, offsetX: region.x, offsetY: region.y };
   }
   return { tensor: matsToTensor([mat], spec), mapping };
@@ -83,8 +83,8 @@ export function faceCropRect(box: Rect, margin: number, square: boolean): Rect {
  * Cuts a face from the full-resolution frame. With both eyes known and `align`, the crop is rotated
  * so the eyes are level (expression models are trained on upright faces).
  */
-export function cropFace(frame: Frame, src: Mat, rect: Rect, outW: number, outH: number, eyes?: { left: Point; right: Point }): Mat {
-  if (!eyes) return cropResize(frame, rect, outW, outH, src);
+export function cropFace(frame: Frame, src: Mat, rect: Rect, outW: number, outH: number, eyes?: { left: Point; right: Point }, kernel?: ResizeKernel): Mat {
+  if (!eyes) return cropResize(frame, rect, outW, outH, src, kernel);
   const angle = (Math.atan2(eyes.right.y - eyes.left.y, eyes.right.x - eyes.left.x) * 180) / Math.PI;
   const cx = rect.x + rect.width / 2;
   const cy = rect.y + rect.height / 2;
