@@ -13,7 +13,9 @@ export function buildProgram(): Command {
   const program = new Command('emotion-agent')
     .description('Edge agent: detects faces in camera streams and aggregates their facial expressions, on ONNX Runtime.')
     .version(packageVersion(), '-V, --version')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Before any subcommand is added: subcommands copy this setting when they are created.
+    .exitOverride();
 
   addInferenceOptions(program.command('analyze')
     .description('Detect faces and classify their expression in an image, a video file or an rtsp:// stream')
@@ -58,7 +60,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(argv);
     return 0;

@@ -70,12 +70,14 @@ export class FaceDetector {
       const py0 = Math.max(0, y0) * mapping.scaleY + mapping.offsetY;
       const px1 = Math.min(roi ? roi.x + roi.width : frame.width, Math.min(1, x1) * mapping.scaleX + mapping.offsetX);
       const py1 = Math.min(roi ? roi.y + roi.height : frame.height, Math.min(1, y1) * mapping.scaleY + mapping.offsetY);
-      if (px1 <= px0 || py1 <= py0 || py1 - py0 < minSize) continue;
+      if (px1 <= px0 || py1 <= py0) continue;
       rects[i] = { x: px0, y: py0, width: px1 - px0, height: py1 - py0 };
       cand.push(i);
     }
     cand.sort((p, q) => scores[q]! - scores[p]!);
-    const keep = nms(rects, cand, this.iouThreshold, this.opts.maxFaces ?? 100);
+    // Size filter after NMS: filtering first would let a larger, weaker duplicate of a small face
+    // survive once its better-scoring box is gone.
+    const keep = nms(rects, cand, this.iouThreshold).filter((i) => rects[i]!.height >= minSize).slice(0, this.opts.maxFaces ?? 100);
     return keep.map((i) => {
       const face: Face = { box: rects[i]!, score: scores[i]! };
       if (marks && perMark >= 2) {

@@ -37,8 +37,9 @@ export function readImage(path: string): Frame {
   let mat: Mat;
   try {
     mat = cv.imread(path, cv.IMREAD_COLOR);
-  } catch (err) {
-    throw new Error(`cannot read image ${path}: ${(err as Error).message}`);
+  } catch {
+    // OpenCV throws a bare string here; what it says adds nothing for the user.
+    throw new Error(`cannot decode image ${path} (not an image or corrupt)`);
   }
   if (mat.empty || mat.cols === 0) throw new Error(`cannot decode image ${path} (not an image or corrupt)`);
   return matToFrame(mat);
@@ -49,8 +50,8 @@ export function decodeImage(bytes: Buffer, what = 'image'): Frame {
   let mat: Mat;
   try {
     mat = cv.imdecode(bytes, cv.IMREAD_COLOR);
-  } catch (err) {
-    throw new Error(`cannot decode ${what}: ${(err as Error).message}`);
+  } catch {
+    throw new Error(`cannot decode ${what} (not an image or corrupt)`);
   }
   if (mat.empty || mat.cols === 0) throw new Error(`cannot decode ${what}`);
   return matToFrame(mat);
