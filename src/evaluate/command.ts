@@ -20,6 +20,7 @@ interface EvalOpts {
   usage?: Fer2013Usage;
   batch: number;
   limit?: number;
+  tta?: boolean;
   provider: 'cpu' | 'cuda' | 'tensorrt';
   threads: number;
 }
@@ -39,6 +40,7 @@ export function registerEvaluate(program: Command): void {
     .option('--json', 'print the report object on stdout (progress goes to stderr)')
     .addOption(new Option('--usage <split>', 'fer2013.csv: only rows of this Usage').choices(['Training', 'PublicTest', 'PrivateTest']))
     .option('--batch <n>', 'emotion: faces per ONNX Runtime run', positiveNumber, 32)
+    .option('--tta', 'emotion: average each face with its mirror image')
     .option('--limit <n>', 'only the first n samples/images (quick checks)', positiveNumber))
     .action(async (o: EvalOpts) => {
       if (!existsSync(o.data)) throw new CliError(`evaluation data not found: ${o.data}`, 66);
@@ -63,10 +65,10 @@ export function registerEvaluate(program: Command): void {
         }
         return;
       }
-      const clf = await EmotionClassifier.load(o.model ?? defaultBundleDir('emotion-classifier'), session, { maxBatch: o.batch });
+      const clf = await EmotionClassifier.load(o.model ?? defaultBundleDir('emotion-classifier'), session, { maxBatch: o.batch, flipTta: o.tta ?? false });
       const rep = await evaluateEmotion(clf, o.data, { batch: o.batch, ...(o.usage ? { usage: o.usage } : {}), ...(o.limit ? { limit: o.limit } : {}), onProgress: progress });
       if (process.stderr.isTTY) process.stderr.write('\n');
-      const report = { kind: 'emotion-classifier', model: clf.name, precision: clf.bundle.manifest.precision, data: resolve(o.data), batch: o.batch, generatedAt, ...rep };
+      const report = { kind: 'emotion-classifier', model: clf.name, modelPrecision: clf.bundle.manifest.precision, flipTta: o.tta ?? false, data: resolve(o.data), batch: o.batch, generatedAt, ...rep };
       writeFileSync(join(o.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
       writeFileSync(join(o.out, 'report.html'), renderEmotionReportHtml(rep, { modelName: clf.bundle.manifest.name, modelVersion: `${clf.bundle.manifest.version} (${clf.bundle.manifest.precision})`, data: o.data, generatedAt }));
       if (o.json) console.log(JSON.stringify(report));
