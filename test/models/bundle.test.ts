@@ -104,7 +104,7 @@ describe('readBundle + createSession', () => {
   it('rejects a tampered model file by its hash', () => {
     const dir = bundle();
     const bytes = readFileSync(join(dir, 'model.onnx'));
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     writeFileSync(join(dir, 'model.onnx'), bytes);
     expect(() => readBundle(dir)).toThrow(/files\.model\.onnx: sha256 [0-9a-f]{64} does not match/);
   });
