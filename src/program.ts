@@ -7,6 +7,8 @@ import { packageVersion } from './models/defaults.js';
 import { ManifestError } from './models/manifest.js';
 import { registerEvaluate } from './evaluate/command.js';
 import { registerModels } from './models/command.js';
+import { registerRun } from './run-command.js';
+import { registerConfig } from './config/command.js';
 import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './cli-util.js';
 
 export function buildProgram(): Command {
@@ -54,6 +56,8 @@ export function buildProgram(): Command {
       }
     });
 
+  registerRun(program);
+  registerConfig(program);
   registerEvaluate(program);
   registerModels(program);
   return program;

@@ -1,0 +1,122 @@
+// The composition root: builds every part from the configuration and starts them in order (models,
+// sinks, captures, pipelines); stop() runs in reverse. Nothing else wires modules together.
+import type { Logger } from 'pino';
+import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
+import { Analyzer } from './analyze/analyze.js';
+import { CameraCapture, type CameraCaptureConfig, type CaptureStats } from './capture/camera.js';
+import type { AgentConfig, CameraConfig } from './config/index.js';
+import { packageVersion } from './models/defaults.js';
+import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
+
+export interface CameraStatus {
+  capture: CaptureStats;
+  pipeline: PipelineStats;
+}
+
+export interface AgentStatus {
+  version: string;
+  startedAt: string | null;
+  models: { detector: string; classifier: string } | null;
+  cameras: CameraStatus[];
+}
+
+export function captureConfig(c: CameraConfig): CameraCaptureConfig {
+  return {
+    id: c.id,
+    source: c.source,
+    kind: c.kind,
+    ...(c.username !== null ? { username: c.username } : {}),
+    ...(c.password !== null ? { password: c.password } : {}),
+    loop: c.loop,
+    fps: c.fps,
+    ...(c.width ? { width: c.width } : {}),
+    ...(c.height ? { height: c.height } : {}),
+    rtspTransport: c.rtspTransport,
+    stallTimeoutS: c.stallTimeoutS,
+    backoff: { initialMs: c.backoff.initialMs, maxMs: c.backoff.maxMs },
+  };
+}
+
+export class Agent {
+  private analyzer: Analyzer | undefined;
+  private sinks: WindowSink[] = [];
+  private cameras: { capture: CameraCapture; pipeline: CameraPipeline }[] = [];
+  private startedAt: Date | undefined;
+  private starting: Promise<void> | undefined;
+
+  constructor(private readonly cfg: AgentConfig, private readonly log: Logger, private readonly extraSinks: WindowSink[] = []) {}
+
+  /** Idempotent. Rejects when the models cannot be loaded (the process should exit non-zero). */
+  start(): Promise<void> {
+    this.starting ??= this.doStart();
+    return this.starting;
+  }
+
+  private async doStart(): Promise<void> {
+    const { cfg, log } = this;
+    this.analyzer = await Analyzer.load({
+      detector: cfg.models.detector,
+      classifier: cfg.models.classifier,
+      executionProvider: cfg.inference.provider,
+      threads: cfg.inference.threads,
+      flipTta: cfg.inference.flipTta,
+      ...(cfg.detector.scoreThreshold !== null ? { scoreThreshold: cfg.detector.scoreThreshold } : {}),
+    });
+    log.child({ module: 'models' }).info({ detector: this.analyzer.detector.name, classifier: this.analyzer.classifier.name, provider: cfg.inference.provider }, 'models loaded');
+
+    if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
+    this.sinks.push(...this.extraSinks);
+    for (const s of this.sinks) await s.start();
+
+    for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
+      // The capture adds its own module/camera fields and logs its state changes itself.
+      const capture = new CameraCapture(captureConfig(c), log);
+      const pipeline = new CameraPipeline({
+        cameraId: c.id,
+        ...(c.roi ? { roi: c.roi } : {}),
+        minFaceSize: c.minFaceSize,
+        tracker: cfg.tracker,
+        windowMs: cfg.aggregate.windowS * 1000,
+        minPeople: cfg.aggregate.minPeople,
+      }, capture, this.analyzer, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
+      this.cameras.push({ capture, pipeline });
+    }
+    // Each camera is independent: one that fails to connect goes to backoff, the others stream.
+    for (const { capture, pipeline } of this.cameras) {
+      capture.start();
+      pipeline.start();
+    }
+    this.startedAt = new Date();
+    log.info({ cameras: this.cameras.length, version: packageVersion() }, 'agent started');
+  }
+
+  /** Idempotent: stop pipelines (closing the open window as partial), captures, then flush sinks. */
+  async stop(): Promise<void> {
+    if (!this.starting) return;
+    await this.starting.catch(() => undefined);
+    this.starting = undefined;
+    const cams = this.cameras;
+    this.cameras = [];
+    await Promise.all(cams.map(({ pipeline }) => pipeline.stop()));
+    await Promise.all(cams.map(({ capture }) => capture.stop()));
+    for (const s of [...this.sinks].reverse()) {
+      try {
+        await s.flush();
+        await s.stop();
+      } catch (err) {
+        this.log.error({ err, sink: s.name }, 'sink failed to flush on shutdown');
+      }
+    }
+    this.sinks = [];
+    this.log.info('agent stopped');
+  }
+
+  status(): AgentStatus {
+    return {
+      version: packageVersion(),
+      startedAt: this.startedAt?.toISOString() ?? null,
+      models: this.analyzer ? { detector: this.analyzer.detector.name, classifier: this.analyzer.classifier.name } : null,
+      cameras: this.cameras.map(({ capture, pipeline }) => ({ capture: capture.stats(), pipeline: pipeline.stats() })),
+    };
+  }
+}

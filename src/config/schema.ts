@@ -1,0 +1,62 @@
+// Every configuration key: type, default, documentation. docs/config.md, `config --schema`, the
+// convict schema and the env var names are all generated from this tree, so they cannot drift apart.
+// Defaults are the built-in demo: with no configuration at all the agent analyses the bundled clip.
+import { join } from 'node:path';
+import { defaultBundleDir, PACKAGE_ROOT } from '../models/defaults.js';
+import { cameraList } from './cameras.js';
+import { autoBool, bool, int, Key, num, oneOf, optional, str, type Tree } from './values.js';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Device ids become an MQTT topic level too, so no '/', '+', '#'; hostnames and balena UUIDs fit. */
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The demo clip, resolved against the package root at load time (the package may live anywhere). */
+export const demoClip = (): string => join(PACKAGE_ROOT, 'var', 'demo', 'demo.mp4');
+
+/** Built when loading, not at import: the defaults depend on where the package and its models are. */
+export function configTree(): Tree {
+  return {
+    device: {
+      id: new Key(optional(str(DEVICE_ID, 'letters, digits, _ . -; at most 64')), null,
+        'Device id used in MQTT topics and reports. null = derived from /etc/machine-id.'),
+    },
+    log: {
+      level: new Key(oneOf(LOG_LEVELS), 'info', 'Log level (pino).'),
+      pretty: new Key(autoBool, 'auto', 'Human-readable logs instead of JSON lines. auto = pretty when the log stream is a terminal.'),
+    },
+    models: {
+      detector: new Key(str(), defaultBundleDir('face-detector'), 'Face detector model bundle folder (model.onnx + manifest.json). Default: the shipped one.'),
+      classifier: new Key(str(), defaultBundleDir('emotion-classifier'), 'Expression classifier model bundle folder. Default: the shipped one.'),
+    },
+    inference: {
+      provider: new Key(oneOf(['cpu', 'cuda', 'tensorrt']), 'cpu', 'ONNX Runtime execution provider.'),
+      threads: new Key(int(0), 0, 'ONNX Runtime intra-op threads per session. 0 = ONNX Runtime decides.'),
+      flipTta: new Key(bool, false, 'Also classify each face mirrored and average: slightly more accurate, twice the classifier cost.'),
+    },
+    detector: {
+      scoreThreshold: new Key(optional(num({ min: 0, max: 1 })), null, 'Minimum face detection score. null = the detector bundle\'s own threshold.'),
+    },
+    cameras: new Key(cameraList, [{ id: 'demo', source: demoClip(), loop: true }],
+      'The video sources, a JSON array of camera objects (keys below, cameras[].…). Default: the demo clip, looped. '
+      + 'In the environment, the whole array as JSON.'),
+    tracker: {
+      iouThreshold: new Key(num({ min: 0, max: 1, minExclusive: true }), 0.3, 'Minimum box overlap (IoU) for a detection to continue a track.'),
+      maxUnseenMs: new Key(int(1), 1500, 'A track unseen for this long ends.'),
+      minTrackMs: new Key(int(0), 1000, 'Tracks shorter than this are not counted (passers-by, false detections).'),
+      minHits: new Key(int(1), 3, 'Detections a track needs before it is counted.'),
+    },
+    aggregate: {
+      windowS: new Key(int(1), 60, 'Length of an aggregation window in seconds.'),
+      minPeople: new Key(int(1), 3, 'Privacy threshold: windows with fewer people report only the count, without the per-emotion breakdown.'),
+    },
+    sinks: {
+      jsonl: {
+        enabled: new Key(bool, true, 'Write one JSON line per aggregation window.'),
+        path: new Key(str(), '-', 'Where: "-" = standard output, or a file path (appended to).'),
+      },
+    },
+    shutdown: {
+      timeoutS: new Key(num({ min: 0, minExclusive: true }), 10, 'On SIGTERM, flush and close within this many seconds, then exit anyway.'),
+    },
+  };
+}

@@ -1,0 +1,52 @@
+// The loaded configuration as the rest of the agent sees it: plain, fully defaulted, validated and
+// frozen (readonly here so the compiler agrees). Optional values are null, never missing.
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
+/** How a camera's source is opened. The file's "auto" is resolved at load time, so it never appears here. */
+export type CameraKind = 'rtsp' | 'file' | 'v4l2' | 'gstreamer';
+
+/** Region of interest as fractions of the frame (0..1), origin top left. */
+export interface Roi {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export interface CameraConfig {
+  /** Lower-case id, unique: it becomes an MQTT topic level. */
+  readonly id: string;
+  readonly enabled: boolean;
+  /** rtsp:// URL, file path, /dev/videoN, or GStreamer pipeline. May carry user:pass@ (redact before logging). */
+  readonly source: string;
+  readonly kind: CameraKind;
+  readonly username: string | null;
+  /** The RTSP password, read from passwordFile when that is set. Inject at connect time; never log. */
+  readonly password: string | null;
+  /** Absolute path of the file the password came from, or null. */
+  readonly passwordFile: string | null;
+  readonly loop: boolean;
+  readonly fps: number;
+  /** Analysis resolution; 0 = the source's. */
+  readonly width: number;
+  readonly height: number;
+  readonly roi: Roi | null;
+  readonly minFaceSize: number;
+  readonly rtspTransport: 'tcp' | 'udp';
+  readonly stallTimeoutS: number;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+}
+
+export interface AgentConfig {
+  readonly device: { readonly id: string | null };
+  readonly log: { readonly level: LogLevel; readonly pretty: 'auto' | boolean };
+  readonly models: { readonly detector: string; readonly classifier: string };
+  readonly inference: { readonly provider: ExecutionProvider; readonly threads: number; readonly flipTta: boolean };
+  readonly detector: { readonly scoreThreshold: number | null };
+  readonly cameras: readonly CameraConfig[];
+  readonly tracker: { readonly iouThreshold: number; readonly maxUnseenMs: number; readonly minTrackMs: number; readonly minHits: number };
+  readonly aggregate: { readonly windowS: number; readonly minPeople: number };
+  readonly sinks: { readonly jsonl: { readonly enabled: boolean; readonly path: string } };
+  readonly shutdown: { readonly timeoutS: number };
+}

@@ -1,0 +1,163 @@
+// One camera's analysis loop: take the newest frame, detect, classify, track, aggregate. The capture
+// keeps only the newest frame, so when analysis is slower than the stream frames are dropped (and
+// counted) instead of queueing; this loop never holds more than the frame it is working on.
+import type { Logger } from 'pino';
+import { performance } from 'node:perf_hooks';
+import type { WindowSink } from '../aggregate/sink.js';
+import { WindowAggregator, type AggregateWindow } from '../aggregate/window.js';
+import type { CameraCapture } from '../capture/camera.js';
+import type { Rect } from '../vision/image.js';
+import { Tracker, type TrackView } from '../vision/tracker.js';
+import type { Analyzer } from '../analyze/analyze.js';
+
+export interface CameraPipelineOptions {
+  cameraId: string;
+  /** Region of interest as fractions of the frame (0..1). */
+  roi?: Rect;
+  minFaceSize: number;
+  tracker: { iouThreshold: number; maxUnseenMs: number; minTrackMs: number; minHits: number };
+  windowMs: number;
+  minPeople: number;
+}
+
+/** Seconds of CPU-ish wall time per stage, for the benchmark and the status page. */
+export interface StageTimes {
+  detectMs: number;
+  classifyMs: number;
+  trackMs: number;
+}
+
+export interface PipelineStats {
+  cameraId: string;
+  framesAnalysed: number;
+  faceDetections: number;
+  activeTracks: number;
+  peopleInWindow: number;
+  stageMs: StageTimes;
+  lastError?: string;
+}
+
+export class CameraPipeline {
+  private running: Promise<void> | undefined;
+  private abort: AbortController | undefined;
+  private tracker: Tracker | undefined;
+  private aggregator: WindowAggregator | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastDropped = 0;
+  private active: TrackView[] = [];
+  private readonly counters = { framesAnalysed: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
+  private lastError: string | undefined;
+
+  constructor(
+    private readonly opts: CameraPipelineOptions,
+    private readonly capture: CameraCapture,
+    private readonly analyzer: Analyzer,
+    private readonly sinks: WindowSink[],
+    private readonly log: Logger,
+    private readonly clock: { now(): number } = Date,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    const now = this.clock.now();
+    this.tracker = new Tracker(this.opts.tracker);
+    this.aggregator = new WindowAggregator(this.opts.cameraId, { windowMs: this.opts.windowMs, minPeople: this.opts.minPeople }, now);
+    this.abort = new AbortController();
+    // Windows close on the clock even when the camera delivers nothing (a dead camera shows as
+    // empty windows, not as silence).
+    this.timer = setInterval(() => { void this.closeDue(); }, 1000);
+    this.timer.unref();
+    this.running = this.loop(this.abort.signal);
+  }
+
+  /** Stops the loop and closes the current window as partial; returns it (already written to sinks). */
+  async stop(): Promise<AggregateWindow | undefined> {
+    if (!this.running) return undefined;
+    this.abort?.abort();
+    if (this.timer) clearInterval(this.timer);
+    await this.running.catch(() => undefined);
+    this.running = undefined;
+    const now = this.clock.now();
+    if (!this.aggregator) return undefined;
+    // Windows due by now first, then the open one as partial. Tracks cut short by the shutdown are
+    // not fed in: their truncated visits would bias the dwell figures.
+    await this.closeDue(now);
+    const last = this.aggregator.close(now, true);
+    await this.emit([last]);
+    return last;
+  }
+
+  stats(): PipelineStats {
+    return {
+      cameraId: this.opts.cameraId,
+      framesAnalysed: this.counters.framesAnalysed,
+      faceDetections: this.counters.faceDetections,
+      activeTracks: this.active.length,
+      peopleInWindow: this.aggregator?.peopleSoFar() ?? 0,
+      stageMs: { ...this.counters.stageMs },
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+    };
+  }
+
+  private async loop(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let frame;
+      try {
+        frame = await this.capture.next(signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        throw err;
+      }
+      try {
+        await this.analyse(frame);
+      } catch (err) {
+        // A failed frame is logged and skipped: one bad frame must not stop the camera.
+        this.lastError = (err as Error).message;
+        this.log.error({ err }, 'analysis failed for a frame');
+      }
+    }
+  }
+
+  private async analyse(frame: Awaited<ReturnType<CameraCapture['next']>>): Promise<void> {
+    const roi = this.opts.roi
+      ? { x: this.opts.roi.x * frame.width, y: this.opts.roi.y * frame.height, width: this.opts.roi.width * frame.width, height: this.opts.roi.height * frame.height }
+      : undefined;
+    const t0 = performance.now();
+    const faces = (await this.analyzer.detector.detect(frame, roi)).filter((f) => f.box.height >= this.opts.minFaceSize);
+    const t1 = performance.now();
+    const emotions = await this.analyzer.classifier.classifyFaces(frame, faces);
+    const t2 = performance.now();
+    const now = frame.capturedAtMs;
+    const { active, ended } = this.tracker!.update(now, faces.map((f, i) => ({ box: f.box, probabilities: emotions[i]!.probabilities })));
+    this.active = active;
+    const dropped = this.capture.stats().dropped;
+    if (dropped > this.lastDropped) this.aggregator!.framesDropped(dropped - this.lastDropped);
+    this.lastDropped = dropped;
+    await this.closeDue(now);
+    this.aggregator!.frameAnalysed(now, faces.length, active, ended);
+    const t3 = performance.now();
+    this.counters.framesAnalysed++;
+    this.counters.faceDetections += faces.length;
+    this.counters.stageMs.detectMs += t1 - t0;
+    this.counters.stageMs.classifyMs += t2 - t1;
+    this.counters.stageMs.trackMs += t3 - t2;
+  }
+
+  private async closeDue(now = this.clock.now()): Promise<void> {
+    if (!this.aggregator) return;
+    const closed = this.aggregator.tick(now);
+    if (closed.length) await this.emit(closed);
+  }
+
+  private async emit(windows: AggregateWindow[]): Promise<void> {
+    for (const w of windows) {
+      for (const sink of this.sinks) {
+        try {
+          await sink.write(w);
+        } catch (err) {
+          this.log.error({ err, sink: sink.name }, 'sink failed to write a window');
+        }
+      }
+    }
+  }
+}
