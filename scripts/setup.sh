@@ -34,7 +34,10 @@ stamp_set() { echo "$2" >"$STATE/$1"; }
 # --- 1. Debian packages ---------------------------------------------------------------------------
 # libopencv-dev: image IO/resizing/drawing and VideoCapture (GStreamer pipelines); ffmpeg: capture and
 # demo media; mosquitto: the MQTT broker the tests run against; build tools for native addons.
-APT_PACKAGES=(libopencv-dev ffmpeg mosquitto g++ make python3 pkg-config ca-certificates)
+APT_PACKAGES=(libopencv-dev ffmpeg mosquitto g++ make python3 pkg-config ca-certificates
+  # GStreamer: Jetson hardware-decode pipelines, and the real RTSP server the tests run (gst-rtsp-server).
+  gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
+  gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

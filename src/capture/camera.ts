@@ -1,0 +1,436 @@
+// One camera's capture for the daemon: a supervised decoder child process (FFmpeg, or gst-launch for
+// Jetson hardware decode) writing raw BGR24 frames to a pipe, a watchdog, and reconnects.
+//
+// - Decoding never runs on the event loop, and a wedged decoder is a process we can kill.
+// - gstreamer sources also run as a child (gst-launch-1.0 … ! fdsink), not through OpenCV's
+//   VideoCapture: a hung GStreamer pipeline inside Node could be neither interrupted nor killed.
+// - Backpressure by dropping, never queueing: the pipe is drained at full speed (a paused RTSP
+//   reader gets disconnected by the camera) and only the newest complete frame is kept. A frame
+//   replaced before anyone took it is counted in `dropped`.
+//
+// States:  stopped → connecting → streaming
+//          connecting|streaming → stalled (no frame for connectTimeoutS/stallTimeoutS) → backoff → connecting
+//          connecting|streaming → backoff (exited: refused, stream ended, …) → connecting
+//          connecting|streaming → failed (missing file/device, 401/403) → connecting, after maxMs
+//          any → stopped (stop(), or a non-looped file played to its end: reason 'stream ended')
+// `failed` still retries, slowly: an unplugged kiosk camera or a fixed password may come back, and
+// a daemon that gives up for good needs a person on site.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Frame } from '../vision/image.js';
+import { backoffDelay, jitter, DEFAULT_RESET_AFTER_MS, type BackoffConfig } from './backoff.js';
+import {
+  buildCaptureCommand, classifyExit, errorLines, missingLocalSource, parseOutputSize, redactSecrets, secretsOf,
+  type Failure, type SourceConfig,
+} from './capture-command.js';
+import { FrameAssembler } from './frame-assembler.js';
+
+export type { SourceKind } from './capture-command.js';
+
+export interface CameraCaptureConfig extends SourceConfig {
+  id: string;
+  /** No frame for this long while streaming → stalled, child killed and restarted. */
+  stallTimeoutS: number;
+  /**
+   * The same for the first frame after a (re)start, which legitimately takes longer: RTSP
+   * DESCRIBE/SETUP, FFmpeg probing the stream, waiting for a keyframe (camera GOPs run to several
+   * seconds). Default: max(stallTimeoutS, 10).
+   */
+  connectTimeoutS?: number;
+  backoff: BackoffConfig;
+}
+
+export type CaptureState = 'connecting' | 'streaming' | 'stalled' | 'backoff' | 'failed' | 'stopped';
+
+export interface CapturedFrame extends Frame {
+  /** 1, 2, 3… over the capture's life (restarts included); a gap is frames dropped. */
+  seq: number;
+  /** Clock time when the frame's last byte arrived. */
+  capturedAtMs: number;
+}
+
+export interface CaptureStats {
+  id: string;
+  state: CaptureState;
+  /** Why it is not streaming (the latest failure, kept while reconnecting); absent while streaming. */
+  reason?: string;
+  /** Frames delivered by the decoder. */
+  framesIn: number;
+  /** Frames replaced by a newer one before anyone took them. */
+  dropped: number;
+  /** Children started after the first one. */
+  reconnects: number;
+  lastFrameAgeMs: number | null;
+  /** Frames per second delivered over the last few seconds. */
+  fpsIn: number;
+  width: number;
+  height: number;
+  /** ISO time of the last state change. */
+  since: string;
+}
+
+export interface StateChange {
+  id: string;
+  state: CaptureState;
+  previous: CaptureState;
+  reason?: string;
+  since: string;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+/** next() rejections: 'aborted' (stop() or the caller's signal), 'ended' (the file played out). */
+export class CaptureClosedError extends Error {
+  constructor(readonly code: 'aborted' | 'ended', message: string) {
+    super(message);
+    this.name = 'CaptureClosedError';
+  }
+}
+
+/** One decoder child and what it has said so far. */
+interface Run {
+  proc: ChildProcess;
+  tool: string;
+  assembler: FrameAssembler;
+  startedAt: number;
+  lastFrameAt: number | null;
+  /** Raw stderr (may contain the URL with credentials: only ever shown through redact()). */
+  stderr: string;
+  killedFor: 'stop' | 'stall' | null;
+  killTimers: NodeJS.Timeout[];
+  spawnError: Failure | null;
+  exited: boolean;
+  done: Promise<void>;
+  markDone: () => void;
+}
+
+interface Waiter {
+  resolve: (f: CapturedFrame) => void;
+  reject: (e: Error) => void;
+}
+
+const KILL_GRACE_MS = 2_000;
+const SECOND_TERM_MS = 250;
+const FPS_WINDOW_MS = 5_000;
+const STDERR_KEEP = 8 * 1024;
+
+export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
+  private readonly log: Logger;
+  private active = false;
+  private stopping: Promise<void> | null = null;
+  private state: CaptureState = 'stopped';
+  private reason: string | undefined;
+  private sinceMs: number;
+  private run: Run | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private streamingSince: number | null = null;
+  private latest: CapturedFrame | null = null;
+  private waiters: Waiter[] = [];
+  private framesIn = 0;
+  private dropped = 0;
+  private reconnects = 0;
+  private lastFrameAt: number | null = null;
+  private frameTimes: number[] = [];
+  private width = 0;
+  private height = 0;
+  private lastLoggedReason: string | undefined;
+
+  constructor(
+    private readonly cfg: CameraCaptureConfig,
+    log: Logger,
+    private readonly clock: Clock = { now: () => Date.now() },
+  ) {
+    super();
+    this.log = log.child({ module: 'capture', camera: cfg.id });
+    this.sinceMs = clock.now();
+  }
+
+  get id(): string {
+    return this.cfg.id;
+  }
+
+  /** Starts capturing (no-op while running). Throws only for a config that can never work. */
+  start(): void {
+    if (this.active) return;
+    buildCaptureCommand(this.cfg); // validate now, loudly, rather than as a retried failure
+    this.active = true;
+    this.stopping = null;
+    this.attempt = 0;
+    this.reason = undefined;
+    this.log.info({ source: this.redact(this.cfg.source), kind: this.cfg.kind, fps: this.cfg.fps }, 'capture starting');
+    const shortest = Math.min(this.cfg.stallTimeoutS, this.cfg.connectTimeoutS ?? Infinity);
+    const tick = Math.max(100, Math.min(1_000, (shortest * 1000) / 4));
+    this.watchdog = setInterval(() => this.checkStall(), tick);
+    this.launch();
+  }
+
+  /** Kills the child (SIGTERM, SIGKILL after 2 s) and rejects pending next() calls. Idempotent. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    if (!this.active && !this.run) return Promise.resolve();
+    this.stopping = this.shutdown('stopped', new CaptureClosedError('aborted', `capture ${this.cfg.id} stopped`));
+    return this.stopping;
+  }
+
+  /**
+   * The newest frame nobody has taken yet, waiting for one if there is none. Frames are never
+   * queued: a slow caller gets the newest and the ones in between count as dropped. While the
+   * camera is down this keeps waiting for it to come back: bound it with `signal`.
+   */
+  next(signal?: AbortSignal): Promise<CapturedFrame> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const ready = this.latest;
+    if (ready) {
+      this.latest = null;
+      return Promise.resolve(ready);
+    }
+    if (!this.active) {
+      const ended = this.reason === 'stream ended';
+      return Promise.reject(new CaptureClosedError(ended ? 'ended' : 'aborted', `capture ${this.cfg.id} ${ended ? 'ended' : 'is stopped'}`));
+    }
+    return new Promise<CapturedFrame>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(abortError(signal));
+      };
+      const waiter: Waiter = {
+        resolve: (f) => { signal?.removeEventListener('abort', onAbort); resolve(f); },
+        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  stats(): CaptureStats {
+    const now = this.clock.now();
+    return {
+      id: this.cfg.id,
+      state: this.state,
+      ...(this.reason !== undefined ? { reason: this.reason } : {}),
+      framesIn: this.framesIn,
+      dropped: this.dropped,
+      reconnects: this.reconnects,
+      lastFrameAgeMs: this.lastFrameAt === null ? null : now - this.lastFrameAt,
+      fpsIn: this.recentFps(now),
+      width: this.width,
+      height: this.height,
+      since: new Date(this.sinceMs).toISOString(),
+    };
+  }
+
+  // ---- child lifecycle -------------------------------------------------------------------------
+
+  private launch(): void {
+    this.retryTimer = null;
+    this.setState('connecting', this.reason);
+    const missing = missingLocalSource(this.cfg);
+    if (missing) {
+      this.retry({ reason: missing, permanent: true });
+      return;
+    }
+    const cmd = buildCaptureCommand(this.cfg);
+    let markDone = (): void => {};
+    const done = new Promise<void>((r) => { markDone = r; });
+    let proc: ChildProcess;
+    try {
+      proc = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      // Synchronous only for arguments the OS can't take (e.g. a NUL in the source): no retry will help.
+      this.retry({ reason: `cannot start ${cmd.file}: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}`, permanent: true });
+      return;
+    }
+    const run: Run = {
+      proc, tool: cmd.file, startedAt: this.clock.now(), lastFrameAt: null, stderr: '', killedFor: null, killTimers: [],
+      spawnError: null, exited: false, done, markDone,
+      assembler: new FrameAssembler((data, w, h) => this.onFrame(run, data, w, h)),
+    };
+    this.run = run;
+    if (cmd.width && cmd.height) run.assembler.setSize(cmd.width, cmd.height);
+    // Flowing mode, never paused: the child must never block on a full pipe.
+    proc.stdout?.on('data', (chunk: Buffer) => {
+      run.assembler.push(chunk);
+      if (run.assembler.overflowed && !run.killedFor) {
+        run.spawnError = { reason: 'cannot tell the frame size from ffmpeg output', permanent: false };
+        void this.kill(run, 'stall');
+      }
+    });
+    proc.stderr?.on('data', (chunk: Buffer) => this.onStderr(run, chunk.toString()));
+    // A pipe error must not become an uncaught 'error' event; 'close' reports the outcome.
+    proc.stdout?.on('error', () => {});
+    proc.stderr?.on('error', () => {});
+    proc.on('error', (err: NodeJS.ErrnoException) => {
+      // Only the code: the error object carries spawnargs, i.e. the URL with credentials.
+      run.spawnError = err.code === 'ENOENT'
+        ? { reason: `${cmd.file} not installed`, permanent: true }
+        : { reason: `cannot start ${cmd.file}: ${err.code ?? 'error'}`, permanent: false };
+      if (proc.pid === undefined) this.onExit(run, null, null);
+    });
+    proc.on('close', (code, signal) => this.onExit(run, code, signal));
+  }
+
+  private onStderr(run: Run, text: string): void {
+    run.stderr += text;
+    if (!run.assembler.sizeKnown) {
+      const size = parseOutputSize(run.stderr);
+      if (size) {
+        this.log.debug({ width: size.width, height: size.height }, 'decoder output size');
+        run.assembler.setSize(size.width, size.height);
+      }
+    }
+    if (run.stderr.length > STDERR_KEEP * 8) run.stderr = run.stderr.slice(-STDERR_KEEP);
+  }
+
+  private onFrame(run: Run, data: Buffer, width: number, height: number): void {
+    // Frames still draining from a child being killed are not news.
+    if (run !== this.run || run.killedFor || !this.active) return;
+    const now = this.clock.now();
+    this.framesIn++;
+    run.lastFrameAt = now;
+    this.lastFrameAt = now;
+    this.width = width;
+    this.height = height;
+    this.frameTimes.push(now);
+    while (this.frameTimes.length > 0 && (this.frameTimes[0] ?? now) < now - FPS_WINDOW_MS) this.frameTimes.shift();
+    if (this.state !== 'streaming') {
+      this.streamingSince = now;
+      this.setState('streaming', undefined);
+    }
+    const frame: CapturedFrame = { data, width, height, seq: this.framesIn, capturedAtMs: now };
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      waiter.resolve(frame);
+      return;
+    }
+    if (this.latest) {
+      this.dropped++;
+      run.assembler.recycle(this.latest.data);
+    }
+    this.latest = frame;
+  }
+
+  private onExit(run: Run, code: number | null, signal: NodeJS.Signals | null): void {
+    if (run.exited) return;
+    run.exited = true;
+    for (const t of run.killTimers) clearTimeout(t);
+    run.markDone();
+    if (run !== this.run) return;
+    this.run = null;
+    if (!this.active || run.killedFor === 'stop') return; // shutdown() owns the state now
+    const errors = errorLines(run.stderr).map((l) => this.redact(l));
+    if (errors.length) this.log.debug({ code, errors: errors.slice(-5) }, 'decoder exited');
+    if (run.killedFor === 'stall') {
+      this.retry(run.spawnError ?? { reason: this.reason ?? 'stalled', permanent: false });
+      return;
+    }
+    const failure = run.spawnError ?? classifyExit(this.cfg.kind, code, errors, signal);
+    if (code === 0 && this.cfg.kind === 'file' && !this.cfg.loop) {
+      // A non-looped file playing to its end is done, not broken: no reconnect loop replaying it.
+      this.stopping = this.shutdown('stream ended', new CaptureClosedError('ended', `capture ${this.cfg.id} ended`));
+      return;
+    }
+    this.retry(failure);
+  }
+
+  private retry(failure: Failure): void {
+    const resetAfter = this.cfg.backoff.resetAfterMs ?? DEFAULT_RESET_AFTER_MS;
+    // Only a stretch of real streaming proves the source healthy again.
+    if (this.streamingSince !== null && (this.lastFrameAt ?? 0) - this.streamingSince >= resetAfter) this.attempt = 0;
+    this.streamingSince = null;
+    const delay = failure.permanent ? jitter(this.cfg.backoff.maxMs) : backoffDelay(this.attempt++, this.cfg.backoff);
+    this.setState(failure.permanent ? 'failed' : 'backoff', failure.reason);
+    this.log.debug({ delayMs: delay }, 'reconnect scheduled');
+    this.retryTimer = setTimeout(() => {
+      this.reconnects++;
+      this.launch();
+    }, delay);
+  }
+
+  private checkStall(): void {
+    const run = this.run;
+    if (!run || run.killedFor || (this.state !== 'connecting' && this.state !== 'streaming')) return;
+    const connecting = run.lastFrameAt === null;
+    const limitS = connecting ? this.cfg.connectTimeoutS ?? Math.max(this.cfg.stallTimeoutS, 10) : this.cfg.stallTimeoutS;
+    if (this.clock.now() - (run.lastFrameAt ?? run.startedAt) < limitS * 1000) return;
+    this.setState('stalled', connecting ? `no frame within ${limitS} s of connecting` : `no frame for ${limitS} s`);
+    void this.kill(run, 'stall');
+  }
+
+  private kill(run: Run, why: 'stop' | 'stall'): Promise<void> {
+    if (run.exited) return run.done;
+    run.killedFor ??= why;
+    if (run.killTimers.length === 0) {
+      run.proc.kill('SIGTERM');
+      // FFmpeg only notes the first signal once decoding runs; a second one interrupts a read blocked
+      // on a hung camera. Without it, a stalled stream would always wait for the SIGKILL.
+      if (run.tool === 'ffmpeg') run.killTimers.push(setTimeout(() => run.proc.kill('SIGTERM'), SECOND_TERM_MS));
+      run.killTimers.push(setTimeout(() => run.proc.kill('SIGKILL'), KILL_GRACE_MS));
+    }
+    return run.done;
+  }
+
+  private async shutdown(reason: string, err: CaptureClosedError): Promise<void> {
+    this.active = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.retryTimer = null;
+    this.watchdog = null;
+    const waiters = this.waiters;
+    this.waiters = [];
+    // After stop() a leftover frame is stale; after the end of a file it is the last one, still wanted.
+    if (err.code === 'aborted') this.latest = null;
+    for (const w of waiters) w.reject(err);
+    const run = this.run;
+    if (run) await this.kill(run, 'stop');
+    if (this.run === run) this.run = null;
+    if (this.active) return; // start() was called again while the old child was dying
+    this.setState('stopped', reason);
+  }
+
+  // ---- state, stats, redaction -----------------------------------------------------------------
+
+  private setState(state: CaptureState, reason: string | undefined): void {
+    if (state === this.state && reason === this.reason) return;
+    const previous = this.state;
+    this.state = state;
+    this.reason = reason;
+    this.sinceMs = this.clock.now();
+    const change: StateChange = {
+      id: this.cfg.id, state, previous, ...(reason !== undefined ? { reason } : {}), since: new Date(this.sinceMs).toISOString(),
+    };
+    this.logState(change);
+    this.emit('state', change);
+  }
+
+  private logState(c: StateChange): void {
+    const trouble = c.state === 'backoff' || c.state === 'failed' || c.state === 'stalled';
+    // A dead camera retries for months: say each new reason once at warn, repeats at debug.
+    if (trouble && c.reason !== this.lastLoggedReason) this.log.warn({ state: c.state, reason: c.reason }, 'capture trouble');
+    else if (c.state === 'streaming' || c.state === 'stopped') this.log.info({ state: c.state, reason: c.reason }, `capture ${c.state}`);
+    else this.log.debug({ state: c.state, reason: c.reason }, 'capture state');
+    if (trouble) this.lastLoggedReason = c.reason;
+    else if (c.state === 'streaming') this.lastLoggedReason = undefined;
+  }
+
+  private recentFps(now: number): number {
+    const t = this.frameTimes.filter((x) => x >= now - FPS_WINDOW_MS);
+    const first = t[0];
+    const last = t[t.length - 1];
+    if (t.length < 2 || first === undefined || last === undefined || last === first) return 0;
+    return Math.round(((t.length - 1) * 1000 * 10) / (last - first)) / 10;
+  }
+
+  private redact(text: string): string {
+    return redactSecrets(text, secretsOf(this.cfg));
+  }
+}
+
+function abortError(signal?: AbortSignal): Error {
+  const r: unknown = signal?.reason;
+  return r instanceof Error ? r : new CaptureClosedError('aborted', 'aborted');
+}
