@@ -105,8 +105,9 @@ export class CameraPipeline {
       try {
         frame = await this.capture.next(signal);
       } catch (err) {
-        if (signal.aborted) return;
-        throw err;
+        // next() only rejects when the capture is over: stopped, or a non-looped file ended.
+        if (!signal.aborted) this.log.info({ reason: (err as Error).message }, 'capture over; analysis idle until stop');
+        return;
       }
       try {
         await this.analyse(frame);

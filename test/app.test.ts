@@ -1,0 +1,118 @@
+// The whole agent in-process with every part real (FFmpeg capture, RTSP server, ONNX models,
+// tracker, aggregation), windows collected by a test sink.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { WindowSink } from '../src/aggregate/sink.js';
+import type { AggregateWindow } from '../src/aggregate/window.js';
+import { Agent } from '../src/app.js';
+import { loadConfig } from '../src/config/index.js';
+import { hasShared, ROOT, SHARED } from './helpers/paths.js';
+import { RtspTestServer } from './helpers/rtsp-server.js';
+
+class MemorySink implements WindowSink {
+  readonly name = 'memory';
+  readonly windows: AggregateWindow[] = [];
+  start(): Promise<void> { return Promise.resolve(); }
+  write(w: AggregateWindow): Promise<void> { this.windows.push(w); return Promise.resolve(); }
+  flush(): Promise<void> { return Promise.resolve(); }
+  stop(): Promise<void> { return Promise.resolve(); }
+  of(camera: string): AggregateWindow[] { return this.windows.filter((w) => w.cameraId === camera); }
+}
+
+function quietLogger(lines: string[] = []): pino.Logger {
+  return pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb(); } }));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
+    await sleep(100);
+  }
+}
+
+const DEMO = join(ROOT, 'var', 'demo', 'demo.mp4');
+const agents: Agent[] = [];
+const servers: RtspTestServer[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+function agentFor(cameras: unknown[], over: Record<string, string> = {}, log = quietLogger()): { agent: Agent; sink: MemorySink } {
+  const cfg = loadConfig({ env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cameras) }, argvOverrides: { 'sinks.jsonl.enabled': 'false', 'inference.threads': '1', ...over } });
+  const sink = new MemorySink();
+  const agent = new Agent(cfg, log, [sink]);
+  agents.push(agent);
+  return { agent, sink };
+}
+
+describe('Agent end to end', () => {
+  it.skipIf(!hasShared)('counts the one woman of a real clip as one person, dominant emotion happy', async () => {
+    // woman-phone-336p.mp4: 4.6 s, one woman smiling at her phone the whole time.
+    const { agent, sink } = agentFor([{ id: 'phone', source: join(SHARED, 'videos', 'woman-phone-336p.mp4'), loop: false, fps: 5, minFaceSize: 20 }], { 'aggregate.minPeople': '1' });
+    await agent.start();
+    await waitFor(() => agent.status().cameras[0]?.capture.state === 'stopped', 20_000);
+    await agent.stop();
+    const ws = sink.of('phone');
+    const total = (k: 'people' | 'newPeople' | 'framesAnalysed' | 'faceDetections'): number => ws.reduce((a, w) => a + w[k], 0);
+    expect(total('framesAnalysed')).toBeGreaterThanOrEqual(15);
+    expect(total('faceDetections')).toBeGreaterThanOrEqual(15);
+    expect(total('newPeople')).toBe(1);
+    const last = ws.filter((w) => w.people > 0).at(-1)!;
+    expect(last.emotions).not.toBeNull();
+    const dominant = Object.entries(last.emotions!).sort((a, b) => b[1] - a[1])[0]![0];
+    expect(dominant).toBe('happy');
+    // The track ended at shutdown or when the clip ended; nothing identifying is in a window.
+    expect(JSON.stringify(ws)).not.toMatch(/"box"|"id"|"track/);
+  });
+
+  it('runs two cameras at once, and a bad one does not stop the good one', async () => {
+    const lines: string[] = [];
+    const { agent, sink } = agentFor([
+      { id: 'good', source: DEMO, loop: true, fps: 5 },
+      { id: 'bad', source: 'rtsp://viewer:hunter22@127.0.0.1:1/stream', fps: 5, backoff: { initialMs: 200, maxMs: 1000 } },
+      { id: 'second', source: DEMO, loop: true, fps: 2 },
+    ], { 'aggregate.windowS': '2' }, quietLogger(lines));
+    expect(existsSync(DEMO)).toBe(true);
+    await agent.start();
+    await waitFor(() => sink.of('good').length >= 2 && sink.of('second').length >= 2, 20_000);
+    const st = agent.status();
+    const bad = st.cameras.find((c) => c.capture.id === 'bad')!;
+    expect(['backoff', 'connecting']).toContain(bad.capture.state);
+    expect(bad.capture.reason).toMatch(/connection refused/);
+    for (const id of ['good', 'second']) {
+      const c = st.cameras.find((x) => x.capture.id === id)!;
+      expect(c.capture.state).toBe('streaming');
+      expect(c.pipeline.framesAnalysed).toBeGreaterThan(3);
+      expect(c.pipeline.faceDetections).toBeGreaterThan(3);
+    }
+    // The dead camera's windows still come, empty, so consumers see the gap.
+    expect(sink.of('bad').every((w) => w.framesAnalysed === 0)).toBe(true);
+    await agent.stop();
+    expect(lines.join('')).not.toContain('hunter22');
+  });
+
+  it('keeps producing windows across an RTSP server dying and coming back, counting the reconnect', async () => {
+    const server = await RtspTestServer.start({ file: DEMO });
+    servers.push(server);
+    const { agent, sink } = agentFor([{ id: 'cam', source: server.url, fps: 5, stallTimeoutS: 3, backoff: { initialMs: 200, maxMs: 1000 } }], { 'aggregate.windowS': '2' });
+    await agent.start();
+    const cam = (): ReturnType<Agent['status']>['cameras'][number] => agent.status().cameras[0]!;
+    await waitFor(() => cam().pipeline.framesAnalysed > 5, 20_000);
+    await server.kill();
+    await waitFor(() => cam().capture.state !== 'streaming', 10_000);
+    const before = cam().pipeline.framesAnalysed;
+    await server.restart();
+    await waitFor(() => cam().capture.state === 'streaming' && cam().pipeline.framesAnalysed > before + 5, 30_000);
+    expect(cam().capture.reconnects).toBeGreaterThanOrEqual(1);
+    const n = sink.of('cam').length;
+    await waitFor(() => sink.of('cam').length > n, 10_000);
+    await agent.stop();
+  });
+});
