@@ -1,17 +1,75 @@
-// `npm run bench`: prints tables and writes var/bench/results.json. Benchmarks measure; tests don't.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+// `npm run bench [-- --seconds 20] [-- --soak 600] [-- --only models|daemon]`: prints tables and
+// writes var/bench/results.json. Benchmarks measure; tests never time anything.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Analyzer } from '../../src/analyze/analyze.js';
 import { PACKAGE_ROOT } from '../../src/models/defaults.js';
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { decodeFloor, inferenceFloor, type AgentRun } from './daemon.js';
 import { benchModels } from './models.js';
 
-const photos = [1, 2, 3, 4, 5, 6].map((i) => join(PACKAGE_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', `sample${i}.jpg`));
-const results = {
-  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  date: new Date().toISOString(),
-  models: await benchModels(photos),
-};
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, soak: { type: 'string', default: '0' }, only: { type: 'string' } } });
+const seconds = Number(args.seconds);
+const soakS = Number(args.soak);
 const out = join(PACKAGE_ROOT, 'var', 'bench');
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const results: Record<string, unknown> = {
+  machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavgAtStart: loadavg() },
+  date: new Date().toISOString(),
+};
+const save = (): void => writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const f = (v: number, d = 1): string => v.toFixed(d);
+const TSX = pathToFileURL(join(PACKAGE_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
+
+/** One agent run in a fresh process, so RSS is the agent's own. */
+function agentRun(clip: string, cameras: number, secs: number, _fps = 5, sampleEveryS = 0): AgentRun {
+  const r = spawnSync(process.execPath, ['--import', TSX, join(PACKAGE_ROOT, 'scripts', 'bench', 'agent-worker.ts'), clip, String(cameras), String(secs), String(sampleEveryS)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) throw new Error(`agent run failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as AgentRun;
+}
+
+if (!args.only || args.only === 'models') {
+  const photos = [1, 2, 3, 4, 5, 6].map((i) => join(PACKAGE_ROOT, 'node_modules', '@vladmandic', 'face-api', 'demo', `sample${i}.jpg`));
+  results.models = await benchModels(photos);
+  save();
+}
+
+if (!args.only || args.only === 'daemon') {
+  const clips = [join(PACKAGE_ROOT, '..', 'shared', 'data', 'videos', 'crowd-walking-1080p.mp4'), join(PACKAGE_ROOT, 'var', 'demo', 'demo.mp4')].filter((c) => existsSync(c));
+  const analyzer = await Analyzer.load({ threads: 0 });
+  const floors: Record<string, unknown> = {};
+  const runs: AgentRun[] = [];
+  console.log('\nDaemon (5 fps analysis per camera; CPU-seconds per analysed frame; RSS of the agent process, and with its FFmpeg children)');
+  console.log('clip                       cams  in fps  analysed/s  dropped%  faces/s   cpu/frame  decode  detect  classify  track   floor(dec+inf)  ratio   RSS MB (+children)');
+  for (const clip of clips) {
+    const dec = await decodeFloor(clip, 5);
+    const inf = await inferenceFloor(analyzer, clip, 5);
+    const floor = dec.cpuSPerFrame + inf.cpuSPerFrame;
+    floors[clip] = { decode: dec, inference: inf, floorCpuSPerFrame: floor };
+    for (const n of [1, 2, 4]) {
+      const r = agentRun(clip, n, seconds);
+      runs.push(r);
+      const c = r.cpuSPerAnalysedFrame;
+      console.log(`${clip.split('/').pop()!.padEnd(26)} ${String(n).padStart(4)}  ${f(r.framesIn / r.seconds).padStart(6)}  ${f(r.analysedFps).padStart(10)}  ${f(r.droppedPct).padStart(8)}  ${f(r.facesPerS).padStart(7)}  ${f(c.total, 3).padStart(9)}  ${f(c.decode, 3).padStart(6)}  ${f(c.detect, 3).padStart(6)}  ${f(c.classify, 3).padStart(8)}  ${f(c.track, 4).padStart(6)}  ${f(floor, 3).padStart(14)}  ${f(c.total / floor, 2).padStart(5)}   ${f(r.rssMB.agent, 0)} (+${f(r.rssMB.withChildren - r.rssMB.agent, 0)})`);
+      results.daemon = { floors, runs };
+      save();
+    }
+    console.log(`  floors for ${clip.split('/').pop()}: FFmpeg decode ${f(dec.cpuSPerFrame, 3)} CPU-s/frame (decodes at ${f(dec.decodeFps, 0)} fps), bare ONNX Runtime ${f(inf.cpuSPerFrame, 3)} CPU-s/frame (${f(inf.facesPerFrame)} faces/frame)`);
+  }
+  if (soakS > 0 && clips[0]) {
+    console.log(`\nSoak: 4 cameras of ${clips[0].split('/').pop()} for ${soakS} s, RSS sampled every 10 s`);
+    const r = agentRun(clips[0], 4, soakS, 5, 10);
+    const s = r.rssSamplesMB ?? [];
+    const early = s.slice(6, 12); // minute 2: after warm-up
+    const late = s.slice(-6);
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const growth = (100 * (mean(late) - mean(early))) / Math.max(1, mean(early));
+    console.log(`  RSS minute 2 ${f(mean(early))} MB -> last minute ${f(mean(late))} MB: ${f(growth)}% growth; dropped ${f(r.droppedPct)}%`);
+    results.soak = { ...r, rssGrowthPct: growth };
+    save();
+  }
+}
 console.log(`\nwrote ${join(out, 'results.json')}`);
