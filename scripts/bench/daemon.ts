@@ -3,7 +3,7 @@
 // CPU is read from the kernel (/proc) for FFmpeg children and from process.cpuUsage() for us.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { WindowSink } from '../../src/aggregate/sink.js';
@@ -102,6 +102,8 @@ export interface AgentRun {
   cpuSPerAnalysedFrame: { total: number; decode: number; detect: number; classify: number; track: number };
   rssMB: { agent: number; withChildren: number };
   rssSamplesMB?: number[];
+  /** Event-loop delay while analysing (ms): how responsive the process stays under full load. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
 
 /** Runs the agent on `cameras` copies of `clip` (looped, real time) for `seconds`. */
@@ -112,6 +114,8 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
   await agent.start();
   await new Promise((r) => setTimeout(r, 3000)); // connect, warm up
   const s0 = agent.status();
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const c0 = cpuS();
   const k0 = childrenUsage().cpuS;
   const t0 = performance.now();
@@ -127,6 +131,7 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
   const ours = cpuS() - c0;
   const decode = kids.cpuS - k0;
   const rss = process.memoryUsage().rss;
+  loop.disable();
   await agent.stop();
   const sum = (st: typeof s0, f: (c: (typeof s0.cameras)[number]) => number): number => st.cameras.reduce((a, c) => a + f(c), 0);
   const analysed = sum(s1, (c) => c.pipeline.framesAnalysed) - sum(s0, (c) => c.pipeline.framesAnalysed);
@@ -146,6 +151,7 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
     facesPerS: faces / wall,
     cpuSPerAnalysedFrame: { total: (ours + decode) / Math.max(1, analysed), decode: decode / Math.max(1, analysed), detect: share('detectMs'), classify: share('classifyMs'), track: share('trackMs') },
     rssMB: { agent: rss / 2 ** 20, withChildren: (rss + kids.rss) / 2 ** 20 },
+    eventLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     ...(sampleEveryS ? { rssSamplesMB: samples } : {}),
   };
 }
