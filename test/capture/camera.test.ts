@@ -77,7 +77,7 @@ describe('capture helpers', () => {
     expect(backoffDelay(0, b, () => 1)).toBe(120);
   });
 
-  it('builds the FFmpeg command per kind', () => {
+  it('builds the FFmpeg command per kind (V4L2: argv only, no USB camera exists here — the narrowest seam)', () => {
     const rtsp = buildCaptureCommand({ ...config(), kind: 'rtsp', source: 'rtsp://cam/x', username: 'u', password: 'p@ss/w' }).args;
     expect(rtsp.join(' ')).toContain('-rtsp_transport tcp -i rtsp://u:p%40ss%2Fw@cam/x');
     expect(rtsp.join(' ')).toContain('-vf fps=5,scale=320:180 -f rawvideo -pix_fmt bgr24 pipe:1');
