@@ -2,11 +2,12 @@
 // sinks, captures, pipelines); stop() runs in reverse. Nothing else wires modules together.
 import type { Logger } from 'pino';
 import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
-import { Analyzer } from './analyze/analyze.js';
 import { CameraCapture, type CameraCaptureConfig, type CaptureStats } from './capture/camera.js';
 import type { AgentConfig, CameraConfig } from './config/index.js';
 import { packageVersion } from './models/defaults.js';
 import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
+import { InferenceWorker } from './pipeline/inference-client.js';
+import { LocalFrameAnalyzer, type FrameAnalyzer } from './pipeline/frame-analysis.js';
 
 export interface CameraStatus {
   capture: CaptureStats;
@@ -38,13 +39,24 @@ export function captureConfig(c: CameraConfig): CameraCaptureConfig {
 }
 
 export class Agent {
-  private analyzer: Analyzer | undefined;
+  private inference: (FrameAnalyzer & { stop(): Promise<void> }) | undefined;
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline }[] = [];
   private startedAt: Date | undefined;
   private starting: Promise<void> | undefined;
 
-  constructor(private readonly cfg: AgentConfig, private readonly log: Logger, private readonly extraSinks: WindowSink[] = []) {}
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly log: Logger,
+    private readonly extraSinks: WindowSink[] = [],
+    /** Called when the agent cannot go on (the inference worker died): exit non-zero. */
+    private readonly onFatal: (err: Error) => void = () => undefined,
+    /**
+     * Inference in this thread instead of the worker. The OpenCV binding can live in only one thread
+     * per process, so tests that start several agents in one process use this; the daemon never does.
+     */
+    private readonly inProcessInference = false,
+  ) {}
 
   /** Idempotent. Rejects when the models cannot be loaded (the process should exit non-zero). */
   start(): Promise<void> {
@@ -54,20 +66,32 @@ export class Agent {
 
   private async doStart(): Promise<void> {
     const { cfg, log } = this;
-    this.analyzer = await Analyzer.load({
+    const analyzerOptions = {
       detector: cfg.models.detector,
       classifier: cfg.models.classifier,
       executionProvider: cfg.inference.provider,
       threads: cfg.inference.threads,
       flipTta: cfg.inference.flipTta,
       ...(cfg.detector.scoreThreshold !== null ? { scoreThreshold: cfg.detector.scoreThreshold } : {}),
-    });
-    log.child({ module: 'models' }).info({ detector: this.analyzer.detector.name, classifier: this.analyzer.classifier.name, provider: cfg.inference.provider }, 'models loaded');
+    };
+    if (this.inProcessInference) {
+      // Imported here so the daemon's main thread never loads OpenCV (the worker does).
+      const { Analyzer } = await import('./analyze/analyze.js');
+      const local = new LocalFrameAnalyzer(await Analyzer.load(analyzerOptions));
+      this.inference = Object.assign(local, { stop: () => Promise.resolve() });
+    } else {
+      const worker = new InferenceWorker(analyzerOptions);
+      worker.on('error', (err) => this.onFatal(err));
+      await worker.start();
+      this.inference = worker;
+    }
+    log.child({ module: 'models' }).info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
 
     if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     this.sinks.push(...this.extraSinks);
     for (const s of this.sinks) await s.start();
 
+    const inference = this.inference;
     for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
       // The capture adds its own module/camera fields and logs its state changes itself.
       const capture = new CameraCapture(captureConfig(c), log);
@@ -78,7 +102,7 @@ export class Agent {
         tracker: cfg.tracker,
         windowMs: cfg.aggregate.windowS * 1000,
         minPeople: cfg.aggregate.minPeople,
-      }, capture, this.analyzer, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
+      }, capture, inference, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
       this.cameras.push({ capture, pipeline });
     }
     // Each camera is independent: one that fails to connect goes to backoff, the others stream.
@@ -108,6 +132,7 @@ export class Agent {
       }
     }
     this.sinks = [];
+    await this.inference?.stop();
     this.log.info('agent stopped');
   }
 
@@ -115,7 +140,7 @@ export class Agent {
     return {
       version: packageVersion(),
       startedAt: this.startedAt?.toISOString() ?? null,
-      models: this.analyzer ? { detector: this.analyzer.detector.name, classifier: this.analyzer.classifier.name } : null,
+      models: this.inference ? this.inference.models : null,
       cameras: this.cameras.map(({ capture, pipeline }) => ({ capture: capture.stats(), pipeline: pipeline.stats() })),
     };
   }

@@ -30,7 +30,8 @@ function demoNotice(cfg: AgentConfig): string {
 }
 
 async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
-  const agent = new Agent(cfg, log);
+  let fatalHandler: (err: unknown) => void = () => undefined;
+  const agent = new Agent(cfg, log, [], (err) => fatalHandler(err));
   let stopping: Promise<number> | undefined;
   const shutdown = (reason: string): Promise<number> => {
     stopping ??= (async () => {
@@ -55,6 +56,7 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
     log.fatal({ err }, 'fatal error');
     void shutdown('fatal error').finally(() => process.exit(1));
   };
+  fatalHandler = fatal;
   process.on('uncaughtException', fatal);
   process.on('unhandledRejection', fatal);
   const signalled = new Promise<number>((resolve) => {

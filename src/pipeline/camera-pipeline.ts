@@ -8,7 +8,7 @@ import { WindowAggregator, type AggregateWindow } from '../aggregate/window.js';
 import type { CameraCapture } from '../capture/camera.js';
 import type { Rect } from '../vision/image.js';
 import { Tracker, type TrackView } from '../vision/tracker.js';
-import type { Analyzer } from '../analyze/analyze.js';
+import type { FrameAnalyzer } from './frame-analysis.js';
 
 export interface CameraPipelineOptions {
   cameraId: string;
@@ -51,7 +51,7 @@ export class CameraPipeline {
   constructor(
     private readonly opts: CameraPipelineOptions,
     private readonly capture: CameraCapture,
-    private readonly analyzer: Analyzer,
+    private readonly analyzer: FrameAnalyzer,
     private readonly sinks: WindowSink[],
     private readonly log: Logger,
     private readonly clock: { now(): number } = Date,
@@ -123,13 +123,10 @@ export class CameraPipeline {
     const roi = this.opts.roi
       ? { x: this.opts.roi.x * frame.width, y: this.opts.roi.y * frame.height, width: this.opts.roi.width * frame.width, height: this.opts.roi.height * frame.height }
       : undefined;
-    const t0 = performance.now();
-    const faces = (await this.analyzer.detector.detect(frame, roi)).filter((f) => f.box.height >= this.opts.minFaceSize);
-    const t1 = performance.now();
-    const emotions = await this.analyzer.classifier.classifyFaces(frame, faces);
+    const { faces, detectMs, classifyMs } = await this.analyzer.analyze(frame, roi, this.opts.minFaceSize);
     const t2 = performance.now();
     const now = frame.capturedAtMs;
-    const { active, ended } = this.tracker!.update(now, faces.map((f, i) => ({ box: f.box, probabilities: emotions[i]!.probabilities })));
+    const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities })));
     this.active = active;
     const dropped = this.capture.stats().dropped;
     if (dropped > this.lastDropped) this.aggregator!.framesDropped(dropped - this.lastDropped);
@@ -139,8 +136,8 @@ export class CameraPipeline {
     const t3 = performance.now();
     this.counters.framesAnalysed++;
     this.counters.faceDetections += faces.length;
-    this.counters.stageMs.detectMs += t1 - t0;
-    this.counters.stageMs.classifyMs += t2 - t1;
+    this.counters.stageMs.detectMs += detectMs;
+    this.counters.stageMs.classifyMs += classifyMs;
     this.counters.stageMs.trackMs += t3 - t2;
   }
 

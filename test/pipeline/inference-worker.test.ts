@@ -1,0 +1,34 @@
+// The inference worker thread with the real models. This file never loads OpenCV in the main thread
+// (the binding may live in one thread per process only, so a process starts one inference worker for its
+// lifetime: a second test file covers the load failure), and frames are decoded with the FFmpeg CLI.
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { InferenceWorker } from '../../src/pipeline/inference-client.js';
+import { sample } from '../helpers/paths.js';
+
+function decode(path: string, width: number, height: number): { data: Buffer; width: number; height: number } {
+  const data = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'], { maxBuffer: 1 << 26 });
+  return { data, width, height };
+}
+
+describe('InferenceWorker', () => {
+  it('loads the models in a worker thread and analyses frames there, keeping the event loop free', async () => {
+    const worker = new InferenceWorker({ threads: 1 });
+    await worker.start();
+    expect(worker.models.detector).toMatch(/^face-ssd@/);
+    const frame = decode(sample(1), 1920, 1280);
+    // While the worker runs inference, timers on this thread keep firing.
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const results = await Promise.all([worker.analyze(frame, undefined, 0), worker.analyze(decode(sample(3), 1920, 1350), undefined, 0)]);
+    clearInterval(timer);
+    expect(results[0]!.faces).toHaveLength(3);
+    expect(results[1]!.faces).toHaveLength(3);
+    for (const f of results[0]!.faces) expect(f.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(ticks).toBeGreaterThan(3);
+    // The frame's pixels were transferred to the worker, not copied.
+    expect(frame.data.byteLength).toBe(0);
+    await worker.stop();
+    await expect(worker.analyze(decode(sample(2), 64, 64), undefined, 0)).rejects.toThrow(/not running/);
+  });
+});
