@@ -22,9 +22,9 @@ describe('InferenceWorker', () => {
     const timer = setInterval(() => ticks++, 5);
     const results = await Promise.all([worker.analyze(frame, undefined, 0), worker.analyze(decode(sample(3), 1920, 1350), undefined, 0)]);
     clearInterval(timer);
-    expect(results[0]!.faces).toHaveLength(3);
-    expect(results[1]!.faces).toHaveLength(3);
-    for (const f of results[0]!.faces) expect(f.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    expect(results[0].faces).toHaveLength(3);
+    expect(results[1].faces).toHaveLength(3);
+    for (const f of results[0].faces) expect(f.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     expect(ticks).toBeGreaterThan(3);
     // The frame's pixels were transferred to the worker, not copied.
     expect(frame.data.byteLength).toBe(0);
