@@ -15,10 +15,20 @@ import { frameToDetectorInput } from '../../src/vision/preprocess.js';
 
 const TICK = 100; // USER_HZ on Linux
 
-/** CPU seconds (user+sys) and RSS bytes of our direct children (the FFmpeg captures). */
-export function childrenUsage(): { cpuS: number; rss: number; pids: number[] } {
+/** Proportional set size: shared library pages divided among the processes that map them. */
+export function pssBytes(pid: number | 'self'): number {
+  try {
+    return Number(/Pss:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds (user+sys), RSS and PSS bytes of our direct children (the FFmpeg captures). */
+export function childrenUsage(): { cpuS: number; rss: number; pss: number; pids: number[] } {
   let cpuS = 0;
   let rss = 0;
+  let pss = 0;
   const pids: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -29,12 +39,13 @@ export function childrenUsage(): { cpuS: number; rss: number; pids: number[] } {
       cpuS += (Number(fields[11]) + Number(fields[12])) / TICK;
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d}/status`, 'utf8'));
       rss += Number(m?.[1] ?? 0) * 1024;
+      pss += pssBytes(Number(d));
       pids.push(Number(d));
     } catch {
       // the process ended while we looked
     }
   }
-  return { cpuS, rss, pids };
+  return { cpuS, rss, pss, pids };
 }
 
 const cpuS = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
@@ -101,6 +112,8 @@ export interface AgentRun {
   facesPerS: number;
   cpuSPerAnalysedFrame: { total: number; decode: number; detect: number; classify: number; track: number };
   rssMB: { agent: number; withChildren: number };
+  /** PSS: what the agent and its FFmpeg children really add up to (shared libraries counted once). */
+  pssMB: { agent: number; withChildren: number };
   rssSamplesMB?: number[];
   /** Event-loop delay while analysing (ms): how responsive the process stays under full load. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
@@ -131,6 +144,7 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
   const ours = cpuS() - c0;
   const decode = kids.cpuS - k0;
   const rss = process.memoryUsage().rss;
+  const pss = pssBytes('self');
   loop.disable();
   await agent.stop();
   const sum = (st: typeof s0, f: (c: (typeof s0.cameras)[number]) => number): number => st.cameras.reduce((a, c) => a + f(c), 0);
@@ -151,6 +165,7 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
     facesPerS: faces / wall,
     cpuSPerAnalysedFrame: { total: (ours + decode) / Math.max(1, analysed), decode: decode / Math.max(1, analysed), detect: share('detectMs'), classify: share('classifyMs'), track: share('trackMs') },
     rssMB: { agent: rss / 2 ** 20, withChildren: (rss + kids.rss) / 2 ** 20 },
+    pssMB: { agent: pss / 2 ** 20, withChildren: (pss + kids.pss) / 2 ** 20 },
     eventLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     ...(sampleEveryS ? { rssSamplesMB: samples } : {}),
   };

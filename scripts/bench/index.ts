@@ -43,7 +43,7 @@ if (!args.only || args.only === 'daemon') {
   const floors: Record<string, unknown> = {};
   const runs: AgentRun[] = [];
   console.log('\nDaemon (5 fps analysis per camera; CPU-seconds per analysed frame; RSS of the agent process, and with its FFmpeg children)');
-  console.log('clip                       cams  in fps  analysed/s  dropped%  faces/s   cpu/frame  decode  detect  classify  track   floor(dec+inf)  ratio   RSS MB (+children)  loop p99 ms');
+  console.log('clip                       cams  in fps  analysed/s  dropped%  faces/s   cpu/frame  decode  detect  classify  track   floor(dec+inf)  ratio   RSS MB (+children)  PSS MB total  loop p99 ms');
   for (const clip of clips) {
     const dec = await decodeFloor(clip, 5);
     const inf = await inferenceFloor(analyzer, clip, 5);
@@ -53,7 +53,7 @@ if (!args.only || args.only === 'daemon') {
       const r = agentRun(clip, n, seconds);
       runs.push(r);
       const c = r.cpuSPerAnalysedFrame;
-      console.log(`${clip.split('/').pop()!.padEnd(26)} ${String(n).padStart(4)}  ${f(r.framesIn / r.seconds).padStart(6)}  ${f(r.analysedFps).padStart(10)}  ${f(r.droppedPct).padStart(8)}  ${f(r.facesPerS).padStart(7)}  ${f(c.total, 3).padStart(9)}  ${f(c.decode, 3).padStart(6)}  ${f(c.detect, 3).padStart(6)}  ${f(c.classify, 3).padStart(8)}  ${f(c.track, 4).padStart(6)}  ${f(floor, 3).padStart(14)}  ${f(c.total / floor, 2).padStart(5)}   ${f(r.rssMB.agent, 0)} (+${f(r.rssMB.withChildren - r.rssMB.agent, 0)})  ${f(r.eventLoopDelayMs.p99)}`);
+      console.log(`${clip.split('/').pop()!.padEnd(26)} ${String(n).padStart(4)}  ${f(r.framesIn / r.seconds).padStart(6)}  ${f(r.analysedFps).padStart(10)}  ${f(r.droppedPct).padStart(8)}  ${f(r.facesPerS).padStart(7)}  ${f(c.total, 3).padStart(9)}  ${f(c.decode, 3).padStart(6)}  ${f(c.detect, 3).padStart(6)}  ${f(c.classify, 3).padStart(8)}  ${f(c.track, 4).padStart(6)}  ${f(floor, 3).padStart(14)}  ${f(c.total / floor, 2).padStart(5)}   ${f(r.rssMB.agent, 0)} (+${f(r.rssMB.withChildren - r.rssMB.agent, 0)})  ${f(r.pssMB.withChildren, 0).padStart(12)}  ${f(r.eventLoopDelayMs.p99)}`);
       results.daemon = { floors, runs };
       save();
     }
