@@ -170,3 +170,32 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
     ...(sampleEveryS ? { rssSamplesMB: samples } : {}),
   };
 }
+
+/** The compiled daemon (`emotion-agent run`) as a real process: RSS/PSS of it and its FFmpeg children. */
+export async function daemonMemory(clip: string, cameras: number, seconds: number, bin: string): Promise<{ rssMB: number; pssMB: number; childrenRssMB: number; childrenPssMB: number }> {
+  const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps: 5 }));
+  const env = { ...process.env, EMOTION_AGENT_CAMERAS: JSON.stringify(cams), EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false' };
+  const child = spawn(process.execPath, [bin, 'run'], { env, stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const pid = child.pid!;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+  const pss = pssBytes(pid);
+  let crss = 0;
+  let cpss = 0;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
+      crss += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+      cpss += pssBytes(Number(d));
+    } catch {
+      // gone
+    }
+  }
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  const mb = (b: number): number => b / 2 ** 20;
+  return { rssMB: mb(rss), pssMB: mb(pss), childrenRssMB: mb(crss), childrenPssMB: mb(cpss) };
+}

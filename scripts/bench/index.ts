@@ -8,7 +8,7 @@ import { Analyzer } from '../../src/analyze/analyze.js';
 import { PACKAGE_ROOT } from '../../src/models/defaults.js';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
-import { decodeFloor, inferenceFloor, type AgentRun } from './daemon.js';
+import { daemonMemory, decodeFloor, inferenceFloor, type AgentRun } from './daemon.js';
 import { benchModels } from './models.js';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, soak: { type: 'string', default: '0' }, only: { type: 'string' } } });
@@ -58,6 +58,12 @@ if (!args.only || args.only === 'daemon') {
       save();
     }
     console.log(`  floors for ${clip.split('/').pop()}: FFmpeg decode ${f(dec.cpuSPerFrame, 3)} CPU-s/frame (decodes at ${f(dec.decodeFps, 0)} fps), bare ONNX Runtime ${f(inf.cpuSPerFrame, 3)} CPU-s/frame (${f(inf.facesPerFrame)} faces/frame)`);
+  }
+  if (clips[0]) {
+    const mem = await daemonMemory(clips[0], 4, Math.max(20, seconds), join(PACKAGE_ROOT, 'bin', 'emotion-agent.js'));
+    results.daemonMemory = mem;
+    save();
+    console.log(`\nCompiled daemon, 4 cameras of ${clips[0].split('/').pop()}: agent RSS ${f(mem.rssMB, 0)} MB (PSS ${f(mem.pssMB, 0)}), FFmpeg children RSS ${f(mem.childrenRssMB, 0)} MB (PSS ${f(mem.childrenPssMB, 0)})`);
   }
   if (soakS > 0 && clips[0]) {
     console.log(`\nSoak: 4 cameras of ${clips[0].split('/').pop()} for ${soakS} s, RSS sampled every 10 s`);
