@@ -68,34 +68,44 @@ lock_key="$( (cat package-lock.json; node --version) | hash_of)"
 if ! stamp_ok npm "$lock_key" || [ ! -d node_modules ]; then
   say "npm ci"
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
-  rm -f "$STATE/opencv" "$STATE/build"
+  rm -f "$STATE/opencv4nodejs" "$STATE/better-sqlite3" "$STATE/build"
   stamp_set npm "$lock_key"
 fi
 
-# --- 3. @u4/opencv4nodejs against the system OpenCV ----------------------------------------------
-CV_PKG="node_modules/@u4/opencv4nodejs"
-CV_BIN="$CV_PKG/build/Release/opencv4nodejs.node"
-cv_key="$( (node -p 'require("./'"$CV_PKG"'/package.json").version'; node -p process.versions.modules;
-  uname -m; dpkg-query -W -f='${Version}' libopencv-dev; cat "$CV_PKG/binding.gyp") | hash_of)"
+# --- 3. Native addons, built once per machine -------------------------------------------------------
+# npm ci ran with --ignore-scripts, so native addons are built here, explicitly. Each binary is cached
+# outside the checkout under a key of everything it depends on, so a fresh clone (CI) copies it.
+#   native <name> <package dir> <binary path in package> <extra key text> <build command...>
+native() {
+  local name="$1" dir="$2" bin="$3" extra="$4"; shift 4
+  local key
+  key="$( (node -p 'require("./'"$dir"'/package.json").version'; node -p process.versions.modules; uname -m;
+    echo "$extra"; cat "$dir/binding.gyp") | hash_of)"
+  if stamp_ok "$name" "$key" && [ -f "$dir/$bin" ]; then return 0; fi
+  local cached="$CACHE/$name/$key/$(basename "$bin")"
+  if [ -f "$cached" ] && [ "$FORCE" = 0 ]; then
+    say "$name: using the cached build $key"
+  else
+    note "building $name (once per machine)"
+    (cd "$dir" && "$@" >"$STATE/$name-build.log" 2>&1) || { echo "setup: $name build failed, see $STATE/$name-build.log" >&2; exit 1; }
+    mkdir -p "$(dirname "$cached")"
+    cp "$dir/$bin" "$cached.tmp" && mv "$cached.tmp" "$cached"
+  fi
+  mkdir -p "$(dirname "$dir/$bin")"
+  cp "$cached" "$dir/$bin"
+  stamp_set "$name" "$key"
+}
+NODEDIR="${npm_config_nodedir:-/usr}"
+GYP=(node "$ROOT/node_modules/node-gyp/bin/node-gyp.js" rebuild --release --jobs "$(nproc)" --nodedir="$NODEDIR")
+
+# @u4/opencv4nodejs against the system OpenCV (image IO, resizing, drawing).
 export OPENCV4NODEJS_DISABLE_AUTOBUILD=1 OPENCV_INCLUDE_DIR=/usr/include/opencv4 \
   OPENCV_LIB_DIR="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" OPENCV_BIN_DIR=/usr/bin
-if ! stamp_ok opencv "$cv_key" || [ ! -f "$CV_BIN" ]; then
-  cached="$CACHE/opencv4nodejs/$cv_key/opencv4nodejs.node"
-  if [ -f "$cached" ] && [ "$FORCE" = 0 ]; then
-    say "opencv4nodejs: using the cached build $cv_key"
-  else
-    note "building opencv4nodejs against the system OpenCV (about 10 minutes, once per machine)"
-    (cd "$CV_PKG" && npm_config_nodedir="${npm_config_nodedir:-/usr}" JOBS="$(nproc)" \
-      ../../.bin/node-gyp rebuild --release --jobs "$(nproc)" --nodedir="${npm_config_nodedir:-/usr}" \
-      >"$STATE/opencv-build.log" 2>&1) || { echo "setup: opencv4nodejs build failed, see $STATE/opencv-build.log" >&2; exit 1; }
-    mkdir -p "$(dirname "$cached")"
-    cp "$CV_BIN" "$cached.tmp" && mv "$cached.tmp" "$cached"
-  fi
-  mkdir -p "$(dirname "$CV_BIN")"
-  cp "$cached" "$CV_BIN"
-  node scripts/check-opencv.cjs || { echo "setup: opencv4nodejs does not load" >&2; exit 1; }
-  stamp_set opencv "$cv_key"
-fi
+native opencv4nodejs node_modules/@u4/opencv4nodejs build/Release/opencv4nodejs.node \
+  "$(dpkg-query -W -f='${Version}' libopencv-dev)" "${GYP[@]}"
+node scripts/check-opencv.cjs || { echo "setup: opencv4nodejs does not load" >&2; exit 1; }
+# better-sqlite3 (the MQTT outbox): its install script would try a prebuilt download first.
+native better-sqlite3 node_modules/better-sqlite3 build/Release/better_sqlite3.node "" "${GYP[@]}"
 
 # --- 4. TypeScript ------------------------------------------------------------------------------------
 src_key="$( (find src -type f -print0 | sort -z | xargs -0 sha256sum; cat tsconfig*.json package-lock.json) | hash_of)"
