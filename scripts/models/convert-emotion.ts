@@ -27,7 +27,8 @@ export const EMOTION_INPUT_NAME = 'input';
 export const EMOTION_OUTPUT_NAME = 'probabilities';
 export const EMOTION_SIZE = 64;
 /** Canonical label order of the bundle schema (= FER-2013 order). */
-export const CANONICAL_LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
+export { CANONICAL_LABELS } from '../../src/models/manifest.js';
+import { CANONICAL_LABELS } from '../../src/models/manifest.js';
 /** The model's own output order (human: "oarriaga and gear" annotations) - here the FER-2013 order. */
 export const EMOTION_MODEL_ORDER = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
 /** human's constants.rgb: weights for R, G, B when converting to grayscale. */

@@ -18,8 +18,10 @@
 //   mean over classes whose AUC is defined (null if none is).
 
 /** Canonical label order used everywhere (equals the FER-2013 index order). */
-export const EMOTION_LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
-export type EmotionLabel = (typeof EMOTION_LABELS)[number];
+import { CANONICAL_LABELS as EMOTION_LABELS } from '../models/manifest.js';
+
+export { EMOTION_LABELS };
+export type { EmotionLabel } from '../models/manifest.js';
 
 export interface ClassMetrics {
   precision: number;
