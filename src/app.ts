@@ -5,6 +5,8 @@ import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
 import { CameraCapture, type CameraCaptureConfig, type CaptureStats } from './capture/camera.js';
 import type { AgentConfig, CameraConfig } from './config/index.js';
 import { packageVersion } from './models/defaults.js';
+import { mqttSinkFromConfig } from './mqtt/from-config.js';
+import type { MqttSink } from './mqtt/sink.js';
 import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
 import { LocalFrameAnalyzer, type FrameAnalyzer } from './pipeline/frame-analysis.js';
@@ -88,6 +90,16 @@ export class Agent {
     log.child({ module: 'models' }).info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
 
     if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
+    let mqtt: MqttSink | undefined;
+    if (cfg.mqtt.enabled) {
+      const inference = this.inference;
+      this.sinks.push(mqtt = mqttSinkFromConfig(cfg, log, () => ({
+        version: packageVersion(),
+        models: inference.models,
+        cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id),
+        startedAt: (this.startedAt ?? new Date()).toISOString(),
+      })));
+    }
     this.sinks.push(...this.extraSinks);
     for (const s of this.sinks) await s.start();
 
@@ -95,6 +107,10 @@ export class Agent {
     for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
       // The capture adds its own module/camera fields and logs its state changes itself.
       const capture = new CameraCapture(captureConfig(c), log);
+      if (mqtt) {
+        const sink = mqtt;
+        capture.on('state', (ch) => sink.setCameraState(ch.id, { state: ch.state, since: ch.since, lastError: ch.reason ?? null }));
+      }
       const pipeline = new CameraPipeline({
         cameraId: c.id,
         ...(c.roi ? { roi: c.roi } : {}),

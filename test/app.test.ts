@@ -1,14 +1,17 @@
 // The whole agent in-process with every part real (FFmpeg capture, RTSP server, ONNX models,
 // tracker, aggregation), windows collected by a test sink.
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WindowSink } from '../src/aggregate/sink.js';
 import type { AggregateWindow } from '../src/aggregate/window.js';
 import { Agent } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
+import { Mosquitto } from './helpers/mosquitto.js';
 import { hasShared, ROOT, SHARED } from './helpers/paths.js';
 import { RtspTestServer } from './helpers/rtsp-server.js';
 
@@ -116,5 +119,37 @@ describe('Agent end to end', () => {
     const n = sink.of('cam').length;
     await waitFor(() => sink.of('cam').length > n, 10_000);
     await agent.stop();
+  });
+
+  it('with mqtt.enabled publishes status, info and the windows (the partial one at stop) through the outbox', async () => {
+    const broker = await Mosquitto.start();
+    const tmp = mkdtempSync(join(tmpdir(), 'ea-app-mqtt-'));
+    try {
+      const sub = await connectAsync(broker.url);
+      const got: { topic: string; text: string }[] = [];
+      sub.on('message', (topic, p) => got.push({ topic, text: p.toString() }));
+      await sub.subscribeAsync('emotion-agent/app-test/#', { qos: 1 });
+      const { agent } = agentFor([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], {
+        'device.id': 'app-test', 'mqtt.enabled': 'true', 'mqtt.url': broker.url, 'outbox.path': join(tmp, 'outbox.db'),
+      });
+      await agent.start();
+      await waitFor(() => got.some((m) => m.topic.endsWith('/info')), 10_000);
+      const info = JSON.parse(got.find((m) => m.topic.endsWith('/info'))!.text) as { cameras: string[]; models: unknown };
+      expect(info.cameras).toEqual(['demo']);
+      expect(info.models).not.toBeNull();
+      await waitFor(() => agent.status().cameras[0]!.pipeline.framesAnalysed > 0, 20_000);
+      const states = (): string[] => got.filter((m) => m.topic === 'emotion-agent/app-test/cameras/demo/state').map((m) => (JSON.parse(m.text) as { state: string }).state);
+      await waitFor(() => states().includes('streaming'), 5000);
+      await agent.stop();
+      await waitFor(() => got.at(-1)?.text === 'offline', 5000);
+      const windows = got.filter((m) => m.topic === 'emotion-agent/app-test/cameras/demo/window').map((m) => JSON.parse(m.text) as { seq: number; deviceId: string; partial: boolean });
+      expect(windows.length).toBeGreaterThanOrEqual(1);
+      expect(windows[0]).toMatchObject({ seq: 1, deviceId: 'app-test' });
+      expect(windows.at(-1)!.partial).toBe(true);
+      await sub.endAsync();
+    } finally {
+      await broker.dispose();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

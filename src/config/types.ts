@@ -48,5 +48,23 @@ export interface AgentConfig {
   readonly tracker: { readonly iouThreshold: number; readonly maxUnseenMs: number; readonly minTrackMs: number; readonly minHits: number };
   readonly aggregate: { readonly windowS: number; readonly minPeople: number };
   readonly sinks: { readonly jsonl: { readonly enabled: boolean; readonly path: string } };
+  readonly mqtt: {
+    readonly enabled: boolean;
+    readonly url: string;
+    readonly clientId: string | null;
+    readonly username: string | null;
+    /** Read from passwordFile when that is set. Never log. */
+    readonly password: string | null;
+    readonly passwordFile: string | null;
+    /** PEM file paths. */
+    readonly ca: string | null;
+    readonly cert: string | null;
+    readonly key: string | null;
+    readonly keepaliveS: number;
+    readonly protocolVersion: 4 | 5;
+    readonly statsIntervalS: number;
+    readonly topicRoot: string | null;
+  };
+  readonly outbox: { readonly path: string; readonly maxRows: number; readonly maxAgeS: number };
   readonly shutdown: { readonly timeoutS: number };
 }

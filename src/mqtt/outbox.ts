@@ -1,0 +1,134 @@
+// A durable outbox: every message is written to SQLite BEFORE it is published, and deleted only when
+// the broker has acknowledged it (PUBACK), so a broker outage, a crash or a power cut loses nothing
+// that was enqueued. Bounded: when it is full (rows) or rows are too old, the OLDEST go first (a
+// kiosk offline for a week should deliver the recent past rather than stop storing), and every drop
+// is counted in a persisted counter so the loss is visible, never silent.
+//
+// WAL with synchronous=FULL: in WAL mode, NORMAL skips the fsync of the WAL at each commit, so a
+// power cut can roll back the last commits: windows we already reported as stored would vanish.
+// FULL fsyncs the WAL on every commit; at one window per camera per minute the cost is nothing.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface OutboxOptions {
+  path: string;
+  /** Most rows kept; the oldest are dropped beyond it. */
+  maxRows: number;
+  /** Rows older than this are dropped (seconds). */
+  maxAgeS: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export interface OutboxRow {
+  seq: number;
+  topic: string;
+  payload: string;
+  createdMs: number;
+}
+
+export interface OutboxStats { pending: number; dropped: number; lastSeq: number }
+
+type Db = Database.Database;
+
+export class Outbox {
+  private db: Db | undefined;
+
+  constructor(private readonly opts: OutboxOptions) {}
+
+  /** Opens (creating) the database; idempotent. Throws an error naming the path when it is corrupt or locked. */
+  open(): void {
+    if (this.db) return;
+    const { path } = this.opts;
+    let db: Db | undefined;
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      db = new Database(path, { timeout: 500 });
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      // IMMEDIATE takes the write lock now: a second agent on the same file fails here, clearly,
+      // instead of two processes interleaving sequence numbers.
+      db.transaction(() => {
+        db!.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, created_ms INTEGER NOT NULL);
+                  CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                  INSERT OR IGNORE INTO meta VALUES ('last_seq', 0), ('dropped', 0);`);
+      }).immediate();
+      db.pragma('quick_check');
+    } catch (err) {
+      db?.close();
+      throw new Error(`outbox database ${path} cannot be opened: ${(err as Error).message}`
+        + ' (corrupt or not an SQLite file: move it away; locked: another agent uses it)', { cause: err });
+    }
+    this.db = db;
+  }
+
+  close(): void {
+    this.db?.close();
+    this.db = undefined;
+  }
+
+  /**
+   * Stores a message and returns its seq (one more than any seq ever given, persisted, so it keeps
+   * increasing across restarts and after acks). `payload` may be built from the seq (windows carry it).
+   */
+  enqueue(topic: string, payload: string | ((seq: number) => string)): number {
+    const db = this.need();
+    return db.transaction(() => {
+      const seq = this.meta('last_seq') + 1;
+      db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(seq, 'last_seq');
+      const text = typeof payload === 'string' ? payload : payload(seq);
+      db.prepare('INSERT INTO outbox (seq, topic, payload, created_ms) VALUES (?, ?, ?, ?)').run(seq, topic, text, this.now());
+      this.prune();
+      return seq;
+    }).immediate();
+  }
+
+  /** Up to n oldest rows, in seq order. */
+  peek(n: number): OutboxRow[] {
+    const rows = this.need().prepare('SELECT seq, topic, payload, created_ms AS createdMs FROM outbox ORDER BY seq LIMIT ?').all(n);
+    return rows as OutboxRow[];
+  }
+
+  /** Deletes a delivered row; acking an unknown seq (already dropped) is fine. */
+  ack(seq: number): void {
+    this.need().prepare('DELETE FROM outbox WHERE seq = ?').run(seq);
+  }
+
+  /** Drops rows past the age limit (also done on every enqueue); returns how many. */
+  expire(): number {
+    const db = this.need();
+    return db.transaction(() => this.prune()).immediate();
+  }
+
+  stats(): OutboxStats {
+    const db = this.need();
+    const { n } = db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
+    return { pending: n, dropped: this.meta('dropped'), lastSeq: this.meta('last_seq') };
+  }
+
+  private prune(): number {
+    const db = this.need();
+    const old = db.prepare('DELETE FROM outbox WHERE created_ms < ?').run(this.now() - this.opts.maxAgeS * 1000).changes;
+    const { n } = db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
+    const over = Math.max(0, n - this.opts.maxRows);
+    const full = over > 0 ? db.prepare('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(over).changes : 0;
+    const dropped = old + full;
+    if (dropped > 0) db.prepare('UPDATE meta SET value = value + ? WHERE key = ?').run(dropped, 'dropped');
+    return dropped;
+  }
+
+  private meta(key: string): number {
+    const row = this.need().prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined;
+    return row?.value ?? 0;
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private need(): Db {
+    if (!this.db) throw new Error(`outbox ${this.opts.path} is not open`);
+    return this.db;
+  }
+}

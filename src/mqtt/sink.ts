@@ -1,0 +1,227 @@
+// Windows to MQTT without losing any. write() stores the window in the durable outbox first (so a
+// window survives a broker outage, a crash or a power cut from the moment write() resolves), then a
+// drain loop publishes the outbox oldest-first with QoS 1, ONE message in flight at a time, and deletes
+// each row only on its PUBACK. One in flight keeps the order trivially right across reconnects (mqtt.js
+// resends the unacknowledged one first); at one window per camera per minute throughput is no concern.
+// Delivery is at-least-once: a PUBACK lost in a crash means that window is sent again, with the same
+// `seq`, which consumers use to drop duplicates.
+import type { MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { WindowSink } from '../aggregate/sink.js';
+import type { AggregateWindow } from '../aggregate/window.js';
+import { connectClient, describeMqttError, type MqttClientConfig } from './client.js';
+import type { Outbox, OutboxStats } from './outbox.js';
+import { encode, Topics, type CameraStatePayload, type InfoPayload } from './topics.js';
+
+export interface MqttSinkOptions {
+  client: MqttClientConfig;
+  deviceId: string;
+  /** Topic root, e.g. emotion-agent/<deviceId>. */
+  topicRoot: string;
+  /** Retained `info`, published on every connect. */
+  info?: () => InfoPayload;
+  /** Period of the `stats` message; 0 = none. Default 0. */
+  statsIntervalMs?: number;
+  /** How long stop() tries to deliver what is left before closing. Default 3000 ms. */
+  stopTimeoutMs?: number;
+}
+
+export interface MqttSinkStats {
+  connected: boolean;
+  /** The last connection or publish error, in words (kept after a reconnect, with its time, for diagnosis). */
+  lastError: string | null;
+  lastErrorAt: string | null;
+  published: number;
+  outbox: OutboxStats;
+}
+
+type State = 'new' | 'started' | 'stopped';
+
+export class MqttSink implements WindowSink {
+  readonly name = 'mqtt';
+  private state: State = 'new';
+  private client: MqttClient | undefined;
+  private draining: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private startedAtMs = 0;
+  /** Latest state per camera: retained and latest-wins, so kept in memory (not the outbox) and re-sent on connect. */
+  private readonly cameraStates = new Map<string, CameraStatePayload>();
+  private stopping: Promise<void> | undefined;
+  private lastError: string | null = null;
+  private lastErrorAt: string | null = null;
+  private published = 0;
+  private readonly topics: Topics;
+
+  constructor(private readonly opts: MqttSinkOptions, private readonly outbox: Outbox, private readonly log: Logger) {
+    this.topics = new Topics(opts.topicRoot);
+  }
+
+  /** Opens the outbox (throws naming the file when it cannot) and starts connecting; does not wait for the broker. */
+  start(): Promise<void> {
+    if (this.state === 'stopped') return Promise.reject(new Error('mqtt: cannot start a stopped sink'));
+    if (this.state === 'started') return Promise.resolve();
+    try {
+      this.outbox.open();
+      const client = connectClient(this.opts.client, { topic: this.topics.status(), payload: encode('status', 'offline') });
+      this.client = client;
+      client.on('connect', () => this.onConnect());
+      client.on('error', (err) => this.setError(err));
+      client.on('close', () => this.log.debug('connection closed'));
+      client.on('offline', () => this.log.warn({ pending: this.outbox.stats().pending }, 'broker offline; windows kept in the outbox'));
+    } catch (err) {
+      this.outbox.close(); // opened above when the client options were the problem
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    this.state = 'started';
+    this.startedAtMs = Date.now();
+    const every = this.opts.statsIntervalMs ?? 0;
+    if (every > 0) this.statsTimer = setInterval(() => this.publishStats(), every).unref();
+    this.log.info({ url: redactUrl(this.opts.client.url), root: this.opts.topicRoot, pending: this.outbox.stats().pending }, 'mqtt sink started');
+    return Promise.resolve();
+  }
+
+  /** Resolves once the window is in the outbox (durable); publishing happens behind. */
+  write(w: AggregateWindow): Promise<void> {
+    if (this.state !== 'started') return Promise.reject(new Error(`mqtt: write() on a sink that is ${this.state === 'new' ? 'not started' : 'stopped'}`));
+    try {
+      this.outbox.enqueue(this.topics.window(w.cameraId), (seq) => encode(`cameras/${w.cameraId}/window`, { ...w, seq, deviceId: this.opts.deviceId }));
+    } catch (err) {
+      return Promise.reject(new Error(`mqtt: cannot store the window in the outbox: ${(err as Error).message}`, { cause: err }));
+    }
+    this.kick();
+    return Promise.resolve();
+  }
+
+  /** Every written window is already durable in the outbox; nothing to wait for. */
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.close();
+    return this.stopping;
+  }
+
+  stats(): MqttSinkStats {
+    const outbox = this.state === 'started' ? this.outbox.stats() : { pending: 0, dropped: 0, lastSeq: 0 };
+    return { connected: this.client?.connected ?? false, lastError: this.lastError, lastErrorAt: this.lastErrorAt, published: this.published, outbox };
+  }
+
+  private onConnect(): void {
+    // Rows that aged out during a long outage go now, before they are sent (the counter records them).
+    const expired = this.outbox.expire();
+    if (expired > 0) this.log.warn({ expired }, 'outbox: dropped windows older than outbox.maxAgeS');
+    this.log.info({ pending: this.outbox.stats().pending }, 'connected to the broker');
+    const client = this.client;
+    if (!client) return;
+    // Retained, so a dashboard that subscribes later sees the state; the will overwrites it with offline.
+    client.publish(this.topics.status(), encode('status', 'online'), { qos: 1, retain: true });
+    if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), { qos: 1, retain: true });
+    for (const [id, st] of this.cameraStates) this.publishCameraState(id, st);
+    this.kick();
+  }
+
+  /** Publishes (now, or on the next connect) a camera's state, retained. */
+  setCameraState(cameraId: string, state: CameraStatePayload): void {
+    this.cameraStates.set(cameraId, state);
+    this.publishCameraState(cameraId, state);
+  }
+
+  private publishCameraState(cameraId: string, state: CameraStatePayload): void {
+    if (!this.client?.connected || this.state !== 'started') return;
+    this.client.publish(this.topics.cameraState(cameraId), encode(`cameras/${cameraId}/state`, state), { qos: 1, retain: true });
+  }
+
+  /** QoS 0 and only while connected: stats are not worth storing, the next one says more. */
+  private publishStats(): void {
+    const client = this.client;
+    if (!client?.connected || this.state !== 'started') return;
+    const o = this.outbox.stats();
+    const payload = encode('stats', {
+      at: new Date().toISOString(), uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
+      outboxPending: o.pending, outboxDropped: o.dropped, published: this.published,
+    });
+    client.publish(this.topics.stats(), payload, { qos: 0, retain: false });
+  }
+
+  /** Starts the drain loop unless it runs already. */
+  private kick(): void {
+    if (this.draining || !this.client?.connected || this.state !== 'started') return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const client = this.client;
+    while (client?.connected && this.state === 'started') {
+      const [row] = this.outbox.peek(1);
+      if (!row) return;
+      try {
+        // Resolves on PUBACK. A connection lost meanwhile keeps it pending: mqtt.js resends it first
+        // on reconnect, so waiting here keeps the order.
+        await client.publishAsync(row.topic, row.payload, { qos: 1, retain: false });
+      } catch (err) {
+        this.setError(err as Error);
+        this.retryTimer ??= setTimeout(() => {
+          this.retryTimer = undefined;
+          this.kick();
+        }, 1000);
+        return;
+      }
+      // Stopped meanwhile: the outbox is closed; the row is sent again next start (same seq).
+      if (this.state !== 'started') return;
+      this.outbox.ack(row.seq);
+      this.published += 1;
+    }
+  }
+
+  private setError(err: Error): void {
+    const text = describeMqttError(err);
+    if (text !== this.lastError) this.log.error({ err: err.message }, `mqtt: ${text} (retrying; windows kept in the outbox)`);
+    this.lastError = text;
+    this.lastErrorAt = new Date().toISOString();
+  }
+
+  private async close(): Promise<void> {
+    const wasStarted = this.state === 'started';
+    const client = this.client;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.statsTimer);
+    if (!wasStarted || !client) {
+      this.state = 'stopped';
+      return;
+    }
+    const deadline = Date.now() + (this.opts.stopTimeoutMs ?? 3000);
+    // Deliver what we can in the time given; the rest waits in the outbox for the next start.
+    while (client.connected && this.outbox.stats().pending > 0 && Date.now() < deadline) {
+      this.kick();
+      await within(this.draining ?? sleep(50), deadline - Date.now());
+    }
+    this.state = 'stopped';
+    clearTimeout(this.retryTimer); // a failed publish during the loop may have set one
+    if (client.connected) {
+      // A clean DISCONNECT discards the last will, so say offline ourselves first.
+      await within(client.publishAsync(this.topics.status(), encode('status', 'offline'), { qos: 1, retain: true }), Math.max(200, deadline - Date.now()));
+      await within(client.endAsync(), 1000);
+    }
+    if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
+    const left = this.outbox.stats().pending;
+    this.outbox.close();
+    this.log.info({ left, published: this.published }, left > 0 ? 'mqtt sink stopped; undelivered windows stay in the outbox' : 'mqtt sink stopped');
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits for p, at most ms; never rejects for the timeout (the caller checks what it needs). */
+async function within(p: Promise<unknown>, ms: number): Promise<void> {
+  let t: NodeJS.Timeout | undefined;
+  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { t = setTimeout(r, Math.max(0, ms)); })]);
+  clearTimeout(t);
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/(\/\/)[^/@]*@/, '$1***@');
+}

@@ -1,0 +1,69 @@
+// The MQTT topic map, in one place: every topic the agent publishes, its payload type, QoS and
+// retain flag. Consumers (dashboards, bridges) read docs/mqtt.md and docs/mqtt/*.schema.json, which
+// describe exactly these types. Everything lives under one root, `emotion-agent/<deviceId>` by default,
+// so an ACL can grant a device its own subtree and nothing else.
+import type { AggregateWindow } from '../aggregate/window.js';
+import type { CaptureState } from '../capture/camera.js';
+
+export type Status = 'online' | 'offline';
+
+export interface InfoPayload {
+  version: string;
+  models: { detector: string; classifier: string } | null;
+  cameras: string[];
+  startedAt: string;
+}
+
+/** A window as published: `seq` is per device, strictly increasing, so consumers detect gaps and duplicates. */
+export interface WindowPayload extends AggregateWindow {
+  seq: number;
+  deviceId: string;
+}
+
+export interface CameraStatePayload {
+  state: CaptureState;
+  since: string;
+  lastError: string | null;
+}
+
+export interface StatsPayload {
+  at: string;
+  uptimeS: number;
+  outboxPending: number;
+  outboxDropped: number;
+  published: number;
+}
+
+/** Topic suffix (relative to the root) → payload. `<id>` is a camera id. */
+export interface TopicPayloads {
+  status: Status;
+  info: InfoPayload;
+  [k: `cameras/${string}/window`]: WindowPayload;
+  [k: `cameras/${string}/state`]: CameraStatePayload;
+  stats: StatsPayload;
+}
+
+export interface TopicSpec { qos: 0 | 1; retain: boolean }
+
+export function topicSpec(suffix: string): TopicSpec {
+  if (suffix === 'status' || suffix === 'info' || suffix.endsWith('/state')) return { qos: 1, retain: true };
+  if (suffix.endsWith('/window')) return { qos: 1, retain: false };
+  return { qos: 0, retain: false }; // stats: periodic, the next one replaces a lost one
+}
+
+export const defaultTopicRoot = (deviceId: string): string => `emotion-agent/${deviceId}`;
+
+/** Builds full topic names under one root; `typed` pairs a suffix with its payload type at compile time. */
+export class Topics {
+  constructor(readonly root: string) {}
+  status(): string { return `${this.root}/status`; }
+  info(): string { return `${this.root}/info`; }
+  stats(): string { return `${this.root}/stats`; }
+  window(cameraId: string): string { return `${this.root}/cameras/${cameraId}/window`; }
+  cameraState(cameraId: string): string { return `${this.root}/cameras/${cameraId}/state`; }
+}
+
+/** Serialises a payload for a topic suffix, checked against the map. */
+export function encode<K extends keyof TopicPayloads>(_suffix: K, payload: TopicPayloads[K]): string {
+  return typeof payload === 'string' ? payload : JSON.stringify(payload);
+}
