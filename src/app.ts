@@ -5,7 +5,8 @@ import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
 import { CameraCapture, type CameraCaptureConfig, type CaptureStats } from './capture/camera.js';
 import type { AgentConfig, CameraConfig } from './config/index.js';
 import { packageVersion } from './models/defaults.js';
-import { mqttSinkFromConfig } from './mqtt/from-config.js';
+import type { EmbeddedBroker } from './mqtt/embedded-broker.js';
+import { embeddedBrokerFromConfig, mqttSinkFromConfig } from './mqtt/from-config.js';
 import type { MqttSink } from './mqtt/sink.js';
 import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
@@ -45,6 +46,8 @@ export class Agent {
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline }[] = [];
   private startedAt: Date | undefined;
+  /** The in-process broker of mqtt.url = embedded: started before the MQTT client, stopped after it. */
+  private broker: EmbeddedBroker | undefined;
   private starting: Promise<void> | undefined;
 
   constructor(
@@ -91,7 +94,9 @@ export class Agent {
 
     if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     let mqtt: MqttSink | undefined;
-    if (cfg.mqtt.enabled) {
+    const broker = await embeddedBrokerFromConfig(cfg, log.child({ module: 'mqtt-broker' }));
+    if (broker !== null && broker !== 'unavailable') this.broker = broker;
+    if (cfg.mqtt.enabled && broker !== 'unavailable') {
       const inference = this.inference;
       this.sinks.push(mqtt = mqttSinkFromConfig(cfg, log, () => ({
         version: packageVersion(),
@@ -148,6 +153,8 @@ export class Agent {
       }
     }
     this.sinks = [];
+    await this.broker?.stop();
+    this.broker = undefined;
     await this.inference?.stop();
     this.log.info('agent stopped');
   }

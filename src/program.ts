@@ -9,6 +9,7 @@ import { registerEvaluate } from './evaluate/command.js';
 import { registerModels } from './models/command.js';
 import { registerRun } from './run-command.js';
 import { registerConfig } from './config/command.js';
+import { registerWatch } from './mqtt/watch.js';
 import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './cli-util.js';
 
 export function buildProgram(): Command {
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerEvaluate(program);
   registerModels(program);
+  registerWatch(program);
   return program;
 }
 

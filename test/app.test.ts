@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { connectAsync } from 'mqtt';
 import { pino } from 'pino';
@@ -11,7 +12,7 @@ import type { WindowSink } from '../src/aggregate/sink.js';
 import type { AggregateWindow } from '../src/aggregate/window.js';
 import { Agent } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
-import { Mosquitto } from './helpers/mosquitto.js';
+import { freePort, Mosquitto } from './helpers/mosquitto.js';
 import { hasShared, ROOT, SHARED } from './helpers/paths.js';
 import { RtspTestServer } from './helpers/rtsp-server.js';
 
@@ -152,4 +153,36 @@ describe('Agent end to end', () => {
       rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  it('mqtt.url = embedded: starts its own broker (clients see online and a window) and closes it at stop; a taken port means no MQTT, windows go on', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ea-app-embedded-'));
+    const port = await freePort();
+    const over = { 'device.id': 'emb', 'mqtt.enabled': 'true', 'mqtt.url': 'embedded', 'mqtt.embeddedPort': String(port), 'outbox.path': join(tmp, 'outbox.db'), 'aggregate.windowS': '1' };
+    try {
+      const { agent } = agentFor([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], over);
+      await agent.start();
+      const sub = await connectAsync(`mqtt://127.0.0.1:${port}`, { reconnectPeriod: 0 });
+      const got: { topic: string; text: string }[] = [];
+      sub.on('message', (topic, p) => got.push({ topic, text: p.toString() }));
+      await sub.subscribeAsync('emotion-agent/#', { qos: 1 });
+      await waitFor(() => got.some((m) => m.topic === 'emotion-agent/emb/cameras/demo/window'), 20_000);
+      expect(got.find((m) => m.topic === 'emotion-agent/emb/status')?.text).toBe('online');
+      await agent.stop();
+      await waitFor(() => sub.disconnected || !sub.connected, 5000);
+
+      // Port taken by another listener: the agent starts without MQTT and still writes windows.
+      const blocker = createServer();
+      await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
+      try {
+        const second = agentFor([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], over);
+        await second.agent.start();
+        await waitFor(() => second.sink.of('demo').length > 0, 20_000);
+        await second.agent.stop();
+      } finally {
+        await new Promise<void>((r) => blocker.close(() => r()));
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

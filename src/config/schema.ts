@@ -57,7 +57,8 @@ export function configTree(): Tree {
     },
     mqtt: {
       enabled: new Key(bool, false, 'Publish windows, status and info to an MQTT broker (through the durable outbox).'),
-      url: new Key(str(/^(mqtts?|wss?):\/\/\S+$/, 'mqtt://, mqtts://, ws:// or wss:// URL'), 'mqtt://localhost:1883', 'Broker URL: mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt.'),
+      url: new Key(str(/^((mqtts?|wss?):\/\/\S+|embedded)$/, 'mqtt://, mqtts://, ws:// or wss:// URL, or embedded'), 'mqtt://localhost:1883', 'Broker URL: mqtt://host:1883, mqtts://host:8883, ws://host/mqtt or wss://host/mqtt; embedded = start an in-process broker on 127.0.0.1:mqtt.embeddedPort (for the demo and trials; if the port is taken the agent runs without MQTT).'),
+      embeddedPort: new Key(int(1, 65535), 1883, 'Port of the in-process broker that mqtt.url = embedded starts (listening on 127.0.0.1 only).'),
       clientId: new Key(optional(str()), null, 'MQTT client id. null = the device id.'),
       username: new Key(optional(str()), null, 'MQTT user name. null = anonymous.'),
       password: new Key(optional(str()), null, 'MQTT password; never logged. Prefer passwordFile.'),

@@ -50,7 +50,9 @@ export interface AgentConfig {
   readonly sinks: { readonly jsonl: { readonly enabled: boolean; readonly path: string } };
   readonly mqtt: {
     readonly enabled: boolean;
+    /** A broker URL, or `embedded` (an in-process broker on 127.0.0.1:embeddedPort). */
     readonly url: string;
+    readonly embeddedPort: number;
     readonly clientId: string | null;
     readonly username: string | null;
     /** Read from passwordFile when that is set. Never log. */

@@ -5,10 +5,11 @@
 // resends the unacknowledged one first); at one window per camera per minute throughput is no concern.
 // Delivery is at-least-once: a PUBACK lost in a crash means that window is sent again, with the same
 // `seq`, which consumers use to drop duplicates.
-import type { MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { WindowSink } from '../aggregate/sink.js';
 import type { AggregateWindow } from '../aggregate/window.js';
+import type { CommandHandler } from './commands.js';
 import { connectClient, describeMqttError, type MqttClientConfig } from './client.js';
 import type { Outbox, OutboxStats } from './outbox.js';
 import { encode, Topics, type CameraStatePayload, type InfoPayload } from './topics.js';
@@ -22,6 +23,8 @@ export interface MqttSinkOptions {
   info?: () => InfoPayload;
   /** Period of the `stats` message; 0 = none. Default 0. */
   statsIntervalMs?: number;
+  /** Answers requests on the command topics; none = no subscription at all. */
+  commands?: CommandHandler;
   /** How long stop() tries to deliver what is left before closing. Default 3000 ms. */
   stopTimeoutMs?: number;
 }
@@ -68,6 +71,7 @@ export class MqttSink implements WindowSink {
       client.on('connect', () => this.onConnect());
       client.on('error', (err) => this.setError(err));
       client.on('close', () => this.log.debug('connection closed'));
+      client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
       client.on('offline', () => this.log.warn({ pending: this.outbox.stats().pending }, 'broker offline; windows kept in the outbox'));
     } catch (err) {
       this.outbox.close(); // opened above when the client options were the problem
@@ -119,7 +123,37 @@ export class MqttSink implements WindowSink {
     client.publish(this.topics.status(), encode('status', 'online'), { qos: 1, retain: true });
     if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), { qos: 1, retain: true });
     for (const [id, st] of this.cameraStates) this.publishCameraState(id, st);
+    // A clean session forgets subscriptions, so every connect subscribes again.
+    const commands = this.opts.commands;
+    if (commands) {
+      // MQTT 5's noLocal spares us our own replies, which `#` matches; with 3.1.1 the handler drops them.
+      client.subscribe(commands.subscriptions, { qos: 1, ...(this.opts.client.protocolVersion === 5 ? { nl: true } : {}) }, (err) => {
+        if (err) this.log.warn({ err: err.message }, 'mqtt: cannot subscribe to the command topics');
+      });
+    }
     this.kick();
+  }
+
+  /** Never throws: a caller's bad request must not reach the process's error handlers. */
+  private onMessage(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    const client = this.client;
+    if (!client || this.state !== 'started' || !this.opts.commands) return;
+    const p = packet.properties;
+    let reply;
+    try {
+      reply = this.opts.commands.handle(topic, payload, {
+        ...(p?.responseTopic ? { responseTopic: p.responseTopic } : {}),
+        ...(p?.correlationData ? { correlationData: p.correlationData } : {}),
+      });
+    } catch (err) {
+      this.log.error({ topic, err: (err as Error).message }, 'mqtt: command handling failed');
+      return;
+    }
+    if (!reply) return;
+    const properties = reply.correlationData && this.opts.client.protocolVersion === 5 ? { properties: { correlationData: reply.correlationData } } : {};
+    client.publish(reply.topic, reply.payload, { qos: 1, retain: false, ...properties }, (err) => {
+      if (err) this.log.debug({ topic: reply.topic, err: err.message }, 'mqtt: command reply not sent');
+    });
   }
 
   /** Publishes (now, or on the next connect) a camera's state, retained. */

@@ -34,6 +34,20 @@ export interface StatsPayload {
   published: number;
 }
 
+/** A command request on `<root>/cmd/<name>` or `<prefix>/all/cmd/<name>`; an empty payload counts as `{}`. */
+export interface CommandRequest {
+  /** Echoed in the response so a caller matches replies (MQTT 5 callers may use correlationData instead). */
+  id?: string | number | null;
+  args?: Record<string, unknown>;
+}
+
+export type CommandErrorCode = 'bad_request' | 'unknown_command' | 'internal';
+
+/** The reply on `<request topic>/response`, or on the MQTT 5 responseTopic with the request's correlationData. */
+export type CommandResponse =
+  | { id: string | number | null; deviceId: string; ok: true; result: unknown }
+  | { id: string | number | null; deviceId: string; ok: false; error: { code: CommandErrorCode; message: string } };
+
 /** Topic suffix (relative to the root) → payload. `<id>` is a camera id. */
 export interface TopicPayloads {
   status: Status;
@@ -41,13 +55,14 @@ export interface TopicPayloads {
   [k: `cameras/${string}/window`]: WindowPayload;
   [k: `cameras/${string}/state`]: CameraStatePayload;
   stats: StatsPayload;
+  [k: `cmd/${string}/response`]: CommandResponse;
 }
 
 export interface TopicSpec { qos: 0 | 1; retain: boolean }
 
 export function topicSpec(suffix: string): TopicSpec {
   if (suffix === 'status' || suffix === 'info' || suffix.endsWith('/state')) return { qos: 1, retain: true };
-  if (suffix.endsWith('/window')) return { qos: 1, retain: false };
+  if (suffix.endsWith('/window') || suffix.endsWith('/response')) return { qos: 1, retain: false };
   return { qos: 0, retain: false }; // stats: periodic, the next one replaces a lost one
 }
 

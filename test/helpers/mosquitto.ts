@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 export const MOSQUITTO = '/usr/sbin/mosquitto';
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);

@@ -18,7 +18,7 @@ describe('MQTT topic map', () => {
   it('every example in docs/mqtt.md validates against its schema', () => {
     const doc = readFileSync(join(ROOT, 'docs', 'mqtt.md'), 'utf8');
     const examples = [...doc.matchAll(/<!-- schema: ([a-z-]+) -->\s*```json\n([\s\S]*?)```/g)];
-    expect(examples.map((m) => m[1])).toEqual(['status', 'info', 'window', 'camera-state', 'stats']);
+    expect(examples.map((m) => m[1])).toEqual(['status', 'info', 'window', 'camera-state', 'stats', 'command-request', 'command-response', 'command-response']);
     for (const [, name, json] of examples) {
       const v = validator(name!);
       expect(v(JSON.parse(json!)), `${name}: ${ajv.errorsText(v.errors)}`).toBe(true);
@@ -41,6 +41,7 @@ describe('MQTT topic map', () => {
     expect(topicSpec('cameras/desk/window')).toEqual({ qos: 1, retain: false });
     expect(topicSpec('cameras/desk/state')).toEqual({ qos: 1, retain: true });
     expect(topicSpec('stats')).toEqual({ qos: 0, retain: false });
+    expect(topicSpec('cmd/config/get/response')).toEqual({ qos: 1, retain: false });
     expect(encode('status', 'online')).toBe('online');
   });
 });
