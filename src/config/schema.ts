@@ -70,6 +70,10 @@ export function configTree(): Tree {
       protocolVersion: new Key(int(4, 5), 4, 'MQTT protocol version: 4 = 3.1.1, 5 = MQTT 5.'),
       statsIntervalS: new Key(int(0), 60, 'Publish counters (outbox pending/dropped, published) to <root>/stats this often. 0 = never.'),
       topicRoot: new Key(optional(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /')), null, 'Topic root for everything the agent publishes (docs/mqtt.md). null = emotion-agent/<device id>.'),
+      homeAssistant: {
+        enabled: new Key(bool, false, 'Publish Home Assistant MQTT discovery configs (retained, on every connect): per camera a people sensor and one per emotion (docs/mqtt.md).'),
+        prefix: new Key(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /'), 'homeassistant', 'Home Assistant discovery prefix (as set in Home Assistant\'s MQTT integration).'),
+      },
     },
     outbox: {
       path: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'outbox.db'), 'SQLite file that keeps MQTT messages until the broker acknowledges them (survives restarts and power cuts). Default: var/state/outbox.db in the package folder.'),

@@ -66,6 +66,8 @@ export interface AgentConfig {
     readonly protocolVersion: 4 | 5;
     readonly statsIntervalS: number;
     readonly topicRoot: string | null;
+    /** Home Assistant MQTT discovery. */
+    readonly homeAssistant: { readonly enabled: boolean; readonly prefix: string };
   };
   readonly outbox: { readonly path: string; readonly maxRows: number; readonly maxAgeS: number };
   readonly shutdown: { readonly timeoutS: number };

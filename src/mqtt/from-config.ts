@@ -2,6 +2,7 @@
 // and this mapping (client id and topic root defaults, device id) can be tested without models.
 import type { Logger } from 'pino';
 import { redactConfig, type AgentConfig } from '../config/index.js';
+import { packageVersion } from '../models/defaults.js';
 import { CommandHandler, type CommandFn } from './commands.js';
 import { resolveDeviceId } from './device-id.js';
 import { EMBEDDED_URL, EmbeddedBroker } from './embedded-broker.js';
@@ -25,7 +26,10 @@ export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => I
   };
   const handler = new CommandHandler({ root: topicRoot, deviceId, commands, log: log.child({ module: 'mqtt-cmd' }) });
   const outbox = new Outbox({ path: cfg.outbox.path, maxRows: cfg.outbox.maxRows, maxAgeS: cfg.outbox.maxAgeS });
-  return new MqttSink({ client, deviceId, topicRoot, commands: handler, statsIntervalMs: m.statsIntervalS * 1000, ...(info ? { info } : {}) }, outbox, log.child({ module: 'mqtt' }));
+  const homeAssistant = m.homeAssistant.enabled
+    ? { homeAssistant: { prefix: m.homeAssistant.prefix, cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id), swVersion: packageVersion() } }
+    : {};
+  return new MqttSink({ client, deviceId, topicRoot, commands: handler, statsIntervalMs: m.statsIntervalS * 1000, ...(info ? { info } : {}), ...homeAssistant }, outbox, log.child({ module: 'mqtt' }));
 }
 
 /**

@@ -11,6 +11,7 @@ import type { WindowSink } from '../aggregate/sink.js';
 import type { AggregateWindow } from '../aggregate/window.js';
 import type { CommandHandler } from './commands.js';
 import { connectClient, describeMqttError, type MqttClientConfig } from './client.js';
+import { homeAssistantDiscovery, type HomeAssistantOptions } from './home-assistant.js';
 import type { Outbox, OutboxStats } from './outbox.js';
 import { encode, Topics, type CameraStatePayload, type InfoPayload } from './topics.js';
 
@@ -27,6 +28,8 @@ export interface MqttSinkOptions {
   commands?: CommandHandler;
   /** How long stop() tries to deliver what is left before closing. Default 3000 ms. */
   stopTimeoutMs?: number;
+  /** Home Assistant discovery configs, published retained on every connect; none = no discovery. */
+  homeAssistant?: Omit<HomeAssistantOptions, 'deviceId'>;
 }
 
 export interface MqttSinkStats {
@@ -123,6 +126,14 @@ export class MqttSink implements WindowSink {
     client.publish(this.topics.status(), encode('status', 'online'), { qos: 1, retain: true });
     if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), { qos: 1, retain: true });
     for (const [id, st] of this.cameraStates) this.publishCameraState(id, st);
+    const ha = this.opts.homeAssistant;
+    if (ha) {
+      for (const m of homeAssistantDiscovery({ ...ha, deviceId: this.opts.deviceId }, this.topics)) {
+        client.publish(m.topic, m.payload, { qos: 1, retain: true }, (err) => {
+          if (err) this.log.debug({ topic: m.topic, err: err.message }, 'mqtt: Home Assistant discovery config not sent');
+        });
+      }
+    }
     // A clean session forgets subscriptions, so every connect subscribes again.
     const commands = this.opts.commands;
     if (commands) {
