@@ -5,28 +5,12 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { JsonLinesSink } from '../../src/aggregate/sink.js';
-import type { AggregateWindow } from '../../src/aggregate/window.js';
+import { testWindow } from '../helpers/windows.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ea-sink-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const win = (i: number, cameraId = 'cam1'): AggregateWindow => ({
-  cameraId,
-  start: new Date(i * 60_000).toISOString(),
-  end: new Date((i + 1) * 60_000).toISOString(),
-  startMs: i * 60_000,
-  endMs: (i + 1) * 60_000,
-  partial: false,
-  framesAnalysed: 600,
-  framesDropped: 0,
-  faceDetections: 12,
-  people: 3,
-  newPeople: 1,
-  emotions: { angry: 0, disgust: 0, fear: 0, happy: 2, sad: 0, surprise: 0, neutral: 1 },
-  meanProbabilities: [0.01, 0, 0.02, 0.6, 0.05, 0.02, 0.3],
-  withheld: false,
-  dwell: { count: 1, meanS: 12.5, p50S: 12.5, p90S: 12.5 },
-});
+const win = testWindow;
 const lines = (text: string): unknown[] => text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
 
 describe('JsonLinesSink', () => {

@@ -3,10 +3,13 @@
 // with the connection open) and bring back on the same port.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from './net.js';
 import { ROOT } from './paths.js';
+
+export { freePort };
 
 /** Debian's python: it has PyGObject and the GStreamer typelibs (a pyenv python on PATH may not). */
 export const SYSTEM_PYTHON = '/usr/bin/python3';
@@ -24,18 +27,6 @@ export interface RtspServerOptions {
 export function rtspServerUnavailable(): string | null {
   if (!existsSync(SYSTEM_PYTHON)) return `${SYSTEM_PYTHON} not found`;
   return null;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function accepts(port: number): Promise<boolean> {
