@@ -37,7 +37,9 @@ stamp_set() { echo "$2" >"$STATE/$1"; }
 APT_PACKAGES=(libopencv-dev ffmpeg mosquitto g++ make python3 pkg-config ca-certificates
   # GStreamer: Jetson hardware-decode pipelines, and the real RTSP server the tests run (gst-rtsp-server).
   gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
-  gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0)
+  gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0
+  # Tests only: the technician page in a real headless browser; shell scripts and the systemd unit linted.
+  chromium shellcheck systemd)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,6 +11,7 @@ import type { MqttSink } from './mqtt/sink.js';
 import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
 import { LocalFrameAnalyzer, type FrameAnalyzer } from './pipeline/frame-analysis.js';
+import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
 
 export interface CameraStatus {
   capture: CaptureStats;
@@ -44,7 +45,8 @@ export function captureConfig(c: CameraConfig): CameraCaptureConfig {
 export class Agent {
   private inference: (FrameAnalyzer & { stop(): Promise<void> }) | undefined;
   private sinks: WindowSink[] = [];
-  private cameras: { capture: CameraCapture; pipeline: CameraPipeline }[] = [];
+  private cameras: { capture: CameraCapture; pipeline: CameraPipeline; stallTimeoutS: number }[] = [];
+  private mqtt: MqttSink | undefined;
   private startedAt: Date | undefined;
   /** The in-process broker of mqtt.url = embedded: started before the MQTT client, stopped after it. */
   private broker: EmbeddedBroker | undefined;
@@ -105,6 +107,7 @@ export class Agent {
         startedAt: (this.startedAt ?? new Date()).toISOString(),
       })));
     }
+    this.mqtt = mqtt;
     this.sinks.push(...this.extraSinks);
     for (const s of this.sinks) await s.start();
 
@@ -124,7 +127,7 @@ export class Agent {
         windowMs: cfg.aggregate.windowS * 1000,
         minPeople: cfg.aggregate.minPeople,
       }, capture, inference, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
-      this.cameras.push({ capture, pipeline });
+      this.cameras.push({ capture, pipeline, stallTimeoutS: c.stallTimeoutS });
     }
     // Each camera is independent: one that fails to connect goes to backoff, the others stream.
     for (const { capture, pipeline } of this.cameras) {
@@ -153,6 +156,7 @@ export class Agent {
       }
     }
     this.sinks = [];
+    this.mqtt = undefined;
     await this.broker?.stop();
     this.broker = undefined;
     await this.inference?.stop();
@@ -165,6 +169,30 @@ export class Agent {
       startedAt: this.startedAt?.toISOString() ?? null,
       models: this.inference ? this.inference.models : null,
       cameras: this.cameras.map(({ capture, pipeline }) => ({ capture: capture.stats(), pipeline: pipeline.stats() })),
+    };
+  }
+
+  /** What /readyz and systemd's READY go by (src/health/readiness.ts). */
+  readiness(): Readiness {
+    return readiness(this.readinessInput());
+  }
+
+  /** What the systemd watchdog goes by: the agent's own machinery, not its cameras or broker. */
+  healthy(): Readiness {
+    return healthy(this.readinessInput());
+  }
+
+  /** The MQTT sink's counters; null when MQTT is off. */
+  mqttStats(): ReturnType<MqttSink['stats']> | null {
+    return this.mqtt ? this.mqtt.stats() : null;
+  }
+
+  private readinessInput(): ReadinessInput {
+    const m = this.mqtt?.stats();
+    return {
+      modelsLoaded: this.inference !== undefined && this.startedAt !== undefined,
+      cameras: this.cameras.map(({ capture, pipeline, stallTimeoutS }) => ({ capture: capture.stats(), pipeline: pipeline.stats(), stallTimeoutS })),
+      mqtt: m ? { connected: m.connected, pending: m.outbox.pending, maxRows: this.cfg.outbox.maxRows } : null,
     };
   }
 }

@@ -33,6 +33,8 @@ export interface PipelineStats {
   faceDetections: number;
   activeTracks: number;
   peopleInWindow: number;
+  /** Milliseconds since the last frame was analysed; null before the first. */
+  lastAnalysedAgeMs: number | null;
   stageMs: StageTimes;
   lastError?: string;
 }
@@ -47,6 +49,7 @@ export class CameraPipeline {
   private active: TrackView[] = [];
   private readonly counters = { framesAnalysed: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
   private lastError: string | undefined;
+  private lastAnalysedAt: number | undefined;
 
   constructor(
     private readonly opts: CameraPipelineOptions,
@@ -94,6 +97,7 @@ export class CameraPipeline {
       faceDetections: this.counters.faceDetections,
       activeTracks: this.active.length,
       peopleInWindow: this.aggregator?.peopleSoFar() ?? 0,
+      lastAnalysedAgeMs: this.lastAnalysedAt === undefined ? null : Math.max(0, this.clock.now() - this.lastAnalysedAt),
       stageMs: { ...this.counters.stageMs },
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
@@ -135,6 +139,7 @@ export class CameraPipeline {
     this.aggregator!.frameAnalysed(now, faces.length, active, ended);
     const t3 = performance.now();
     this.counters.framesAnalysed++;
+    this.lastAnalysedAt = this.clock.now();
     this.counters.faceDetections += faces.length;
     this.counters.stageMs.detectMs += detectMs;
     this.counters.stageMs.classifyMs += classifyMs;

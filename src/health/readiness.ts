@@ -1,0 +1,52 @@
+// Readiness and liveness, computed from the agent's status snapshot. One definition serves /readyz,
+// the systemd watchdog and the technician page, so they cannot disagree about "is it working".
+import type { CaptureStats } from '../capture/camera.js';
+import type { PipelineStats } from '../pipeline/camera-pipeline.js';
+
+export interface ReadinessInput {
+  modelsLoaded: boolean;
+  cameras: { capture: CaptureStats; pipeline: PipelineStats; stallTimeoutS: number }[];
+  /** null when MQTT is off. */
+  mqtt: { connected: boolean; pending: number; maxRows: number } | null;
+}
+
+export interface Readiness {
+  ready: boolean;
+  /** One short sentence per unmet condition, naming the camera or part. Empty when ready. */
+  reasons: string[];
+}
+
+/**
+ * Ready: models loaded, every enabled camera delivered a frame within its stall timeout, and MQTT is
+ * connected or its outbox still has room (a broker outage is survivable until the outbox must drop).
+ */
+export function readiness(input: ReadinessInput): Readiness {
+  const reasons: string[] = [];
+  if (!input.modelsLoaded) reasons.push('models not loaded');
+  for (const { capture, stallTimeoutS } of input.cameras) {
+    const age = capture.lastFrameAgeMs;
+    if (age === null) reasons.push(`camera ${capture.id}: no frame yet (${capture.state}${capture.reason ? `: ${capture.reason}` : ''})`);
+    else if (age > stallTimeoutS * 1000) reasons.push(`camera ${capture.id}: no frame for ${Math.round(age / 1000)} s (${capture.state}${capture.reason ? `: ${capture.reason}` : ''})`);
+  }
+  const m = input.mqtt;
+  if (m && !m.connected && m.pending >= m.maxRows) reasons.push(`mqtt: not connected and the outbox is full (${m.pending} windows)`);
+  return { ready: reasons.length === 0, reasons };
+}
+
+/**
+ * Healthy (for the systemd watchdog): the agent's own machinery works. A camera or broker outage is
+ * not the agent's fault and a restart would not fix it, so it does not count; an analysis loop that has
+ * frames waiting but analyses none for longer than the stall timeout does (a hung worker).
+ */
+export function healthy(input: ReadinessInput): Readiness {
+  const reasons: string[] = [];
+  if (!input.modelsLoaded) reasons.push('models not loaded');
+  for (const { capture, pipeline, stallTimeoutS } of input.cameras) {
+    const frameFresh = capture.lastFrameAgeMs !== null && capture.lastFrameAgeMs <= stallTimeoutS * 1000;
+    const analysedAge = pipeline.lastAnalysedAgeMs;
+    if (frameFresh && analysedAge !== null && analysedAge > Math.max(stallTimeoutS * 1000, 10_000)) {
+      reasons.push(`camera ${capture.id}: frames arrive but none analysed for ${Math.round(analysedAge / 1000)} s`);
+    }
+  }
+  return { ready: reasons.length === 0, reasons };
+}
