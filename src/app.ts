@@ -11,6 +11,8 @@ import type { MqttSink } from './mqtt/sink.js';
 import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
 import { LocalFrameAnalyzer, type FrameAnalyzer } from './pipeline/frame-analysis.js';
+import { LatencyWindow } from './pipeline/latency.js';
+import { HealthService } from './health/service.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
 
 export interface CameraStatus {
@@ -22,6 +24,8 @@ export interface AgentStatus {
   version: string;
   startedAt: string | null;
   models: { detector: string; classifier: string } | null;
+  /** Per-frame latency over the last 512 frames of all cameras. */
+  modelLatencyMs: { detect: { p50: number | null; p95: number | null }; classify: { p50: number | null; p95: number | null } };
   cameras: CameraStatus[];
 }
 
@@ -47,6 +51,9 @@ export class Agent {
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline; stallTimeoutS: number }[] = [];
   private mqtt: MqttSink | undefined;
+  private readonly modelLatency = { detect: new LatencyWindow(), classify: new LatencyWindow() };
+  /** The local health endpoint and page: started first (so /healthz answers while models load), stopped last. */
+  private health: HealthService | undefined;
   private startedAt: Date | undefined;
   /** The in-process broker of mqtt.url = embedded: started before the MQTT client, stopped after it. */
   private broker: EmbeddedBroker | undefined;
@@ -73,6 +80,10 @@ export class Agent {
 
   private async doStart(): Promise<void> {
     const { cfg, log } = this;
+    if (cfg.http.enabled) {
+      this.health = new HealthService(cfg, this, log.child({ module: 'http' }));
+      await this.health.start();
+    }
     const analyzerOptions = {
       detector: cfg.models.detector,
       classifier: cfg.models.classifier,
@@ -109,6 +120,7 @@ export class Agent {
     }
     this.mqtt = mqtt;
     this.sinks.push(...this.extraSinks);
+    if (this.health) this.sinks.push(this.health.history);
     for (const s of this.sinks) await s.start();
 
     const inference = this.inference;
@@ -126,6 +138,8 @@ export class Agent {
         tracker: cfg.tracker,
         windowMs: cfg.aggregate.windowS * 1000,
         minPeople: cfg.aggregate.minPeople,
+        modelLatency: this.modelLatency,
+        ...(this.health?.preview.enabled ? { preview: this.health.preview } : {}),
       }, capture, inference, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
       this.cameras.push({ capture, pipeline, stallTimeoutS: c.stallTimeoutS });
     }
@@ -160,6 +174,8 @@ export class Agent {
     await this.broker?.stop();
     this.broker = undefined;
     await this.inference?.stop();
+    await this.health?.stop();
+    this.health = undefined;
     this.log.info('agent stopped');
   }
 
@@ -168,8 +184,14 @@ export class Agent {
       version: packageVersion(),
       startedAt: this.startedAt?.toISOString() ?? null,
       models: this.inference ? this.inference.models : null,
+      modelLatencyMs: { detect: this.modelLatency.detect.summary(), classify: this.modelLatency.classify.summary() },
       cameras: this.cameras.map(({ capture, pipeline }) => ({ capture: capture.stats(), pipeline: pipeline.stats() })),
     };
+  }
+
+  /** Where the health endpoint listens (tests use port 0); null when it is off. */
+  get healthUrl(): string | null {
+    return this.health?.url ?? null;
   }
 
   /** What /readyz and systemd's READY go by (src/health/readiness.ts). */

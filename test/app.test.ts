@@ -49,7 +49,7 @@ afterEach(async () => {
 });
 
 function agentFor(cameras: unknown[], over: Record<string, string> = {}, log = quietLogger()): { agent: Agent; sink: MemorySink } {
-  const cfg = loadConfig({ env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cameras) }, argvOverrides: { 'sinks.jsonl.enabled': 'false', 'inference.threads': '1', ...over } });
+  const cfg = loadConfig({ env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cameras) }, argvOverrides: { 'sinks.jsonl.enabled': 'false', 'inference.threads': '1', 'http.port': '0', ...over } });
   const sink = new MemorySink();
   // In-process inference: this file starts several agents in one process (see Agent's doc);
   // test/run.test.ts covers the daemon with its inference worker.

@@ -16,7 +16,8 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** The environment without any EMOTION_AGENT_* setting of the developer's shell. */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EMOTION_AGENT_')));
-  return { ...env, ...extra };
+  // Any free port for the health endpoint: a developer's running agent may hold 8090.
+  return { ...env, EMOTION_AGENT_HTTP_PORT: '0', ...extra };
 }
 
 function cli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): { code: number | null; stdout: string; stderr: string } {

@@ -64,6 +64,7 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   const cfg = conf.getProperties();
   cfg.cameras = parseCameras(cfg.cameras).cameras; // its problems came through convict's check above
   readSecretFiles(cfg, env, problems);
+  problems.push(...crossChecks(cfg as unknown as AgentConfig));
   if (problems.length > 0) throw new ConfigError(problems, source);
   return deepFreeze(cfg) as unknown as AgentConfig;
 }
@@ -178,3 +179,18 @@ function deepFreeze<T>(v: T): T {
   }
   return v;
 }
+
+/** Rules that span keys, which convict's per-key formats cannot express. */
+function crossChecks(cfg: AgentConfig): string[] {
+  const problems: string[] = [];
+  // Off loopback the page would show the counts (and, with preview, camera images) to the whole LAN.
+  if (cfg.http.enabled && !isLoopback(cfg.http.host) && !cfg.http.token) {
+    problems.push(`http.token: required when http.host is ${cfg.http.host} (not loopback): set http.tokenFile, or bind 127.0.0.1`);
+  }
+  return problems;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { defaultBundleDir, PACKAGE_ROOT } from '../models/defaults.js';
 import { cameraList } from './cameras.js';
+import { keyList } from './key-list.js';
 import { autoBool, bool, int, Key, num, oneOf, optional, str, type Tree } from './values.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -27,6 +28,22 @@ export function configTree(): Tree {
     models: {
       detector: new Key(str(), defaultBundleDir('face-detector'), 'Face detector model bundle folder (model.onnx + manifest.json). Default: the shipped one.'),
       classifier: new Key(str(), defaultBundleDir('emotion-classifier'), 'Expression classifier model bundle folder. Default: the shipped one.'),
+      // Remote model updates over MQTT (docs/models.md, "Remote updates").
+      update: {
+        enabled: new Key(bool, true, 'Accept model/update, model/rollback and model/status commands over MQTT (needs mqtt.enabled). Updates must be signed by one of trustedKeys.'),
+        trustedKeys: new Key(keyList, [], 'Ed25519 public keys (one-line form from `emotion-agent model keygen`, or PEM) whose signatures a bundle may carry. Empty: every signed update is refused. In the environment: a JSON array or a comma-separated list.'),
+        allowUnsigned: new Key(bool, false, 'DEVELOPMENT ONLY: accept bundles without a signature (the file hashes are still checked).'),
+        dir: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'models'), 'Folder of the on-device model store (versions and the pointer naming the serving one). Default: var/state/models in the package folder.'),
+        keep: new Key(int(1, 20), 2, 'Previous versions kept per task for rollback.'),
+        latencyMultiple: new Key(num({ min: 1 }), 3, 'Refuse a model whose measured latency exceeds this multiple of the serving model\'s.'),
+        maxFileBytes: new Key(int(1), 256 * 1024 * 1024, 'Largest file a bundle may hold, in bytes.'),
+        maxInlineBytes: new Key(int(0), 1024 * 1024, 'Largest bundle (all files together) that may arrive inline (base64) in the command itself, in bytes.'),
+        downloadTimeoutS: new Key(int(1), 600, 'Time limit for downloading all files of one update (retries and resumes included).'),
+        validateTimeoutS: new Key(int(1), 120, 'Time limit for validating a candidate model (loading, golden vectors, latency probe).'),
+        ca: new Key(optional(str()), null, 'PEM file of the CA(s) trusted for https:// model downloads, in addition to the system CAs. null = the system CAs only.'),
+        probationS: new Key(int(1), 600, 'After an activation, inference errors or NaN/constant outputs within this many seconds roll the model back automatically.'),
+        crashLoopBoots: new Key(int(1), 3, 'Restarts during probation after which the new model is rolled back at boot (a crash loop).'),
+      },
     },
     inference: {
       provider: new Key(oneOf(['cpu', 'cuda', 'tensorrt']), 'cpu', 'ONNX Runtime execution provider.'),
@@ -79,6 +96,18 @@ export function configTree(): Tree {
       path: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'outbox.db'), 'SQLite file that keeps MQTT messages until the broker acknowledges them (survives restarts and power cuts). Default: var/state/outbox.db in the package folder.'),
       maxRows: new Key(int(1), 100_000, 'Most messages kept while the broker is unreachable; beyond it the oldest are dropped (and counted).'),
       maxAgeS: new Key(int(1), 30 * 86_400, 'Messages older than this are dropped (and counted). Default: 30 days.'),
+    },
+    http: {
+      enabled: new Key(bool, true, 'Serve /healthz, /readyz, /api/status, /metrics and the technician page (docs/health.md).'),
+      host: new Key(str(/^\S+$/, 'an IP address or host name'), '127.0.0.1', 'Address to listen on. Any address other than loopback (127.0.0.1, ::1, localhost) requires http.token (or tokenFile) for every route but /healthz.'),
+      port: new Key(int(0, 65535), 8090, 'TCP port of the health endpoint and page. 0 = any free port (tests).'),
+      token: new Key(optional(str()), null, 'Bearer token the page and API require (Authorization: Bearer …); never logged. Prefer tokenFile.'),
+      tokenFile: new Key(optional(str()), null, 'File holding the bearer token (one trailing newline ignored). Relative: against $CREDENTIALS_DIRECTORY when set. Wins over token.'),
+    },
+    preview: {
+      enabled: new Key(bool, false, 'Show a live annotated preview (frame, boxes, labels) on the technician page. Off by default: images are then never taken out of the analysis. Frames are kept in memory only, never stored or published.'),
+      fps: new Key(num({ min: 0, max: 10, minExclusive: true }), 2, 'Preview frames per second per camera, while a page is watching.'),
+      width: new Key(int(64, 1920), 480, 'Preview width in pixels (height keeps the aspect ratio).'),
     },
     shutdown: {
       timeoutS: new Key(num({ min: 0, minExclusive: true }), 10, 'On SIGTERM, flush and close within this many seconds, then exit anyway.'),

@@ -38,10 +38,27 @@ export interface CameraConfig {
   readonly backoff: { readonly initialMs: number; readonly maxMs: number };
 }
 
+/** models.update.*: remote model updates (src/models/updates.ts). */
+export interface ModelUpdateConfig {
+  readonly enabled: boolean;
+  readonly trustedKeys: readonly string[];
+  readonly allowUnsigned: boolean;
+  readonly dir: string;
+  readonly keep: number;
+  readonly latencyMultiple: number;
+  readonly maxFileBytes: number;
+  readonly maxInlineBytes: number;
+  readonly downloadTimeoutS: number;
+  readonly validateTimeoutS: number;
+  readonly ca: string | null;
+  readonly probationS: number;
+  readonly crashLoopBoots: number;
+}
+
 export interface AgentConfig {
   readonly device: { readonly id: string | null };
   readonly log: { readonly level: LogLevel; readonly pretty: 'auto' | boolean };
-  readonly models: { readonly detector: string; readonly classifier: string };
+  readonly models: { readonly detector: string; readonly classifier: string; readonly update: ModelUpdateConfig };
   readonly inference: { readonly provider: ExecutionProvider; readonly threads: number; readonly flipTta: boolean };
   readonly detector: { readonly scoreThreshold: number | null };
   readonly cameras: readonly CameraConfig[];
@@ -70,5 +87,16 @@ export interface AgentConfig {
     readonly homeAssistant: { readonly enabled: boolean; readonly prefix: string };
   };
   readonly outbox: { readonly path: string; readonly maxRows: number; readonly maxAgeS: number };
+  /** The local health endpoint and technician page (src/health). */
+  readonly http: {
+    readonly enabled: boolean;
+    readonly host: string;
+    readonly port: number;
+    /** Read from tokenFile when that is set. Never log. Required when host is not loopback. */
+    readonly token: string | null;
+    readonly tokenFile: string | null;
+  };
+  /** The live annotated preview on the technician page: images never leave memory, never stored. */
+  readonly preview: { readonly enabled: boolean; readonly fps: number; readonly width: number };
   readonly shutdown: { readonly timeoutS: number };
 }

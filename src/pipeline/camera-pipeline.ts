@@ -8,7 +8,10 @@ import { WindowAggregator, type AggregateWindow } from '../aggregate/window.js';
 import type { CameraCapture } from '../capture/camera.js';
 import type { Rect } from '../vision/image.js';
 import { Tracker, type TrackView } from '../vision/tracker.js';
+import { CANONICAL_LABELS } from '../models/manifest.js';
 import type { FrameAnalyzer } from './frame-analysis.js';
+import { LatencyWindow } from './latency.js';
+import { downscaleToRgb, type PreviewTap } from './preview-tap.js';
 
 export interface CameraPipelineOptions {
   cameraId: string;
@@ -18,6 +21,10 @@ export interface CameraPipelineOptions {
   tracker: { iouThreshold: number; maxUnseenMs: number; minTrackMs: number; minHits: number };
   windowMs: number;
   minPeople: number;
+  /** The live preview (only when preview.enabled). */
+  preview?: PreviewTap;
+  /** Latency windows shared by all cameras: the per-model figures. */
+  modelLatency?: { detect: LatencyWindow; classify: LatencyWindow };
 }
 
 /** Seconds of CPU-ish wall time per stage, for the benchmark and the status page. */
@@ -33,6 +40,8 @@ export interface PipelineStats {
   faceDetections: number;
   activeTracks: number;
   peopleInWindow: number;
+  /** Per-frame inference latency over the last 512 frames (detector: one run; classifier: all faces of a frame). */
+  latencyMs: { detect: { p50: number | null; p95: number | null }; classify: { p50: number | null; p95: number | null } };
   /** Milliseconds since the last frame was analysed; null before the first. */
   lastAnalysedAgeMs: number | null;
   stageMs: StageTimes;
@@ -50,6 +59,7 @@ export class CameraPipeline {
   private readonly counters = { framesAnalysed: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
   private lastError: string | undefined;
   private lastAnalysedAt: number | undefined;
+  private readonly latency = { detect: new LatencyWindow(), classify: new LatencyWindow() };
 
   constructor(
     private readonly opts: CameraPipelineOptions,
@@ -97,6 +107,7 @@ export class CameraPipeline {
       faceDetections: this.counters.faceDetections,
       activeTracks: this.active.length,
       peopleInWindow: this.aggregator?.peopleSoFar() ?? 0,
+      latencyMs: { detect: this.latency.detect.summary(), classify: this.latency.classify.summary() },
       lastAnalysedAgeMs: this.lastAnalysedAt === undefined ? null : Math.max(0, this.clock.now() - this.lastAnalysedAt),
       stageMs: { ...this.counters.stageMs },
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -127,7 +138,20 @@ export class CameraPipeline {
     const roi = this.opts.roi
       ? { x: this.opts.roi.x * frame.width, y: this.opts.roi.y * frame.height, width: this.opts.roi.width * frame.width, height: this.opts.roi.height * frame.height }
       : undefined;
+    // Copied before analyze(): the inference worker takes ownership of the frame's buffer.
+    const tap = this.opts.preview;
+    const small = tap?.wants(this.opts.cameraId) ? downscaleToRgb(frame, tap.width) : undefined;
     const { faces, detectMs, classifyMs } = await this.analyzer.analyze(frame, roi, this.opts.minFaceSize);
+    if (tap && small) {
+      tap.publish({
+        cameraId: this.opts.cameraId, capturedAtMs: frame.capturedAtMs, width: small.width, height: small.height, rgb: small.rgb,
+        faces: faces.map((f) => {
+          const best = f.probabilities.indexOf(Math.max(...f.probabilities));
+          const b = f.box;
+          return { box: { x: b.x * small.scale, y: b.y * small.scale, width: b.width * small.scale, height: b.height * small.scale }, label: CANONICAL_LABELS[best] ?? '?', score: f.probabilities[best] ?? 0 };
+        }),
+      });
+    }
     const t2 = performance.now();
     const now = frame.capturedAtMs;
     const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities })));
@@ -141,6 +165,10 @@ export class CameraPipeline {
     this.counters.framesAnalysed++;
     this.lastAnalysedAt = this.clock.now();
     this.counters.faceDetections += faces.length;
+    this.latency.detect.add(detectMs);
+    this.latency.classify.add(classifyMs);
+    this.opts.modelLatency?.detect.add(detectMs);
+    this.opts.modelLatency?.classify.add(classifyMs);
     this.counters.stageMs.detectMs += detectMs;
     this.counters.stageMs.classifyMs += classifyMs;
     this.counters.stageMs.trackMs += t3 - t2;
