@@ -1,6 +1,6 @@
-// `npm run bench [-- --seconds 20] [-- --soak 600] [-- --only models|daemon]`: prints tables and
+// `npm run bench [-- --seconds 20] [-- --soak 600] [-- --only models|daemon|mqtt]`: prints tables and
 // writes var/bench/results.json. Benchmarks measure; tests never time anything.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,17 +10,24 @@ import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { daemonMemory, decodeFloor, inferenceFloor, type AgentRun } from './daemon.js';
 import { benchModels } from './models.js';
+import { benchMqtt } from './mqtt.js';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, soak: { type: 'string', default: '0' }, only: { type: 'string' } } });
 const seconds = Number(args.seconds);
 const soakS = Number(args.soak);
+const PARTS = ['models', 'daemon', 'mqtt'];
+if (args.only && !PARTS.includes(args.only)) throw new Error(`--only ${args.only}: expected one of ${PARTS.join(', ')}`);
 const out = join(PACKAGE_ROOT, 'var', 'bench');
+const file = join(out, 'results.json');
 mkdirSync(out, { recursive: true });
+// --only reruns one part: the other parts' last results stay in the file instead of being dropped.
+const previous = args.only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>) : {};
 const results: Record<string, unknown> = {
+  ...previous,
   machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadavgAtStart: loadavg() },
   date: new Date().toISOString(),
 };
-const save = (): void => writeFileSync(join(out, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const save = (): void => writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 const f = (v: number, d = 1): string => v.toFixed(d);
 const TSX = pathToFileURL(join(PACKAGE_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
@@ -78,4 +85,8 @@ if (!args.only || args.only === 'daemon') {
     save();
   }
 }
-console.log(`\nwrote ${join(out, 'results.json')}`);
+if (!args.only || args.only === 'mqtt') {
+  results.mqtt = benchMqtt();
+  save();
+}
+console.log(`\nwrote ${file}`);

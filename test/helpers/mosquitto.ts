@@ -1,6 +1,6 @@
 // A real Mosquitto broker for tests: config in a temp dir, a free port on 127.0.0.1, no persistence
-// (a restart forgets retained messages and sessions, like a broker that lost its disk). stop() and
-// restart() keep the port, so clients reconnect to the same URL.
+// by default (a restart forgets retained messages and sessions, like a broker that lost its disk).
+// stop() and restart() keep the port, so clients reconnect to the same URL.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -31,6 +31,12 @@ export interface MosquittoOptions {
   users?: Record<string, string>;
   /** PEM files: the listener speaks TLS (mqtts://) with this server certificate. */
   tls?: { cert: string; key: string };
+  /**
+   * Keep sessions, subscriptions and queued QoS 1 messages across stop()/restart() (saved to the temp
+   * dir on SIGTERM), like a production broker: a subscriber with a persistent session then misses
+   * nothing published while it was still reconnecting after a restart.
+   */
+  persistence?: boolean;
 }
 
 export class Mosquitto {
@@ -47,7 +53,8 @@ export class Mosquitto {
   static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = mkdtempSync(join(tmpdir(), 'ea-mosquitto-'));
     const port = await freePort();
-    const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'log_dest stderr', 'user root'];
+    const lines = [`listener ${port} 127.0.0.1`, 'log_dest stderr', 'user root'];
+    lines.push(...(opts.persistence ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']));
     if (opts.tls) lines.push(`certfile ${opts.tls.cert}`, `keyfile ${opts.tls.key}`);
     if (opts.users) {
       const pw = join(dir, 'passwd');

@@ -1,28 +1,24 @@
 // MqttSink against a real Mosquitto on a free port: order and seq, retained status and the last will,
-// a broker outage, a crash during an outage, and refused credentials.
+// a crash during an outage, refused credentials and TLS. Long outages: outage.test.ts.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
-import { connectAsync, type MqttClient } from 'mqtt';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClientConfig } from '../../src/mqtt/client.js';
-import { Outbox } from '../../src/mqtt/outbox.js';
-import { MqttSink } from '../../src/mqtt/sink.js';
+import type { MqttSink } from '../../src/mqtt/sink.js';
 import type { StatsPayload, WindowPayload } from '../../src/mqtt/topics.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
+import { listen as listenAt, seqs, testDevice, testSink, until, type TestDevice } from '../helpers/mqtt.js';
 import { ROOT } from '../helpers/paths.js';
 import { testWindow } from '../helpers/windows.js';
 
 const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const CHILD = join(ROOT, 'test', 'helpers', 'mqtt-sink-child.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'ea-mqtt-'));
-const silent = pino({ level: 'silent' });
 let broker: Mosquitto;
-let n = 0;
 
 beforeAll(async () => { broker = await Mosquitto.start(); });
 afterAll(async () => {
@@ -30,42 +26,11 @@ afterAll(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const clientCfg = (url: string, over: Partial<MqttClientConfig> = {}): MqttClientConfig => ({
-  url, clientId: `dev${n}`, username: null, password: null, ca: null, cert: null, key: null, keepaliveS: 5, protocolVersion: 4, reconnectMs: 500, ...over,
-});
+const device = (): TestDevice => testDevice(tmp);
+const newSink = (d: TestDevice, url = broker.url, client: Partial<MqttClientConfig> = {}): MqttSink => testSink(d, url, { client });
+const listen = (topic: string): ReturnType<typeof listenAt> => listenAt(broker.url, topic);
 
-/** A fresh device: its own id, topic root and outbox file. */
-function device(): { id: string; root: string; outbox: string } {
-  n += 1;
-  return { id: `dev${n}`, root: `test/dev${n}`, outbox: join(tmp, `dev${n}`, 'outbox.db') };
-}
-
-function newSink(d: ReturnType<typeof device>, url = broker.url, over: Partial<MqttClientConfig> = {}): MqttSink {
-  return new MqttSink({ client: clientCfg(url, { clientId: d.id, ...over }), deviceId: d.id, topicRoot: d.root, stopTimeoutMs: 2000 },
-    new Outbox({ path: d.outbox, maxRows: 1000, maxAgeS: 3600 }), silent);
-}
-
-/** A subscriber that collects messages (reconnecting quickly, resubscribing, so it outlives broker restarts). */
-async function listen(topic: string): Promise<{ client: MqttClient; got: { topic: string; text: string; retain: boolean }[] }> {
-  const got: { topic: string; text: string; retain: boolean }[] = [];
-  const client = await connectAsync(broker.url, { reconnectPeriod: 100, clientId: `sub${n}-${Math.random().toString(36).slice(2, 8)}` });
-  client.on('message', (t, p, packet) => got.push({ topic: t, text: p.toString(), retain: packet.retain }));
-  await client.subscribeAsync(topic, { qos: 1 });
-  return { client, got };
-}
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** Distinct seqs in arrival order (at-least-once: a duplicate after a lost PUBACK is allowed). */
-const seqs = (got: { text: string }[]): number[] => [...new Set(got.map((m) => (JSON.parse(m.text) as WindowPayload).seq))];
-
-function child(d: ReturnType<typeof device>): { proc: ChildProcessWithoutNullStreams; out: () => string } {
+function child(d: TestDevice): { proc: ChildProcessWithoutNullStreams; out: () => string } {
   const proc = spawn(process.execPath, ['--import', TSX, CHILD, JSON.stringify({ url: broker.url, outbox: d.outbox, deviceId: d.id, root: d.root })]);
   let out = '';
   proc.stdout.on('data', (b: Buffer) => { out += b.toString(); });
@@ -93,8 +58,7 @@ describe('MqttSink', () => {
   it('publishes stats periodically (QoS 0) matching the schema', async () => {
     const d = device();
     const sub = await listen(`${d.root}/stats`);
-    const sink = new MqttSink({ client: clientCfg(broker.url, { clientId: d.id }), deviceId: d.id, topicRoot: d.root, statsIntervalMs: 100 },
-      new Outbox({ path: d.outbox, maxRows: 1000, maxAgeS: 3600 }), silent);
+    const sink = testSink(d, broker.url, { sink: { statsIntervalMs: 100 } });
     await sink.start();
     await sink.write(testWindow(0));
     await until('stats after the window', () => sub.got.some((m) => (JSON.parse(m.text) as StatsPayload).published === 1));
@@ -125,29 +89,6 @@ describe('MqttSink', () => {
     c.proc.kill('SIGKILL');
     await until('offline by will', () => sub2.got.at(-1)?.text === 'offline');
     await Promise.all([sub.client.endAsync(), sub2.client.endAsync()]);
-  });
-
-  it('delivers every window, in order, across a broker outage', async () => {
-    const d = device();
-    const sub = await listen(`${d.root}/cameras/+/window`);
-    const sink = newSink(d, broker.url, { reconnectMs: 1000 });
-    await sink.start();
-    let i = 0;
-    for (; i < 3; i++) await sink.write(testWindow(i));
-    await until('first 3', () => seqs(sub.got).length >= 3);
-    await broker.stop();
-    for (; i < 8; i++) {
-      await sink.write(testWindow(i));
-      await new Promise((r) => setTimeout(r, 600));
-    }
-    expect(sink.stats().outbox.pending).toBeGreaterThanOrEqual(5);
-    await broker.restart();
-    for (; i < 10; i++) await sink.write(testWindow(i));
-    await until('all 10', () => seqs(sub.got).length >= 10, 15_000);
-    expect(seqs(sub.got)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    await until('acks', () => sink.stats().outbox.pending === 0);
-    await sink.stop();
-    await sub.client.endAsync();
   });
 
   it('a sink killed during an outage leaves its windows to the next one on the same outbox', async () => {
