@@ -1,4 +1,4 @@
-// `npm run bench [-- --seconds 20] [-- --soak 600] [-- --only models|daemon|mqtt]`: prints tables and
+// `npm run bench [-- --seconds 20] [-- --soak 600] [-- --only models|daemon|mqtt|http]`: prints tables and
 // writes var/bench/results.json. Benchmarks measure; tests never time anything.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -10,12 +10,13 @@ import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { daemonMemory, decodeFloor, inferenceFloor, type AgentRun } from './daemon.js';
 import { benchModels } from './models.js';
+import { benchHttp } from './http.js';
 import { benchMqtt } from './mqtt.js';
 
 const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, soak: { type: 'string', default: '0' }, only: { type: 'string' } } });
 const seconds = Number(args.seconds);
 const soakS = Number(args.soak);
-const PARTS = ['models', 'daemon', 'mqtt'];
+const PARTS = ['models', 'daemon', 'mqtt', 'http'];
 if (args.only && !PARTS.includes(args.only)) throw new Error(`--only ${args.only}: expected one of ${PARTS.join(', ')}`);
 const out = join(PACKAGE_ROOT, 'var', 'bench');
 const file = join(out, 'results.json');
@@ -88,5 +89,14 @@ if (!args.only || args.only === 'daemon') {
 if (!args.only || args.only === 'mqtt') {
   results.mqtt = benchMqtt();
   save();
+}
+if (!args.only || args.only === 'http') {
+  const clip = [join(PACKAGE_ROOT, '..', 'shared', 'data', 'videos', 'crowd-walking-1080p.mp4'), join(PACKAGE_ROOT, 'var', 'demo', 'demo.mp4')].find((c) => existsSync(c))!;
+  const r = await benchHttp(join(PACKAGE_ROOT, 'bin', 'emotion-agent.js'), clip, 4, seconds);
+  results.http = r;
+  save();
+  console.log(`\nHealth endpoint under full load (compiled daemon, ${r.cameras} cameras of ${clip.split('/').pop()}, ${f(r.analysedFps)} frames analysed/s; ${r.requestsPerRoute} requests per route, one at a time)`);
+  console.log('route          p50 ms   p99 ms   max ms  errors');
+  for (const [route, t] of Object.entries(r.routes)) console.log(`${route.padEnd(13)} ${f(t.p50Ms, 2).padStart(7)}  ${f(t.p99Ms, 2).padStart(7)}  ${f(t.maxMs, 2).padStart(7)}  ${String(t.errors).padStart(6)}`);
 }
 console.log(`\nwrote ${file}`);
