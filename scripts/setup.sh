@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # One-command, idempotent setup for emotion-agent on Debian 12 (and Ubuntu / Jetson Linux).
 #
-#   bash scripts/setup.sh [--quiet] [--force]
+#   bash scripts/setup.sh [--quiet] [--force] [--runtime]
 #
+# --runtime: only the Debian packages the agent needs to run (kiosks, images: install.sh), not the
+# ones only the tests use (Mosquitto, Chromium, shellcheck, the RTSP test server).
 # Each step checks a stamp and is skipped when nothing it depends on changed, so a second run takes
 # about a second. Steps: Debian packages -> npm ci -> @u4/opencv4nodejs native build (cached outside
 # the checkout, keyed by everything the binary depends on, so a fresh clone never pays the ~10 minute
@@ -13,11 +15,13 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 QUIET=0
 FORCE=0
+RUNTIME=0
 for arg in "$@"; do
   case "$arg" in
     --quiet) QUIET=1 ;;
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --runtime) RUNTIME=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg" >&2; exit 64 ;;
   esac
 done
@@ -33,13 +37,15 @@ stamp_set() { echo "$2" >"$STATE/$1"; }
 
 # --- 1. Debian packages ---------------------------------------------------------------------------
 # libopencv-dev: image IO/resizing/drawing and VideoCapture (GStreamer pipelines); ffmpeg: capture and
-# demo media; mosquitto: the MQTT broker the tests run against; build tools for native addons.
-APT_PACKAGES=(libopencv-dev ffmpeg mosquitto g++ make python3 pkg-config ca-certificates
-  # GStreamer: Jetson hardware-decode pipelines, and the real RTSP server the tests run (gst-rtsp-server).
-  gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav
-  gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0
-  # Tests only: the technician page in a real headless browser; shell scripts and the systemd unit linted.
-  chromium shellcheck systemd)
+# demo media; build tools for native addons.
+APT_PACKAGES=(libopencv-dev ffmpeg g++ make python3 pkg-config ca-certificates
+  # GStreamer: Jetson hardware-decode pipelines (kind "gstreamer" cameras).
+  gstreamer1.0-tools gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-libav)
+if [ "$RUNTIME" = 0 ]; then
+  # Tests only: the broker the MQTT tests run against; the real RTSP server (gst-rtsp-server); the
+  # technician page in a real headless browser; shell scripts and the systemd unit checked.
+  APT_PACKAGES+=(mosquitto gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 chromium shellcheck systemd)
+fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -84,7 +90,8 @@ native() {
   key="$( (node -p 'require("./'"$dir"'/package.json").version'; node -p process.versions.modules; uname -m;
     echo "$extra"; cat "$dir/binding.gyp") | hash_of)"
   if stamp_ok "$name" "$key" && [ -f "$dir/$bin" ]; then return 0; fi
-  local cached="$CACHE/$name/$key/$(basename "$bin")"
+  local cached
+  cached="$CACHE/$name/$key/$(basename "$bin")"
   if [ -f "$cached" ] && [ "$FORCE" = 0 ]; then
     say "$name: using the cached build $key"
   else
@@ -101,8 +108,8 @@ NODEDIR="${npm_config_nodedir:-/usr}"
 GYP=(node "$ROOT/node_modules/node-gyp/bin/node-gyp.js" rebuild --release --jobs "$(nproc)" --nodedir="$NODEDIR")
 
 # @u4/opencv4nodejs against the system OpenCV (image IO, resizing, drawing).
-export OPENCV4NODEJS_DISABLE_AUTOBUILD=1 OPENCV_INCLUDE_DIR=/usr/include/opencv4 \
-  OPENCV_LIB_DIR="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)" OPENCV_BIN_DIR=/usr/bin
+OPENCV_LIB_DIR="/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)"
+export OPENCV4NODEJS_DISABLE_AUTOBUILD=1 OPENCV_INCLUDE_DIR=/usr/include/opencv4 OPENCV_LIB_DIR OPENCV_BIN_DIR=/usr/bin
 native opencv4nodejs node_modules/@u4/opencv4nodejs build/Release/opencv4nodejs.node \
   "$(dpkg-query -W -f='${Version}' libopencv-dev)" "${GYP[@]}"
 node scripts/check-opencv.cjs || { echo "setup: opencv4nodejs does not load" >&2; exit 1; }

@@ -1,11 +1,15 @@
 // `emotion-agent run`: the daemon. Loads the configuration (exit 78 on a bad one), starts the agent,
 // and on SIGTERM/SIGINT stops capture, closes the open window as partial, flushes sinks and exits 0
 // within shutdown.timeoutS. A fatal error is logged and exits 1 so the supervisor restarts us.
+// Under systemd (Type=notify) it reports start-up, status, watchdog pings and stopping
+// (src/platform/systemd.ts); elsewhere ($NOTIFY_SOCKET unset) that part is inert.
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { Agent } from './app.js';
 import { loadConfig, type AgentConfig } from './config/index.js';
 import { createLogger } from './platform/logger.js';
+import { SdNotify, watchdogIntervalMs } from './platform/sd-notify.js';
+import { ServiceNotifier } from './platform/systemd.js';
 
 interface RunOpts {
   config?: string;
@@ -29,13 +33,41 @@ function demoNotice(cfg: AgentConfig): string {
   ].join('\n');
 }
 
+/**
+ * The systemd notifier, when $NOTIFY_SOCKET is set. The notify variables are then removed from our
+ * environment (as sd_notify's unset_environment does) so capture children cannot notify in our name.
+ */
+function serviceNotifier(log: Logger): ServiceNotifier | null {
+  const slog = log.child({ module: 'systemd' });
+  const sd = SdNotify.fromEnv(process.env, { onError: (err) => slog.warn({ err: err.message }, 'systemd notification not delivered') });
+  if (!sd) return null;
+  const watchdogMs = watchdogIntervalMs(process.env);
+  for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete process.env[k];
+  slog.debug({ socket: sd.socket, watchdogMs }, 'notifying systemd');
+  return new ServiceNotifier(sd, slog, { watchdogMs });
+}
+
+/** Waits for `p`, but no longer than `ms`: a slow manager must not hold up the exit. */
+function bounded(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    void (p ?? Promise.resolve()).finally(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
 async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
   let fatalHandler: (err: unknown) => void = () => undefined;
   const agent = new Agent(cfg, log, [], (err) => fatalHandler(err));
+  const notifier = serviceNotifier(log);
   let stopping: Promise<number> | undefined;
   const shutdown = (reason: string): Promise<number> => {
     stopping ??= (async () => {
       log.info({ reason }, 'shutting down');
+      // STOPPING=1 first, so systemd shows "deactivating" and stops expecting watchdog pings.
+      const stoppingSent = notifier?.stopping();
       const timer = setTimeout(() => {
         log.error({ timeoutS: cfg.shutdown.timeoutS }, 'shutdown took too long; exiting');
         process.exit(1);
@@ -48,6 +80,7 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
         return 1;
       } finally {
         clearTimeout(timer);
+        await bounded(stoppingSent, 2000);
       }
     })();
     return stopping;
@@ -62,13 +95,17 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
   const signalled = new Promise<number>((resolve) => {
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(shutdown(sig)));
   });
+  void notifier?.starting();
   try {
     await agent.start();
   } catch (err) {
     log.fatal({ err }, 'agent failed to start');
+    await bounded(notifier?.failed(err instanceof Error ? err.message : String(err)), 2000);
     await shutdown('start failed');
     return 1;
   }
+  // In the background: READY=1 after the first frames (bounded), then the watchdog.
+  void notifier?.started(agent);
   return signalled;
 }
 
