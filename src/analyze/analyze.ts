@@ -32,16 +32,22 @@ export interface AnalyzerOptions extends SessionOptions {
 
 /** Detector + classifier: the whole per-frame analysis. */
 export class Analyzer {
-  constructor(readonly detector: FaceDetector, readonly classifier: EmotionClassifier) {}
+  constructor(
+    readonly detector: FaceDetector,
+    readonly classifier: EmotionClassifier,
+    /** Why a model runs on the CPU although a GPU provider was asked for (log these). */
+    readonly providerFallbacks: readonly string[] = [],
+  ) {}
 
   static async load(opts: AnalyzerOptions = {}): Promise<Analyzer> {
-    const session: SessionOptions = { executionProvider: opts.executionProvider ?? 'cpu', threads: opts.threads ?? 0 };
+    const fallbacks: string[] = [];
+    const session: SessionOptions = { executionProvider: opts.executionProvider ?? 'cpu', threads: opts.threads ?? 0, onProviderFallback: (m) => fallbacks.push(m) };
     const detector = await FaceDetector.load(opts.detector ?? defaultBundleDir('face-detector'), session, {
       ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
       ...(opts.minFaceSize !== undefined ? { minFaceSize: opts.minFaceSize } : {}),
     });
     const classifier = await EmotionClassifier.load(opts.classifier ?? defaultBundleDir('emotion-classifier'), session, { flipTta: opts.flipTta ?? false });
-    return new Analyzer(detector, classifier);
+    return new Analyzer(detector, classifier, fallbacks);
   }
 
   async analyze(frame: Frame): Promise<FaceResult[]> {

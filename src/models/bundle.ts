@@ -16,6 +16,8 @@ export interface SessionOptions {
   executionProvider?: 'cpu' | 'cuda' | 'tensorrt';
   /** Intra-op threads; 0 lets ONNX Runtime choose. */
   threads?: number;
+  /** Called when the GPU provider cannot load (no CUDA libraries, a CPU-only build) and CPU serves instead. */
+  onProviderFallback?: (message: string) => void;
 }
 
 export function readBundle(dir: string, expectTask?: Task): Bundle {
@@ -95,21 +97,42 @@ export async function createSession(bundle: Bundle, opts: SessionOptions = {}): 
   const where = `model bundle ${bundle.dir}`;
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(bundle.modelBytes, {
-      executionProviders: providers(opts.executionProvider),
-      intraOpNumThreads: opts.threads ?? 0,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-      // The arena keeps the peak of every concurrent run forever; per-run allocation keeps RSS near what
-      // is in use, which matters more on a 1-2 GB kiosk box than the few % of speed it costs.
-      enableCpuMemArena: false,
-      // No busy-waiting between runs: at 5 fps per camera the pool idles most of the time, and
-      // spinning threads would burn a core of a small box for nothing.
-      extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
-    });
+    session = await createWithFallback(bundle, opts);
   } catch (err) {
     throw new ManifestError(where, `${bundle.manifest.model}: ONNX Runtime cannot load it: ${(err as Error).message}`);
   }
   checkSessionAgainstManifest(session, bundle.manifest, where);
   return session;
+}
+
+/**
+ * ONNX Runtime skips a listed provider it lacks only at run time; one whose shared library cannot load
+ * (the npm build for arm64 is CPU-only, an x86 box without CUDA) fails the whole session instead. A box
+ * configured for the GPU then still analyses, on the CPU, and says so.
+ */
+async function createWithFallback(bundle: Bundle, opts: SessionOptions): Promise<ort.InferenceSession> {
+  const ep = opts.executionProvider ?? 'cpu';
+  try {
+    return await createWith(bundle, opts, providers(ep));
+  } catch (err) {
+    if (ep === 'cpu') throw err;
+    const session = await createWith(bundle, opts, ['cpu']);
+    opts.onProviderFallback?.(`${bundle.manifest.name}: execution provider ${ep} unavailable (${(err as Error).message.split('\n')[0]}); running on the CPU`);
+    return session;
+  }
+}
+
+function createWith(bundle: Bundle, opts: SessionOptions, executionProviders: string[]): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bundle.modelBytes, {
+    executionProviders,
+    intraOpNumThreads: opts.threads ?? 0,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+    // The arena keeps the peak of every concurrent run forever; per-run allocation keeps RSS near what
+    // is in use, which matters more on a 1-2 GB kiosk box than the few % of speed it costs.
+    enableCpuMemArena: false,
+    // No busy-waiting between runs: at 5 fps per camera the pool idles most of the time, and
+    // spinning threads would burn a core of a small box for nothing.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
 }

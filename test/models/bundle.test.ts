@@ -91,6 +91,18 @@ describe('readBundle + createSession', () => {
     await s.release();
   });
 
+  // This machine has no GPU and the npm ONNX Runtime has no CUDA libraries here: the real failure a
+  // kiosk configured for a GPU it lacks would hit.
+  it.each(['cuda', 'tensorrt'] as const)('falls back to the CPU, and says why, when %s cannot load (no GPU libraries here)', async (ep) => {
+    const b = readBundle(bundle(), 'emotion-classifier');
+    const notes: string[] = [];
+    const s = await createSession(b, { threads: 1, executionProvider: ep, onProviderFallback: (m) => notes.push(m) });
+    expect(s.inputNames).toEqual(['input']);
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(new RegExp(`execution provider ${ep} unavailable .*running on the CPU`));
+    await s.release();
+  });
+
   it('names a missing manifest', () => {
     expect(() => readBundle(join(root, 'nowhere'))).toThrow(/manifest\.json is missing/);
   });
