@@ -10,9 +10,11 @@ import { embeddedBrokerFromConfig, mqttSinkFromConfig } from './mqtt/from-config
 import type { MqttSink } from './mqtt/sink.js';
 import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
-import { LocalFrameAnalyzer, type FrameAnalyzer } from './pipeline/frame-analysis.js';
+import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
 import { LatencyWindow } from './pipeline/latency.js';
 import { HealthService } from './health/service.js';
+import { ModelUpdates, type Swapper } from './models/updates.js';
+import type { ModelStatePayload } from './mqtt/topics.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
 
 export interface CameraStatus {
@@ -58,6 +60,8 @@ export class Agent {
   /** The in-process broker of mqtt.url = embedded: started before the MQTT client, stopped after it. */
   private broker: EmbeddedBroker | undefined;
   private starting: Promise<void> | undefined;
+  /** Remote model updates (models.update.*): which bundles serve, and the model/* commands. */
+  private updates: ModelUpdates | undefined;
 
   constructor(
     private readonly cfg: AgentConfig,
@@ -84,26 +88,37 @@ export class Agent {
       this.health = new HealthService(cfg, this, log.child({ module: 'http' }));
       await this.health.start();
     }
+    // Remote model updates: the store may name newer bundles than the configuration (src/models/updates.ts).
+    const updates = cfg.models.update.enabled
+      ? new ModelUpdates(cfg.models.update, { 'face-detector': cfg.models.detector, 'emotion-classifier': cfg.models.classifier }, log.child({ module: 'model-update' }))
+      : undefined;
+    this.updates = updates;
+    const bundles = updates?.boot();
     const analyzerOptions = {
-      detector: cfg.models.detector,
-      classifier: cfg.models.classifier,
+      detector: bundles?.['face-detector'] ?? cfg.models.detector,
+      classifier: bundles?.['emotion-classifier'] ?? cfg.models.classifier,
       executionProvider: cfg.inference.provider,
       threads: cfg.inference.threads,
       flipTta: cfg.inference.flipTta,
       ...(cfg.detector.scoreThreshold !== null ? { scoreThreshold: cfg.detector.scoreThreshold } : {}),
     };
+    let swapper: Swapper;
     if (this.inProcessInference) {
       // Imported here so the daemon's main thread never loads OpenCV (the worker does).
-      const { Analyzer } = await import('./analyze/analyze.js');
-      const local = new LocalFrameAnalyzer(await Analyzer.load(analyzerOptions));
-      this.inference = Object.assign(local, { stop: () => Promise.resolve() });
+      const { LocalSwappableAnalyzer, SwappableAnalyzer } = await import('./pipeline/inference-swap.js');
+      const local = new LocalSwappableAnalyzer(await SwappableAnalyzer.load(analyzerOptions));
+      this.inference = swapper = local;
     } else {
       const worker = new InferenceWorker(analyzerOptions);
       worker.on('error', (err) => this.onFatal(err));
       await worker.start();
-      this.inference = worker;
+      this.inference = swapper = worker;
     }
-    log.child({ module: 'models' }).info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
+    updates?.attach(swapper);
+    const mlog = log.child({ module: 'models' });
+    mlog.info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
+    const fallbacks = this.inProcessInference ? (this.inference as { inner?: { providerFallbacks?: readonly string[] } }).inner?.providerFallbacks : (this.inference as InferenceWorker).providerFallbacks;
+    for (const why of fallbacks ?? []) mlog.warn({ provider: cfg.inference.provider }, why);
 
     if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     let mqtt: MqttSink | undefined;
@@ -116,7 +131,16 @@ export class Agent {
         models: inference.models,
         cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id),
         startedAt: (this.startedAt ?? new Date()).toISOString(),
-      })));
+      }), updates?.commands(), updates ? 64 * 1024 + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) : undefined));
+      const sink = mqtt;
+      let served = '';
+      updates?.onState((st) => {
+        sink.setModelState(st);
+        // info names the serving models: after a swap or rollback it would be stale until the next reconnect.
+        const now = `${st['face-detector'].version} ${st['emotion-classifier'].version}`;
+        if (now !== served) sink.refreshInfo();
+        served = now;
+      });
     }
     this.mqtt = mqtt;
     this.sinks.push(...this.extraSinks);
@@ -157,6 +181,7 @@ export class Agent {
     if (!this.starting) return;
     await this.starting.catch(() => undefined);
     this.starting = undefined;
+    this.updates?.stop();
     const cams = this.cameras;
     this.cameras = [];
     await Promise.all(cams.map(({ pipeline }) => pipeline.stop()));
@@ -202,6 +227,11 @@ export class Agent {
   /** What the systemd watchdog goes by: the agent's own machinery, not its cameras or broker. */
   healthy(): Readiness {
     return healthy(this.readinessInput());
+  }
+
+  /** Remote model update state per task (the retained MQTT `model` topic); null when updates are off. */
+  modelUpdateStatus(): ModelStatePayload | null {
+    return this.updates ? this.updates.status() : null;
   }
 
   /** The MQTT sink's counters; null when MQTT is off. */

@@ -7,6 +7,7 @@ import { packageVersion } from './models/defaults.js';
 import { ManifestError } from './models/manifest.js';
 import { registerEvaluate } from './evaluate/command.js';
 import { registerModels } from './models/command.js';
+import { registerModel } from './models/model-command.js';
 import { registerRun } from './run-command.js';
 import { registerConfig } from './config/command.js';
 import { registerWatch } from './mqtt/watch.js';
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerEvaluate(program);
   registerModels(program);
+  registerModel(program);
   registerWatch(program);
   return program;
 }

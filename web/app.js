@@ -55,7 +55,11 @@ function renderStatus(s) {
   $('meta').textContent = `v${s.version} · up ${Math.floor(s.uptimeS / 60)} min · updated ${new Date(s.generatedAt).toLocaleTimeString()}`;
   $('reasons').replaceChildren(...s.reasons.map((r) => el('li', {}, r)));
   for (const c of s.cameras) renderCamera(c, s.preview);
-  rows($('models'), s.models.flatMap((m) => [[m.task, m.version], [`${m.task} p50 / p95`, `${fmtMs(m.p50Ms)} / ${fmtMs(m.p95Ms)}`]]));
+  rows($('models'), s.models.flatMap((m) => {
+    const u = s.modelUpdates?.[m.task];
+    const update = u ? `${u.state}${u.progress !== null ? ` ${Math.round(u.progress * 100)} %` : ''}${u.target ? ` (${u.target})` : ''}${u.error ? `: ${u.error}` : ''}` : 'off';
+    return [[m.task, m.version], [`${m.task} p50 / p95`, `${fmtMs(m.p50Ms)} / ${fmtMs(m.p95Ms)}`], [`${m.task} update`, update]];
+  }));
   rows($('mqtt'), s.mqtt.enabled
     ? [['connected', s.mqtt.connected ? 'yes' : 'no'], ['outbox pending', s.mqtt.outboxPending], ['published', s.mqtt.published], ['dropped', s.mqtt.dropped], ...(s.mqtt.lastError ? [['last error', s.mqtt.lastError]] : [])]
     : [['MQTT', 'off']]);

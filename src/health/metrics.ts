@@ -40,6 +40,11 @@ export class AgentMetrics {
       if (m.p95Ms !== null) set({ task: m.task, quantile: '0.95' }, m.p95Ms / 1000);
     }));
 
+    gauge('emotion_agent_model_update_state', 'Remote model update state per task (value 1 on the current state).', ['task', 'state'], (s, set) => {
+      if (!s.modelUpdates) return;
+      for (const task of ['face-detector', 'emotion-classifier'] as const) set({ task, state: s.modelUpdates[task].state }, 1);
+    });
+
     const cams = (f: (c: ApiStatus['cameras'][number]) => number) => (s: ApiStatus, set: (l: Labels, v: number) => void): void => s.cameras.forEach((c) => set({ camera: c.id }, f(c)));
     gauge('emotion_agent_camera_up', '1 while the camera streams.', ['camera'], cams((c) => (c.state === 'streaming' ? 1 : 0)));
     gauge('emotion_agent_camera_fps', 'Frames per second delivered by the decoder.', ['camera'], cams((c) => c.fpsIn));

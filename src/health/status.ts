@@ -3,6 +3,7 @@
 // second apart, so any number of pollers see the same figures and none of them resets anything.
 import type { AgentStatus } from '../app.js';
 import type { MqttSinkStats } from '../mqtt/sink.js';
+import type { ModelStatePayload } from '../mqtt/topics.js';
 import type { HostStats } from './host.js';
 import type { Readiness } from './readiness.js';
 
@@ -11,6 +12,8 @@ export interface HealthSource {
   status(): AgentStatus;
   readiness(): Readiness;
   mqttStats(): MqttSinkStats | null;
+  /** Remote model update state per task (as on the MQTT `model` topic); null when updates are off. */
+  modelUpdateStatus(): ModelStatePayload | null;
 }
 
 export interface CameraStatusView {
@@ -42,6 +45,8 @@ export interface ApiStatus {
   reasons: string[];
   cameras: CameraStatusView[];
   models: { task: 'face-detector' | 'emotion-classifier'; version: string; p50Ms: number | null; p95Ms: number | null }[];
+  /** Remote model updates: the same per-task state as the retained MQTT `model` topic; null when off. */
+  modelUpdates: ModelStatePayload | null;
   mqtt: { enabled: boolean; connected: boolean; outboxPending: number; published: number; dropped: number; lastError: string | null };
   host: HostStats;
   preview: boolean;
@@ -107,6 +112,7 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
       { task: 'face-detector', version: version(st.models?.detector), p50Ms: roundOrNull(st.modelLatencyMs.detect.p50), p95Ms: roundOrNull(st.modelLatencyMs.detect.p95) },
       { task: 'emotion-classifier', version: version(st.models?.classifier), p50Ms: roundOrNull(st.modelLatencyMs.classify.p50), p95Ms: roundOrNull(st.modelLatencyMs.classify.p95) },
     ],
+    modelUpdates: src.modelUpdateStatus(),
     mqtt: m
       ? { enabled: true, connected: m.connected, outboxPending: m.outbox.pending, published: m.published, dropped: m.outbox.dropped, lastError: m.lastError ?? null }
       : { enabled: false, connected: false, outboxPending: 0, published: 0, dropped: 0, lastError: null },

@@ -66,6 +66,13 @@ export interface Manifest {
     trainingData?: string;
   };
   metrics?: Record<string, unknown>;
+  golden?: GoldenSpec;
+}
+
+/** Golden test vectors: raw little-endian float32 files of the bundle (docs/models.md). */
+export interface GoldenSpec {
+  tolerance: number;
+  vectors: { input: string; shape: number[]; outputs: Record<string, string> }[];
 }
 
 export class ManifestError extends Error {
@@ -127,6 +134,14 @@ export function validateManifest(value: unknown, where = 'manifest.json'): Manif
   if (m.labels && new Set(m.labels.modelOrder).size !== CANONICAL_LABELS.length) {
     throw new ManifestError(where, 'labels.modelOrder: must name each of the 7 canonical labels once');
   }
+  m.golden?.vectors.forEach((v, i) => {
+    for (const [field, file] of [['input', v.input], ...Object.values(v.outputs).map((f) => ['outputs', f])] as const) {
+      if (!(file in m.files)) throw new ManifestError(where, `golden.vectors[${i}].${field}: "${file}" is not listed in files`);
+    }
+    for (const name of Object.keys(v.outputs)) {
+      if (!outNames.has(name)) throw new ManifestError(where, `golden.vectors[${i}].outputs: "${name}" is not one of outputs`);
+    }
+  });
   return m;
 }
 

@@ -6,6 +6,13 @@
 import type { Logger } from 'pino';
 import type { CommandErrorCode, CommandResponse } from './topics.js';
 
+/** Thrown by a command to answer with a specific error code (e.g. busy, bad_request) instead of internal. */
+export class CommandError extends Error {
+  constructor(readonly code: CommandErrorCode, message: string) {
+    super(message);
+  }
+}
+
 /** A command's implementation: gets the request's `args` (an object, `{}` when absent). */
 export type CommandFn = (args: Record<string, unknown>) => unknown;
 
@@ -65,6 +72,7 @@ export class CommandHandler {
     try {
       return reply({ id, deviceId: this.opts.deviceId, ok: true, result: fn(args) });
     } catch (err) {
+      if (err instanceof CommandError) return fail(id, err.code, err.message);
       this.opts.log.warn({ command: name, err: (err as Error).message }, 'command failed');
       return fail(id, 'internal', (err as Error).message);
     }

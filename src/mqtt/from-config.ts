@@ -10,7 +10,8 @@ import { Outbox } from './outbox.js';
 import { MqttSink } from './sink.js';
 import { defaultTopicRoot, type InfoPayload } from './topics.js';
 
-export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => InfoPayload): MqttSink {
+/** extraCommands: more commands (model/update…); maxCommandBytes: raised for inline model files. */
+export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => InfoPayload, extraCommands: Record<string, CommandFn> = {}, maxCommandBytes?: number): MqttSink {
   const deviceId = resolveDeviceId(cfg.device.id);
   const m = cfg.mqtt;
   const client = {
@@ -23,8 +24,9 @@ export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => I
     // Redacted on every call: the reply leaves the box, the secrets must not.
     'config/get': () => redactConfig(cfg),
     ...(info ? { info: () => info() } : {}),
+    ...extraCommands,
   };
-  const handler = new CommandHandler({ root: topicRoot, deviceId, commands, log: log.child({ module: 'mqtt-cmd' }) });
+  const handler = new CommandHandler({ root: topicRoot, deviceId, commands, log: log.child({ module: 'mqtt-cmd' }), ...(maxCommandBytes ? { maxBytes: maxCommandBytes } : {}) });
   const outbox = new Outbox({ path: cfg.outbox.path, maxRows: cfg.outbox.maxRows, maxAgeS: cfg.outbox.maxAgeS });
   const homeAssistant = m.homeAssistant.enabled
     ? { homeAssistant: { prefix: m.homeAssistant.prefix, cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id), swVersion: packageVersion() } }

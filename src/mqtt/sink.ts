@@ -13,7 +13,7 @@ import type { CommandHandler } from './commands.js';
 import { connectClient, describeMqttError, type MqttClientConfig } from './client.js';
 import { homeAssistantDiscovery, type HomeAssistantOptions } from './home-assistant.js';
 import type { Outbox, OutboxStats } from './outbox.js';
-import { encode, Topics, type CameraStatePayload, type InfoPayload } from './topics.js';
+import { encode, Topics, type CameraStatePayload, type InfoPayload, type ModelStatePayload } from './topics.js';
 
 export interface MqttSinkOptions {
   client: MqttClientConfig;
@@ -54,6 +54,8 @@ export class MqttSink implements WindowSink {
   /** Latest state per camera: retained and latest-wins, so kept in memory (not the outbox) and re-sent on connect. */
   private readonly cameraStates = new Map<string, CameraStatePayload>();
   private stopping: Promise<void> | undefined;
+  /** Latest model update state (retained, latest-wins), re-sent on connect like the camera states. */
+  private modelState: ModelStatePayload | undefined;
   private lastError: string | null = null;
   private lastErrorAt: string | null = null;
   private published = 0;
@@ -126,6 +128,7 @@ export class MqttSink implements WindowSink {
     client.publish(this.topics.status(), encode('status', 'online'), { qos: 1, retain: true });
     if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), { qos: 1, retain: true });
     for (const [id, st] of this.cameraStates) this.publishCameraState(id, st);
+    if (this.modelState) this.setModelState(this.modelState);
     const ha = this.opts.homeAssistant;
     if (ha) {
       for (const m of homeAssistantDiscovery({ ...ha, deviceId: this.opts.deviceId }, this.topics)) {
@@ -171,6 +174,19 @@ export class MqttSink implements WindowSink {
   setCameraState(cameraId: string, state: CameraStatePayload): void {
     this.cameraStates.set(cameraId, state);
     this.publishCameraState(cameraId, state);
+  }
+
+  /** Re-publishes the retained `info` (its models changed: a model update was activated or rolled back). */
+  refreshInfo(): void {
+    if (!this.client?.connected || this.state !== 'started' || !this.opts.info) return;
+    this.client.publish(this.topics.info(), encode('info', this.opts.info()), { qos: 1, retain: true });
+  }
+
+  /** Publishes (now, or on the next connect) the model update state, retained. */
+  setModelState(state: ModelStatePayload): void {
+    this.modelState = state;
+    if (!this.client?.connected || this.state !== 'started') return;
+    this.client.publish(this.topics.model(), encode('model', state), { qos: 1, retain: true });
   }
 
   private publishCameraState(cameraId: string, state: CameraStatePayload): void {

@@ -41,12 +41,37 @@ export interface CommandRequest {
   args?: Record<string, unknown>;
 }
 
-export type CommandErrorCode = 'bad_request' | 'unknown_command' | 'internal';
+export type CommandErrorCode = 'bad_request' | 'unknown_command' | 'internal' | 'busy';
 
 /** The reply on `<request topic>/response`, or on the MQTT 5 responseTopic with the request's correlationData. */
 export type CommandResponse =
   | { id: string | number | null; deviceId: string; ok: true; result: unknown }
   | { id: string | number | null; deviceId: string; ok: false; error: { code: CommandErrorCode; message: string } };
+
+/** Where a task's remote model update stands (docs/models.md, "Remote updates"). */
+export type ModelUpdateState = 'idle' | 'downloading' | 'verifying' | 'validating' | 'active' | 'failed' | 'rolled_back';
+
+export interface ModelTaskState {
+  state: ModelUpdateState;
+  /** 0..1 while downloading, else null. */
+  progress: number | null;
+  /** The version serving now (the configured bundle's when no update was activated). */
+  version: string;
+  /** The version it replaced, or null. */
+  previousVersion: string | null;
+  /** The version being installed (or that failed), or null. */
+  target: string | null;
+  /** Why it failed or rolled back, in words; null otherwise. */
+  error: string | null;
+  /** When this state was entered. */
+  time: string;
+}
+
+/** Retained on `<root>/model`: one entry per task. */
+export interface ModelStatePayload {
+  'face-detector': ModelTaskState;
+  'emotion-classifier': ModelTaskState;
+}
 
 /** Topic suffix (relative to the root) → payload. `<id>` is a camera id. */
 export interface TopicPayloads {
@@ -55,13 +80,14 @@ export interface TopicPayloads {
   [k: `cameras/${string}/window`]: WindowPayload;
   [k: `cameras/${string}/state`]: CameraStatePayload;
   stats: StatsPayload;
+  model: ModelStatePayload;
   [k: `cmd/${string}/response`]: CommandResponse;
 }
 
 export interface TopicSpec { qos: 0 | 1; retain: boolean }
 
 export function topicSpec(suffix: string): TopicSpec {
-  if (suffix === 'status' || suffix === 'info' || suffix.endsWith('/state')) return { qos: 1, retain: true };
+  if (suffix === 'status' || suffix === 'info' || suffix === 'model' || suffix.endsWith('/state')) return { qos: 1, retain: true };
   if (suffix.endsWith('/window') || suffix.endsWith('/response')) return { qos: 1, retain: false };
   return { qos: 0, retain: false }; // stats: periodic, the next one replaces a lost one
 }
@@ -74,6 +100,7 @@ export class Topics {
   status(): string { return `${this.root}/status`; }
   info(): string { return `${this.root}/info`; }
   stats(): string { return `${this.root}/stats`; }
+  model(): string { return `${this.root}/model`; }
   window(cameraId: string): string { return `${this.root}/cameras/${cameraId}/window`; }
   cameraState(cameraId: string): string { return `${this.root}/cameras/${cameraId}/state`; }
 }

@@ -3,15 +3,20 @@
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { AnalyzerOptions } from '../analyze/analyze.js';
+import type { Task } from '../models/manifest.js';
 import type { Frame, Rect } from '../vision/image.js';
 import type { FrameAnalysis, FrameAnalyzer } from './frame-analysis.js';
-import type { WorkerRequest } from './inference-worker.js';
+import type { InferenceHealth, ModelNames } from './inference-swap.js';
+import type { SwapRequest, WorkerRequest } from './inference-worker.js';
 
 type WorkerMessage =
-  | { type: 'ready'; models: { detector: string; classifier: string } }
+  | { type: 'ready'; models: { detector: string; classifier: string }; providerFallbacks?: string[] }
   | { type: 'result'; id: number; result: FrameAnalysis }
   | { type: 'error'; id: number; message: string }
-  | { type: 'fatal'; message: string };
+  | { type: 'fatal'; message: string }
+  | { type: 'swapped'; id: number; models: ModelNames }
+  | { type: 'swap-failed'; id: number; message: string }
+  | { type: 'health'; event: InferenceHealth };
 
 /** The worker script beside this module; from TypeScript sources a bootstrap registers tsx first. */
 function workerUrl(): URL {
@@ -19,12 +24,15 @@ function workerUrl(): URL {
   return new URL(ts ? './inference-worker-dev.mjs' : './inference-worker.js', import.meta.url);
 }
 
-export class InferenceWorker extends EventEmitter<{ error: [Error] }> implements FrameAnalyzer {
+export class InferenceWorker extends EventEmitter<{ error: [Error]; health: [InferenceHealth] }> implements FrameAnalyzer {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: FrameAnalysis) => void; reject: (e: Error) => void }>();
   private loaded: { detector: string; classifier: string } | undefined;
   private stopping = false;
+  private readonly swaps = new Map<number, { resolve: (m: ModelNames) => void; reject: (e: Error) => void }>();
+  /** Why a model runs on the CPU although a GPU provider was asked for (log these); set once started. */
+  providerFallbacks: readonly string[] = [];
 
   constructor(private readonly opts: AnalyzerOptions) {
     super();
@@ -43,11 +51,16 @@ export class InferenceWorker extends EventEmitter<{ error: [Error] }> implements
       const onMessage = (m: WorkerMessage): void => {
         if (m.type === 'ready') {
           this.loaded = m.models;
+          this.providerFallbacks = m.providerFallbacks ?? [];
           resolve();
         } else if (m.type === 'fatal') {
           reject(new Error(m.message));
         } else if (m.type === 'result') {
           this.settle(m.id)?.resolve(m.result);
+        } else if (m.type === 'swapped' || m.type === 'swap-failed') {
+          this.settleSwap(m);
+        } else if (m.type === 'health') {
+          this.emit('health', m.event);
         } else {
           this.settle(m.id)?.reject(new Error(m.message));
         }
@@ -79,6 +92,29 @@ export class InferenceWorker extends EventEmitter<{ error: [Error] }> implements
     });
   }
 
+  /** Loads `dir` for `task` in the worker and switches to it between two frames; rejects (old model kept) on failure. */
+  swap(task: Task, dir: string): Promise<ModelNames> {
+    const worker = this.worker;
+    if (!worker || this.stopping) return Promise.reject(new Error('inference worker is not running'));
+    const id = this.nextId++;
+    const req: SwapRequest = { type: 'swap', id, task, dir };
+    return new Promise((resolve, reject) => {
+      this.swaps.set(id, { resolve, reject });
+      worker.postMessage(req);
+    });
+  }
+
+  private settleSwap(m: { type: 'swapped'; id: number; models: ModelNames } | { type: 'swap-failed'; id: number; message: string }): void {
+    const p = this.swaps.get(m.id);
+    this.swaps.delete(m.id);
+    if (m.type === 'swapped') {
+      this.loaded = m.models;
+      p?.resolve(m.models);
+    } else {
+      p?.reject(new Error(m.message));
+    }
+  }
+
   async stop(): Promise<void> {
     const w = this.worker;
     if (!w) return;
@@ -96,8 +132,9 @@ export class InferenceWorker extends EventEmitter<{ error: [Error] }> implements
   }
 
   private failAll(err: Error, report = true): void {
-    for (const p of this.pending.values()) p.reject(err);
+    for (const p of [...this.pending.values(), ...this.swaps.values()]) p.reject(err);
     this.pending.clear();
+    this.swaps.clear();
     // A dead worker means no analysis at all: the agent treats it as fatal (the supervisor restarts).
     if (report && !this.stopping && this.listenerCount('error') > 0) this.emit('error', err);
   }

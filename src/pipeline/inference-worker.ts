@@ -1,9 +1,12 @@
 // Runs inside a worker thread: onnxruntime-node executes a session synchronously on the calling
 // thread, so inference lives here and the main event loop stays free for capture, timers and HTTP.
+// Besides frames it takes swap requests (a new model bundle for a task, loaded here and switched in
+// between two frames) and reports model health (NaN/constant outputs, errors) for automatic rollback.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Analyzer, type AnalyzerOptions } from '../analyze/analyze.js';
+import type { AnalyzerOptions } from '../analyze/analyze.js';
+import type { Task } from '../models/manifest.js';
 import type { Rect } from '../vision/image.js';
-import { analyseFrame } from './frame-analysis.js';
+import { SwappableAnalyzer } from './inference-swap.js';
 
 export interface WorkerRequest {
   id: number;
@@ -15,13 +18,23 @@ export interface WorkerRequest {
   minFaceSize: number;
 }
 
+export interface SwapRequest { type: 'swap'; id: number; task: Task; dir: string }
+
 const port = parentPort!;
 try {
-  const analyzer = await Analyzer.load(workerData as AnalyzerOptions);
-  port.postMessage({ type: 'ready', models: { detector: analyzer.detector.name, classifier: analyzer.classifier.name } });
-  port.on('message', (req: WorkerRequest) => {
+  const analyzer = await SwappableAnalyzer.load(workerData as AnalyzerOptions);
+  analyzer.on('health', (event) => port.postMessage({ type: 'health', event }));
+  port.postMessage({ type: 'ready', models: analyzer.models, providerFallbacks: analyzer.providerFallbacks });
+  port.on('message', (req: WorkerRequest | SwapRequest) => {
+    if ('type' in req) {
+      analyzer.swap(req.task, req.dir).then(
+        (models) => port.postMessage({ type: 'swapped', id: req.id, models }),
+        (err: unknown) => port.postMessage({ type: 'swap-failed', id: req.id, message: (err as Error).message }),
+      );
+      return;
+    }
     const frame = { data: Buffer.from(req.data, req.byteOffset, req.width * req.height * 3), width: req.width, height: req.height };
-    analyseFrame(analyzer, frame, req.roi, req.minFaceSize).then(
+    analyzer.analyze(frame, req.roi, req.minFaceSize).then(
       (result) => port.postMessage({ type: 'result', id: req.id, result }),
       (err: unknown) => port.postMessage({ type: 'error', id: req.id, message: (err as Error).message }),
     );

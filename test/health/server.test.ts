@@ -54,6 +54,8 @@ describe('health endpoint on loopback (no token)', () => {
     expect(s!.host.cpus).toBeGreaterThan(0);
     expect(s!.host.disk?.freeBytes).toBeGreaterThan(0);
     expect(s!.preview).toBe(false);
+    // Remote updates are on by default: the same per-task state as the MQTT `model` topic.
+    expect(s!.modelUpdates?.['emotion-classifier']).toMatchObject({ state: 'idle', version: s!.models[1]!.version.split('@')[1] });
 
     await waitFor(async () => Object.values((await get(`${url}/api/history`)).json() as Record<string, unknown[]>).flat().length > 0, 15_000, 'a window in the history');
 
@@ -63,6 +65,7 @@ describe('health endpoint on loopback (no token)', () => {
     expect(metrics.body).toMatch(/^emotion_agent_camera_frames_analysed_total\{camera="demo"\} [1-9]\d*$/m);
     expect(metrics.body).toMatch(/^emotion_agent_inference_latency_seconds\{task="face-detector",quantile="0.95"\} 0\.\d+/m);
     expect(metrics.body).toMatch(/^emotion_agent_ready 1$/m);
+    expect(metrics.body).toMatch(/^emotion_agent_model_update_state\{task="emotion-classifier",state="idle"\} 1$/m);
     expect(metrics.body).toMatch(/^emotion_agent_process_resident_memory_bytes \d+/m);
     expect(metrics.body).not.toMatch(/emotion_agent_mqtt_connected/); // MQTT is off: absent, not 0
 

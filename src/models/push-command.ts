@@ -1,0 +1,116 @@
+// `emotion-agent model push`: sends a signed bundle to one device or the whole fleet as a model/update
+// command (files inline, or as URLs under --base-url where the operator serves them), then prints each
+// device's progress from its retained `model` topic until every device that accepted is done.
+// Exit 0 when all of them activated the version, 1 otherwise (failed, rolled back, refused, timed out).
+import type { Command } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import { CliError, positiveNumber } from '../cli-util.js';
+import type { CommandResponse, ModelStatePayload, ModelTaskState } from '../mqtt/topics.js';
+import { MANIFEST_FILE, parseManifestText } from './signed-bundle.js';
+import { SIGNATURE_FILE } from './signing.js';
+
+export interface PushOptions {
+  broker: string;
+  device?: string;
+  all?: boolean;
+  prefix: string;
+  baseUrl?: string;
+  token?: string;
+  timeout: number;
+  /** --all: how long to collect replies before waiting only for the devices that answered. */
+  replyWaitS: number;
+}
+
+const TERMINAL = new Set(['active', 'failed', 'rolled_back']);
+
+/** The model/update args for a bundle folder. */
+export function updateArgs(dir: string, o: { baseUrl?: string; token?: string }): { args: Record<string, unknown>; task: string; version: string } {
+  const text = readFileSync(join(dir, MANIFEST_FILE), 'utf8');
+  const { manifest, raw } = parseManifestText(text, `model bundle ${dir}`);
+  const sigPath = join(dir, SIGNATURE_FILE);
+  const signature = existsSync(sigPath) ? JSON.parse(readFileSync(sigPath, 'utf8')) as unknown : null;
+  const files = o.baseUrl
+    ? undefined
+    : Object.fromEntries(Object.keys(manifest.files).map((name) => [name, { data: readFileSync(join(dir, name)).toString('base64') }]));
+  return {
+    args: { manifest: raw, signature, ...(files ? { files } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), ...(o.token ? { token: o.token } : {}) },
+    task: manifest.task, version: manifest.version,
+  };
+}
+
+export async function push(dir: string, o: PushOptions, print: (line: string) => void = (l) => console.log(l)): Promise<boolean> {
+  if (Boolean(o.device) === Boolean(o.all)) throw new CliError('model push: give --device ID or --all', 64);
+  const { args, task, version } = updateArgs(dir, o);
+  const target = o.all ? 'all' : o.device!;
+  const cmdTopic = `${o.prefix}/${target}/cmd/model/update`;
+  const client = await connectAsync(o.broker, { connectTimeout: 10_000, reconnectPeriod: 1000 });
+  const accepted = new Set<string>();
+  const answered = new Set<string>();
+  const seenWork = new Set<string>();
+  const done = new Map<string, ModelTaskState>();
+  const id = `push-${Date.now()}`;
+  let settle: () => void = () => undefined;
+  const finished = new Promise<void>((r) => { settle = r; });
+  const check = (): void => {
+    if (answered.size > 0 && [...accepted].every((d) => done.has(d)) && (!o.all || collecting === false)) settle();
+  };
+  let collecting = Boolean(o.all);
+  client.on('message', (topic, payload) => {
+    const parts = topic.slice(o.prefix.length + 1).split('/');
+    const device = parts[0] ?? '?';
+    let body: unknown;
+    try { body = JSON.parse(payload.toString('utf8')); } catch { return; }
+    if (parts[1] === 'model') {
+      const s = (body as Partial<ModelStatePayload>)[task as keyof ModelStatePayload];
+      if (!s) return;
+      if (!TERMINAL.has(s.state) && s.target === version) seenWork.add(device);
+      // A retained state from before this push is not an answer: count terminal states only after work or the reply.
+      if (TERMINAL.has(s.state) && (seenWork.has(device) || accepted.has(device)) && !done.has(device) && (s.target === version || s.version === version || s.state === 'rolled_back')) {
+        done.set(device, s);
+        print(`${device} ${task} ${s.state} ${s.version}${s.error ? `: ${s.error}` : ''}`);
+      } else if (!TERMINAL.has(s.state)) {
+        print(`${device} ${task} ${s.state}${s.progress !== null ? ` ${Math.round(s.progress * 100)}%` : ''}`);
+      }
+    } else if (parts.at(-1) === 'response') {
+      const r = body as CommandResponse;
+      if (r.id !== id) return;
+      answered.add(r.deviceId);
+      if (r.ok) accepted.add(r.deviceId);
+      print(r.ok ? `${r.deviceId} accepted ${task}@${version}` : `${r.deviceId} refused: ${r.error.code}: ${r.error.message}`);
+    }
+    check();
+  });
+  const d = o.all ? '+' : o.device!;
+  await client.subscribeAsync([`${o.prefix}/${d}/model`, `${o.prefix}/${target}/cmd/model/update/response`], { qos: 1 });
+  await client.publishAsync(cmdTopic, JSON.stringify({ id, args }), { qos: 1 });
+  print(`sent ${task}@${version} to ${target}`);
+  const timer = setTimeout(settle, o.timeout * 1000);
+  if (o.all) setTimeout(() => { collecting = false; check(); }, o.replyWaitS * 1000).unref();
+  await finished;
+  clearTimeout(timer);
+  await client.endAsync();
+  const ok = accepted.size > 0 && [...accepted].every((dev) => done.get(dev)?.state === 'active') && answered.size === accepted.size;
+  if (accepted.size === 0) print('no device accepted the update');
+  for (const dev of accepted) if (!done.has(dev)) print(`${dev} did not finish within ${o.timeout} s`);
+  return ok;
+}
+
+export function registerModelPush(model: Command): void {
+  model.command('push')
+    .description('Send a signed bundle to a device (--device) or the fleet (--all) over MQTT and follow the update until done')
+    .argument('<dir>', 'bundle folder (manifest.json, manifest.sig, files)')
+    .requiredOption('--broker <url>', 'MQTT broker URL')
+    .option('--device <id>', 'one device id')
+    .option('--all', 'every device under the prefix')
+    .option('--prefix <p>', 'topic prefix (the devices\' topic root without the device id)', 'emotion-agent')
+    .option('--base-url <url>', 'devices download each file from <url>/<file name> (default: files inline, base64)')
+    .option('--token <t>', 'bearer token for --base-url downloads')
+    .option('--timeout <s>', 'give up after this many seconds', positiveNumber, 900)
+    .option('--reply-wait <s>', 'with --all: seconds to collect replies', positiveNumber, 5)
+    .action(async (dir: string, o: { broker: string; device?: string; all?: boolean; prefix: string; baseUrl?: string; token?: string; timeout: number; replyWait: number }) => {
+      const ok = await push(dir, { broker: o.broker, prefix: o.prefix, timeout: o.timeout, replyWaitS: o.replyWait, ...(o.device ? { device: o.device } : {}), ...(o.all ? { all: true } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), ...(o.token ? { token: o.token } : {}) });
+      if (!ok) throw new CliError('model push: not every device activated the update', 1);
+    });
+}
