@@ -29,6 +29,7 @@ function demoNotice(cfg: AgentConfig): string {
     `  emotion classification, anonymous tracking, and a window of counts every ${cfg.aggregate.windowS} s printed as JSON.`,
     'To analyse a camera, write a config file and run `emotion-agent run --config agent.json`, e.g.',
     '  { "cameras": [ { "id": "entrance", "source": "rtsp://192.0.2.10/stream1", "username": "viewer", "passwordFile": "/etc/emotion-agent/cam.pass" } ] }',
+    ...(cfg.http.enabled ? [`Technician page (state, live counts${cfg.preview.enabled ? ', annotated preview' : ''}): http://${cfg.http.host}:${cfg.http.port}/`] : []),
     'Every key: `emotion-agent config --schema` or docs/config.md. Stop with Ctrl-C.',
   ].join('\n');
 }

@@ -18,13 +18,14 @@ export class HealthService {
   private readonly host: HostMonitor;
   private readonly server: HealthServer;
   private started = false;
+  private sampler: NodeJS.Timeout | undefined;
+  private readonly rates = new RateTracker();
 
-  constructor(private readonly cfg: AgentConfig, source: HealthSource, private readonly log: Logger) {
+  constructor(private readonly cfg: AgentConfig, private readonly source: HealthSource, private readonly log: Logger) {
     this.preview = new PreviewHub(cfg.preview.enabled, cfg.preview.fps, cfg.preview.width);
     this.host = new HostMonitor(dirname(cfg.outbox.path), log);
     const deviceId = resolveDeviceId(cfg.device.id);
-    const rates = new RateTracker();
-    const status = (): ApiStatus => buildStatus(source, deviceId, this.host.current(), rates, this.preview.enabled);
+    const status = (): ApiStatus => buildStatus(source, deviceId, this.host.current(), this.rates, this.preview.enabled);
     this.server = new HealthServer(
       { host: cfg.http.host, port: cfg.http.port, token: cfg.http.token, webDir: join(PACKAGE_ROOT, 'web') },
       { status, readiness: () => source.readiness(), history: this.history, preview: this.preview, metrics: new AgentMetrics(status, cfg.mqtt.enabled) },
@@ -44,6 +45,8 @@ export class HealthService {
     if (this.started) return;
     this.started = true;
     await this.host.start();
+    // Rates sampled every second in the background, so even the first poll (a technician's curl) has them.
+    this.sampler = setInterval(() => this.rates.update(this.source.status().cameras, Date.now()), 1000).unref();
     try {
       await this.server.start();
     } catch (err) {
@@ -55,6 +58,7 @@ export class HealthService {
   async stop(): Promise<void> {
     if (!this.started) return;
     this.started = false;
+    clearInterval(this.sampler);
     await this.server.stop();
     await this.host.stop();
   }
