@@ -206,6 +206,18 @@ describe('CameraCapture: files and devices', () => {
     expect(() => new CameraCapture(config({ kind: 'gstreamer', width: 0 }), pino({ level: 'silent' })).start()).toThrow(/width and height/);
   });
 
+  // The Jetson hardware-decode pipeline of docs/deploy.md with the software decoder in place of
+  // `nvv4l2decoder ! nvvidconv` (no Jetson here): the same shape, against a real RTSP server.
+  it.skipIf(noRtsp)('gstreamer: the documented RTSP pipeline (software decoder in place of nvv4l2decoder) delivers frames', async () => {
+    const server = await serve();
+    const source = `rtspsrc location=${server.url} protocols=tcp latency=200 ! rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! videoscale ! video/x-raw,format=BGRx,width=640,height=360`;
+    const { cap } = open(config({ kind: 'gstreamer', source, width: 640, height: 360 }));
+    for (let i = 0; i < 3; i++) {
+      const f = await cap.next(AbortSignal.timeout(20_000));
+      expect([f.width, f.height, f.data.length]).toEqual([640, 360, 640 * 360 * 3]);
+    }
+  });
+
   it('stop() kills the child, rejects pending next() as aborted, and is idempotent', async () => {
     const { cap } = open(config());
     await cap.next(AbortSignal.timeout(10_000));
