@@ -1,6 +1,7 @@
 // `emotion-agent analyze`: faces and emotions of an image, a video file or a stream, frame by frame.
 import { extname } from 'node:path';
-import { isStreamUrl, probeVideo, readFrames, redactUrl } from '../capture/ffmpeg.js';
+import { isStreamUrl, probeVideo, readFrames } from '../capture/ffmpeg.js';
+import { redactUrl } from '../config/redact.js';
 import type { SessionOptions } from '../models/bundle.js';
 import { CANONICAL_LABELS } from '../models/manifest.js';
 import { defaultBundleDir } from '../models/defaults.js';

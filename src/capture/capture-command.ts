@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { redactUrl } from '../config/redact.js';
 import { isStreamUrl } from './ffmpeg.js';
 
 export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'gstreamer';
@@ -37,8 +38,6 @@ export interface CaptureCommand {
   height?: number;
 }
 
-const USERINFO = /([a-z][a-z0-9+.-]*:\/\/)[^\s/@'"]*@/gi;
-
 /** Puts user/password into the first scheme://host URL in `text` (percent-encoded; replaces any there). */
 export function withCredentials(text: string, username?: string, password?: string): string {
   if (!username && !password) return text;
@@ -70,7 +69,7 @@ export function secretsOf(cfg: Pick<SourceConfig, 'source' | 'password'>): strin
 
 /** Masks user:pass@ in every URL in `text` and every literal secret. */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text.replace(USERINFO, '$1***@');
+  let out = redactUrl(text);
   for (const s of secrets) out = out.split(s).join('***');
   return out;
 }

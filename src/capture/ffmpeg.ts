@@ -2,6 +2,7 @@
 // loop, in a process we can kill and restart, and every container/codec FFmpeg knows works.
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { redactUrl } from '../config/redact.js';
 import type { Frame } from '../vision/image.js';
 
 const execFileP = promisify(execFile);
@@ -11,11 +12,6 @@ export interface VideoInfo {
   height: number;
   fps: number;
   durationS?: number;
-}
-
-/** Hides credentials in rtsp://user:pass@host URLs wherever a source is shown. */
-export function redactUrl(source: string): string {
-  return source.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^/@\s]*)@/i, '$1***@');
 }
 
 export function isStreamUrl(source: string): boolean {

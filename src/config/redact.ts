@@ -4,10 +4,14 @@ import { isSecretName } from './values.js';
 
 export const REDACTED = '***';
 
+/** Hides the userinfo (user:pass@) of every URL in a string: rtsp://user:pass@cam → rtsp://***@cam. */
+export function redactUrl(s: string): string {
+  return s.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi, `$1${REDACTED}@`);
+}
+
 /** Hides URL userinfo and password parameters inside a string (a source URL, a pipeline, an error message). */
 export function redactString(s: string): string {
-  return s
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi, `$1${REDACTED}@`)
+  return redactUrl(s)
     .replace(/\b(user-pw|password|passwd|pwd|pass)=[^\s!&"']*/gi, `$1=${REDACTED}`);
 }
 

@@ -8,6 +8,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { WindowSink } from '../aggregate/sink.js';
+import { redactUrl } from '../config/redact.js';
 import type { AggregateWindow } from '../aggregate/window.js';
 import type { CommandHandler } from './commands.js';
 import { connectClient, describeMqttError, type MqttClientConfig } from './client.js';
@@ -281,8 +282,4 @@ async function within(p: Promise<unknown>, ms: number): Promise<void> {
   let t: NodeJS.Timeout | undefined;
   await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { t = setTimeout(r, Math.max(0, ms)); })]);
   clearTimeout(t);
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/(\/\/)[^/@]*@/, '$1***@');
 }
