@@ -4,14 +4,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { Writable } from 'node:stream';
 import { connectAsync } from 'mqtt';
-import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { WindowSink } from '../src/aggregate/sink.js';
 import type { AggregateWindow } from '../src/aggregate/window.js';
 import { Agent } from '../src/app.js';
 import { loadConfig } from '../src/config/index.js';
+import { memoryLogger, waitFor } from './helpers/async.js';
 import { freePort, Mosquitto } from './helpers/mosquitto.js';
 import { hasShared, ROOT, SHARED } from './helpers/paths.js';
 import { RtspTestServer } from './helpers/rtsp-server.js';
@@ -26,20 +25,6 @@ class MemorySink implements WindowSink {
   of(camera: string): AggregateWindow[] { return this.windows.filter((w) => w.cameraId === camera); }
 }
 
-function quietLogger(lines: string[] = []): pino.Logger {
-  return pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb(); } }));
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(cond: () => boolean, timeoutMs: number): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error('timed out waiting');
-    await sleep(100);
-  }
-}
-
 const DEMO = join(ROOT, 'var', 'demo', 'demo.mp4');
 const agents: Agent[] = [];
 const servers: RtspTestServer[] = [];
@@ -48,7 +33,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-function agentFor(cameras: unknown[], over: Record<string, string> = {}, log = quietLogger()): { agent: Agent; sink: MemorySink } {
+function agentFor(cameras: unknown[], over: Record<string, string> = {}, log = memoryLogger()): { agent: Agent; sink: MemorySink } {
   const cfg = loadConfig({ env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cameras) }, argvOverrides: { 'sinks.jsonl.enabled': 'false', 'inference.threads': '1', 'http.port': '0', ...over } });
   const sink = new MemorySink();
   // In-process inference: this file starts several agents in one process (see Agent's doc);
@@ -84,7 +69,7 @@ describe('Agent end to end', () => {
       { id: 'good', source: DEMO, loop: true, fps: 5 },
       { id: 'bad', source: 'rtsp://viewer:hunter22@127.0.0.1:1/stream', fps: 5, backoff: { initialMs: 200, maxMs: 1000 } },
       { id: 'second', source: DEMO, loop: true, fps: 2 },
-    ], { 'aggregate.windowS': '2' }, quietLogger(lines));
+    ], { 'aggregate.windowS': '2' }, memoryLogger(lines));
     expect(existsSync(DEMO)).toBe(true);
     await agent.start();
     // Windows are clock-aligned, so two may close within about one window length of the start: also wait

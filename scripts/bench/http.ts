@@ -2,8 +2,8 @@
 // 1080p clip, or the demo clip): /healthz, /api/status and /metrics polled from this process, one
 // request at a time, about 10 per second each, as a supervisor and a technician's page would.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { freePort } from '../../test/helpers/net.js';
 
 export interface HttpBench {
   clip: string;
@@ -11,17 +11,6 @@ export interface HttpBench {
   requestsPerRoute: number;
   routes: Record<string, { p50Ms: number; p99Ms: number; maxMs: number; errors: number }>;
   analysedFps: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 const pct = (xs: number[], p: number): number => {

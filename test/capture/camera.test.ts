@@ -15,6 +15,7 @@ import {
 } from '../../src/capture/capture-command.js';
 import { CameraCapture, CaptureClosedError, type CameraCaptureConfig, type StateChange } from '../../src/capture/camera.js';
 import { FrameAssembler } from '../../src/capture/frame-assembler.js';
+import { waitFor } from '../helpers/async.js';
 import { ROOT, SHARED, hasShared } from '../helpers/paths.js';
 import { freePort, rtspServerUnavailable, RtspTestServer } from '../helpers/rtsp-server.js';
 
@@ -36,14 +37,6 @@ function capturedLog(): { log: Logger; text: () => string } {
   const lines: string[] = [];
   const dest = new Writable({ write(chunk: Buffer | string, _enc, cb) { lines.push(String(chunk)); cb(); } });
   return { log: pino({ level: 'debug' }, dest), text: () => lines.join('') };
-}
-
-async function waitFor(what: string, pred: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 const running: { stop(): Promise<void> }[] = [];
@@ -170,7 +163,7 @@ describe('CameraCapture: files and devices', () => {
 
   it('a non-looped file plays once, then stops with "stream ended"', async () => {
     const { cap, states } = open(config({ source: short, loop: false, width: 0, height: 0 }));
-    await waitFor('the end of the clip', () => cap.stats().state === 'stopped', 8_000);
+    await waitFor(() => cap.stats().state === 'stopped', 8_000, 'the end of the clip', 20);
     const s = cap.stats();
     expect(s.reason).toBe('stream ended');
     expect(s.reconnects).toBe(0);
@@ -188,7 +181,7 @@ describe('CameraCapture: files and devices', () => {
     const { cap: dev } = open(config({ kind: 'v4l2', source: '/dev/video-absent-99' }));
     expect(cap.stats()).toMatchObject({ state: 'failed', reason: `file not found: ${join(dir, 'nope.mp4')}` });
     expect(dev.stats()).toMatchObject({ state: 'failed', reason: 'device not found: /dev/video-absent-99' });
-    await waitFor('a slow retry', () => cap.stats().reconnects >= 1, 2_000);
+    await waitFor(() => cap.stats().reconnects >= 1, 2_000, 'a slow retry', 20);
     expect(cap.stats().state).toBe('failed');
   });
 
@@ -272,12 +265,12 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     await cap.next(AbortSignal.timeout(10_000));
     expect(cap.stats()).toMatchObject({ state: 'streaming', width: 320, height: 180 });
     await server.kill();
-    await waitFor('leaving streaming', () => cap.stats().state !== 'streaming', 5_000);
+    await waitFor(() => cap.stats().state !== 'streaming', 5_000, 'leaving streaming', 20);
     expect(['backoff', 'connecting']).toContain(cap.stats().state);
-    await waitFor('a refused reconnect', () => cap.stats().reason === 'connection refused', 5_000);
+    await waitFor(() => cap.stats().reason === 'connection refused', 5_000, 'a refused reconnect', 20);
     const framesBefore = cap.stats().framesIn;
     await server.restart();
-    await waitFor('streaming again', () => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore + 3, 10_000);
+    await waitFor(() => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore + 3, 10_000, 'streaming again', 20);
     expect(cap.stats().reconnects).toBeGreaterThanOrEqual(1);
     expect(cap.stats().reason).toBeUndefined();
     const seen = states.map((c) => c.state);
@@ -291,12 +284,12 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     const { cap, states } = open(config({ kind: 'rtsp', source: server.url, stallTimeoutS: 1.5 }));
     await cap.next(AbortSignal.timeout(10_000));
     server.pause();
-    await waitFor('stalled', () => states.some((c) => c.state === 'stalled'), 6_000);
+    await waitFor(() => states.some((c) => c.state === 'stalled'), 6_000, 'stalled', 20);
     expect(states.find((c) => c.state === 'stalled')?.reason).toBe('no frame for 1.5 s');
-    await waitFor('a restart', () => cap.stats().reconnects >= 1, 6_000);
+    await waitFor(() => cap.stats().reconnects >= 1, 6_000, 'a restart', 20);
     server.resume();
     const framesBefore = cap.stats().framesIn;
-    await waitFor('streaming again', () => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore, 12_000);
+    await waitFor(() => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore, 12_000, 'streaming again', 20);
   });
 
   it('a wrong address backs off with a clear reason while another camera keeps streaming', async () => {
@@ -305,11 +298,11 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     const { cap: bad } = open(config({ id: 'bad', kind: 'rtsp', source: `rtsp://127.0.0.1:${port}/cam` }), log.log);
     const { cap: good } = open(config({ id: 'good' }));
     await good.next(AbortSignal.timeout(10_000));
-    await waitFor('backoff', () => bad.stats().state === 'backoff', 5_000);
+    await waitFor(() => bad.stats().state === 'backoff', 5_000, 'backoff', 20);
     expect(bad.stats().reason).toBe('connection refused');
     const n = good.stats().framesIn;
-    await waitFor('a few retries', () => bad.stats().reconnects >= 3, 5_000);
-    await waitFor('the good camera going on', () => good.stats().framesIn > n + 3, 3_000);
+    await waitFor(() => bad.stats().reconnects >= 3, 5_000, 'a few retries', 20);
+    await waitFor(() => good.stats().framesIn > n + 3, 3_000, 'the good camera going on', 20);
     expect(good.stats().state).toBe('streaming');
     expect(bad.stats()).toMatchObject({ reason: 'connection refused', framesIn: 0 });
     // Retrying for months must not fill the disk: one warning per new reason.
@@ -328,7 +321,7 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     const bad = open(config({ id: 'bad', kind: 'rtsp', source: badUrl }), log.log);
     const noAuth = open(config({ id: 'anon', kind: 'rtsp', source: server.url }), log.log);
     await good.cap.next(AbortSignal.timeout(10_000));
-    await waitFor('unauthorized', () => bad.cap.stats().state === 'failed' && noAuth.cap.stats().state === 'failed', 10_000);
+    await waitFor(() => bad.cap.stats().state === 'failed' && noAuth.cap.stats().state === 'failed', 10_000, 'unauthorized', 20);
     expect(bad.cap.stats().reason).toBe('ffmpeg: 401 Unauthorized');
     expect(noAuth.cap.stats().reason).toBe('ffmpeg: 401 Unauthorized');
     expect(good.cap.stats().state).toBe('streaming');

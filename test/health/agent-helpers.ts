@@ -1,22 +1,7 @@
 // An in-process agent with its health endpoint on a free port, for the health tests.
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { Agent } from '../../src/app.js';
 import { loadConfig } from '../../src/config/index.js';
-
-export function memoryLogger(lines: string[] = []): pino.Logger {
-  return pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb(); } }));
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
-  const t0 = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+import { memoryLogger } from '../helpers/async.js';
 
 /** In-process inference (several agents per test file), windows only to the health history. */
 export function healthAgent(cameras: unknown[], over: Record<string, string> = {}, env: NodeJS.ProcessEnv = {}, lines: string[] = []): Agent {

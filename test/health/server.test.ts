@@ -9,7 +9,8 @@ import { ConfigError, loadConfig } from '../../src/config/index.js';
 import type { ApiStatus } from '../../src/health/status.js';
 import { ROOT } from '../helpers/paths.js';
 import { RtspTestServer } from '../helpers/rtsp-server.js';
-import { get, healthAgent, waitFor } from './agent-helpers.js';
+import { waitFor } from '../helpers/async.js';
+import { get, healthAgent } from './agent-helpers.js';
 
 const DEMO = join(ROOT, 'var', 'demo', 'demo.mp4');
 const tmp = mkdtempSync(join(tmpdir(), 'health-'));

@@ -7,6 +7,9 @@ import { pathToFileURL } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { CommandResponse, InfoPayload, ModelStatePayload, WindowPayload } from '../../src/mqtt/topics.js';
 import { ROOT } from './paths.js';
+import { waitFor } from './async.js';
+
+export { waitFor };
 
 const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const CLI = join(ROOT, 'src', 'cli.ts');
@@ -80,10 +83,3 @@ export class Observer {
   }
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -57,7 +57,7 @@ export async function until(what: string, cond: () => boolean, ms = 10_000): Pro
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+export { sleep } from './async.js';
 
 /** Distinct window seqs in arrival order (at-least-once: a duplicate after a lost PUBACK is allowed). */
 export const seqs = (got: { text: string }[]): number[] => [...new Set(got.map((m) => (JSON.parse(m.text) as WindowPayload).seq))];

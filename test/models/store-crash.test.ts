@@ -12,22 +12,12 @@ import { chooseAtBoot } from '../../src/models/boot.js';
 import { readBundle } from '../../src/models/bundle.js';
 import { ModelStore } from '../../src/models/store.js';
 import { MODELS, ROOT } from '../helpers/paths.js';
+import { prng } from '../helpers/prng.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ea-crash-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const CONFIGURED = join(MODELS, 'emotion-int8');
 const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-
-/** mulberry32: a tiny seeded PRNG, so the kill times are the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function churnAndKill(afterMs: number): Promise<void> {
   const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'test', 'models', 'store-churn.ts'), root, CONFIGURED], { stdio: ['ignore', 'pipe', 'inherit'] });

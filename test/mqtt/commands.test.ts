@@ -16,6 +16,7 @@ import type { CommandResponse, InfoPayload, WindowPayload } from '../../src/mqtt
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { ROOT } from '../helpers/paths.js';
 import { testWindow } from '../helpers/windows.js';
+import { prng } from '../helpers/prng.js';
 
 const SECRET = 'hunter2-do-not-leak';
 const ROOT_TOPIC = 'emotion-agent/kiosk-1';
@@ -75,17 +76,6 @@ async function request(c: MqttClient, topic: string, id: string): Promise<Comman
   await until(`the response to ${topic}`, () => got !== undefined);
   c.off('message', onMessage);
   return got!;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure replays. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('MQTT commands', () => {

@@ -1,0 +1,11 @@
+// Deterministic pseudo-random numbers (mulberry32) for tests that fuzz or pick random moments:
+// seeded, so a failure replays exactly.
+export function prng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
