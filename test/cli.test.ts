@@ -4,15 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MODELS, ROOT, sample } from './helpers/paths.js';
+import { MODELS, ROOT, sample, TSX } from './helpers/paths.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ea-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 // Runs the TypeScript sources, so the test never sees a stale dist/.
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli.ts'), ...args], {

@@ -4,11 +4,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from './helpers/paths.js';
+import { ROOT, TSX } from './helpers/paths.js';
 
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const CLI = join(ROOT, 'src', 'cli.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'ea-run-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

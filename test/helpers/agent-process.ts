@@ -3,15 +3,13 @@
 // or SIGKILL the agent.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { CommandResponse, InfoPayload, ModelStatePayload, WindowPayload } from '../../src/mqtt/topics.js';
-import { ROOT } from './paths.js';
+import { ROOT, TSX } from './paths.js';
 import { waitFor } from './async.js';
 
 export { waitFor };
 
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const CLI = join(ROOT, 'src', 'cli.ts');
 
 export class AgentProcess {

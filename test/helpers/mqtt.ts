@@ -7,6 +7,7 @@ import type { MqttClientConfig } from '../../src/mqtt/client.js';
 import { Outbox, type OutboxOptions } from '../../src/mqtt/outbox.js';
 import { MqttSink, type MqttSinkOptions } from '../../src/mqtt/sink.js';
 import type { WindowPayload } from '../../src/mqtt/topics.js';
+import { sleep, waitFor } from './async.js';
 
 export interface TestDevice { id: string; root: string; outbox: string }
 export interface Received { topic: string; text: string; retain: boolean }
@@ -49,15 +50,10 @@ export async function listen(url: string, topic: string | string[], opts: { sess
   return { client, got };
 }
 
-export async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** waitFor with the argument order the MQTT tests use. */
+export const until = (what: string, cond: () => boolean, ms = 10_000): Promise<void> => waitFor(cond, ms, what, 20);
 
-export { sleep } from './async.js';
+export { sleep };
 
 /** Distinct window seqs in arrival order (at-least-once: a duplicate after a lost PUBACK is allowed). */
 export const seqs = (got: { text: string }[]): number[] => [...new Set(got.map((m) => (JSON.parse(m.text) as WindowPayload).seq))];

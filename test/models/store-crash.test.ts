@@ -11,13 +11,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chooseAtBoot } from '../../src/models/boot.js';
 import { readBundle } from '../../src/models/bundle.js';
 import { ModelStore } from '../../src/models/store.js';
-import { MODELS, ROOT } from '../helpers/paths.js';
+import { MODELS, ROOT, TSX } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ea-crash-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 const CONFIGURED = join(MODELS, 'emotion-int8');
-const TSX = join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs');
 
 async function churnAndKill(afterMs: number): Promise<void> {
   const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'test', 'models', 'store-churn.ts'), root, CONFIGURED], { stdio: ['ignore', 'pipe', 'inherit'] });

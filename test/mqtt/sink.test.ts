@@ -4,7 +4,6 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:c
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClientConfig } from '../../src/mqtt/client.js';
@@ -12,10 +11,9 @@ import type { MqttSink } from '../../src/mqtt/sink.js';
 import type { StatsPayload, WindowPayload } from '../../src/mqtt/topics.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { listen as listenAt, seqs, testDevice, testSink, until, type TestDevice } from '../helpers/mqtt.js';
-import { ROOT } from '../helpers/paths.js';
+import { ROOT, TSX } from '../helpers/paths.js';
 import { testWindow } from '../helpers/windows.js';
 
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const CHILD = join(ROOT, 'test', 'helpers', 'mqtt-sink-child.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'ea-mqtt-'));
 let broker: Mosquitto;

@@ -1,15 +1,13 @@
 // `emotion-agent watch` as a real process against a real Mosquitto, and its line format.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatMessage, watchTopics } from '../../src/mqtt/watch.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
-import { ROOT } from '../helpers/paths.js';
+import { ROOT, TSX } from '../helpers/paths.js';
 import { testWindow } from '../helpers/windows.js';
 
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const CLI = join(ROOT, 'src', 'cli.ts');
 let broker: Mosquitto;
 beforeAll(async () => { broker = await Mosquitto.start(); });

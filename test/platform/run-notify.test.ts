@@ -5,12 +5,10 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/paths.js';
+import { ROOT, TSX } from '../helpers/paths.js';
 import { NotifyListener } from './notify-listener.js';
 
-const TSX = pathToFileURL(join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 const tmp = mkdtempSync(join(tmpdir(), 'ea-notify-run-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
