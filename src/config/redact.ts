@@ -1,13 +1,9 @@
 // Secrets out of anything printed or logged: values of secret-named keys, credentials in URLs
 // (rtsp://user:pass@cam), and password-like parameters (GStreamer's user-pw=…, ?password=… in URLs).
+import { REDACTED, redactUrl } from './redact-url.js';
 import { isSecretName } from './values.js';
 
-export const REDACTED = '***';
-
-/** Hides the userinfo (user:pass@) of every URL in a string: rtsp://user:pass@cam → rtsp://***@cam. */
-export function redactUrl(s: string): string {
-  return s.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s"']*@/gi, `$1${REDACTED}@`);
-}
+export { REDACTED, redactUrl };
 
 /** Hides URL userinfo and password parameters inside a string (a source URL, a pipeline, an error message). */
 export function redactString(s: string): string {

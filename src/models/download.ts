@@ -5,6 +5,7 @@
 import { createWriteStream, existsSync, statSync, truncateSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { redactUrl } from '../config/redact-url.js';
 
 export interface DownloadOptions {
   url: string;
@@ -23,7 +24,8 @@ export interface DownloadOptions {
 
 export class DownloadError extends Error {}
 
-const redact = (url: string): string => url.replace(/(\/\/)[^/@]*@/, '$1***@').replace(/\?.*$/, '?…');
+/** URLs in messages: no credentials, and no query (it may carry a signed token). */
+const redact = (url: string): string => redactUrl(url).replace(/\?.*$/, '?…');
 
 /** One request: appends to dest from `have` bytes on. Resolves with the bytes on disk afterwards. */
 function fetchPart(o: DownloadOptions, have: number): Promise<number> {
