@@ -7,7 +7,7 @@ import type { AgentConfig, CameraConfig } from './config/index.js';
 import { packageVersion } from './models/defaults.js';
 import type { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { embeddedBrokerFromConfig, mqttSinkFromConfig } from './mqtt/from-config.js';
-import type { MqttSink } from './mqtt/sink.js';
+import type { MqttSink, MqttSinkStats } from './mqtt/sink.js';
 import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
 import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
@@ -20,6 +20,16 @@ import { healthy, readiness, type Readiness, type ReadinessInput } from './healt
 export interface CameraStatus {
   capture: CaptureStats;
   pipeline: PipelineStats;
+}
+
+/** One consistent reading of the agent, for the health endpoint. */
+export interface AgentSnapshot {
+  status: AgentStatus;
+  readiness: Readiness;
+  /** null when MQTT is off. */
+  mqtt: MqttSinkStats | null;
+  /** null when remote model updates are off. */
+  modelUpdates: ModelStatePayload | null;
 }
 
 export interface AgentStatus {
@@ -205,12 +215,35 @@ export class Agent {
   }
 
   status(): AgentStatus {
+    return this.statusOf(this.cameraStats());
+  }
+
+  /**
+   * Status, readiness and MQTT counters from one pass over the cameras and the outbox: what the health
+   * endpoint serves per request, so a poll reads each counter (and queries SQLite) once.
+   */
+  snapshot(): AgentSnapshot {
+    const cams = this.cameraStats();
+    const mqtt = this.mqttStats();
+    return {
+      status: this.statusOf(cams),
+      readiness: readiness(this.readinessInput(cams, mqtt)),
+      mqtt,
+      modelUpdates: this.modelUpdateStatus(),
+    };
+  }
+
+  private cameraStats(): ReadinessInput['cameras'] {
+    return this.cameras.map(({ capture, pipeline, stallTimeoutS }) => ({ capture: capture.stats(), pipeline: pipeline.stats(), stallTimeoutS }));
+  }
+
+  private statusOf(cams: ReadinessInput['cameras']): AgentStatus {
     return {
       version: packageVersion(),
       startedAt: this.startedAt?.toISOString() ?? null,
       models: this.inference ? this.inference.models : null,
       modelLatencyMs: { detect: this.modelLatency.detect.summary(), classify: this.modelLatency.classify.summary() },
-      cameras: this.cameras.map(({ capture, pipeline }) => ({ capture: capture.stats(), pipeline: pipeline.stats() })),
+      cameras: cams.map(({ capture, pipeline }) => ({ capture, pipeline })),
     };
   }
 
@@ -235,15 +268,14 @@ export class Agent {
   }
 
   /** The MQTT sink's counters; null when MQTT is off. */
-  mqttStats(): ReturnType<MqttSink['stats']> | null {
+  mqttStats(): MqttSinkStats | null {
     return this.mqtt ? this.mqtt.stats() : null;
   }
 
-  private readinessInput(): ReadinessInput {
-    const m = this.mqtt?.stats();
+  private readinessInput(cams = this.cameraStats(), m = this.mqttStats()): ReadinessInput {
     return {
       modelsLoaded: this.inference !== undefined && this.startedAt !== undefined,
-      cameras: this.cameras.map(({ capture, pipeline, stallTimeoutS }) => ({ capture: capture.stats(), pipeline: pipeline.stats(), stallTimeoutS })),
+      cameras: cams,
       mqtt: m ? { connected: m.connected, pending: m.outbox.pending, maxRows: this.cfg.outbox.maxRows } : null,
     };
   }

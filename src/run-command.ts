@@ -10,6 +10,7 @@ import { loadConfig, type AgentConfig } from './config/index.js';
 import { createLogger } from './platform/logger.js';
 import { SdNotify, watchdogIntervalMs } from './platform/sd-notify.js';
 import { ServiceNotifier } from './platform/systemd.js';
+import { within } from './platform/async.js';
 
 interface RunOpts {
   config?: string;
@@ -48,17 +49,6 @@ function serviceNotifier(log: Logger): ServiceNotifier | null {
   return new ServiceNotifier(sd, slog, { watchdogMs });
 }
 
-/** Waits for `p`, but no longer than `ms`: a slow manager must not hold up the exit. */
-function bounded(p: Promise<unknown> | undefined, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    void (p ?? Promise.resolve()).finally(() => {
-      clearTimeout(t);
-      resolve();
-    });
-  });
-}
-
 async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
   let fatalHandler: (err: unknown) => void = () => undefined;
   const agent = new Agent(cfg, log, [], (err) => fatalHandler(err));
@@ -81,7 +71,7 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
         return 1;
       } finally {
         clearTimeout(timer);
-        await bounded(stoppingSent, 2000);
+        await within(stoppingSent, 2000);
       }
     })();
     return stopping;
@@ -101,7 +91,7 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
     await agent.start();
   } catch (err) {
     log.fatal({ err }, 'agent failed to start');
-    await bounded(notifier?.failed(err instanceof Error ? err.message : String(err)), 2000);
+    await within(notifier?.failed(err instanceof Error ? err.message : String(err)), 2000);
     await shutdown('start failed');
     return 1;
   }

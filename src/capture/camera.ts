@@ -132,7 +132,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
   private latest: CapturedFrame | null = null;
   private waiters: Waiter[] = [];
   private framesIn = 0;
-  private dropped = 0;
+  private droppedFrames = 0;
   private reconnects = 0;
   private lastFrameAt: number | null = null;
   private frameTimes: number[] = [];
@@ -207,6 +207,11 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     });
   }
 
+  /** Frames replaced before anyone took them (the pipeline reads it per frame: no stats object). */
+  get dropped(): number {
+    return this.droppedFrames;
+  }
+
   stats(): CaptureStats {
     const now = this.clock.now();
     return {
@@ -214,7 +219,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
       state: this.state,
       ...(this.reason !== undefined ? { reason: this.reason } : {}),
       framesIn: this.framesIn,
-      dropped: this.dropped,
+      dropped: this.droppedFrames,
       reconnects: this.reconnects,
       lastFrameAgeMs: this.lastFrameAt === null ? null : now - this.lastFrameAt,
       fpsIn: this.recentFps(now),
@@ -308,7 +313,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
       return;
     }
     if (this.latest) {
-      this.dropped++;
+      this.droppedFrames++;
       run.assembler.recycle(this.latest.data);
     }
     this.latest = frame;

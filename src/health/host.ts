@@ -31,9 +31,13 @@ export class HostMonitor {
   private stats: HostStats;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
+  /** Fixed for the process's life: os.cpus() reads /proc and builds an object per core. */
+  private readonly cpuCount = Math.max(1, cpus().length);
+  /** Whether a GPU was found at the first sample: without one, graphics() (which spawns tools) is not asked again. */
+  private gpuPresent: boolean | undefined;
 
   constructor(private readonly stateDir: string, private readonly log: Logger, private readonly intervalMs = 10_000) {
-    this.stats = { ...HostMonitor.quick(), temperatureC: null, disk: null, gpu: null, sampledAt: null };
+    this.stats = { ...this.quick(), temperatureC: null, disk: null, gpu: null, sampledAt: null };
   }
 
   /** Takes the first sample (awaited, so the first status is complete), then refreshes in the background. */
@@ -51,12 +55,12 @@ export class HostMonitor {
 
   /** Load and memory are cheap (no syscalls beyond sysinfo), so they are always current. */
   current(): HostStats {
-    return { ...this.stats, ...HostMonitor.quick() };
+    return { ...this.stats, ...this.quick() };
   }
 
-  private static quick(): Pick<HostStats, 'load1PerCpu' | 'loadAvg' | 'cpus' | 'memTotalBytes' | 'memAvailableBytes'> {
+  private quick(): Pick<HostStats, 'load1PerCpu' | 'loadAvg' | 'cpus' | 'memTotalBytes' | 'memAvailableBytes'> {
     const [l1, l5, l15] = loadavg() as [number, number, number];
-    const n = Math.max(1, cpus().length);
+    const n = this.cpuCount;
     return { load1PerCpu: l1 / n, loadAvg: [l1, l5, l15], cpus: n, memTotalBytes: totalmem(), memAvailableBytes: freemem() };
   }
 
@@ -93,6 +97,13 @@ export class HostMonitor {
   }
 
   private async gpu(): Promise<HostStats['gpu']> {
+    if (this.gpuPresent === false) return null;
+    const g = await this.probeGpu();
+    this.gpuPresent ??= g !== null;
+    return g;
+  }
+
+  private async probeGpu(): Promise<HostStats['gpu']> {
     if (existsSync(JETSON_GPU_LOAD)) {
       const perMille = Number((await readFile(JETSON_GPU_LOAD, 'utf8').catch(() => '')).trim());
       return { name: 'Jetson GPU', utilizationPct: Number.isFinite(perMille) ? perMille / 10 : null, memoryUsedMB: null, memoryTotalMB: null };

@@ -32,6 +32,7 @@ export interface HealthParts {
 export class HealthServer {
   private server: Server | undefined;
   private readonly streams = new Set<ServerResponse>();
+  private readonly files = new Map<string, Buffer>();
 
   constructor(private readonly opts: HealthServerOptions, private readonly parts: HealthParts, private readonly log: Logger) {}
 
@@ -80,7 +81,7 @@ export class HealthServer {
       if (path === '/healthz') return json(res, 200, { status: 'ok' });
       // The page's files carry no data (everything comes from the API), so the browser can load them
       // and then ask the technician for the token.
-      if (await serveStatic(this.opts.webDir, path, res)) return;
+      if (await serveStatic(this.opts.webDir, path, res, this.files)) return;
       if (!this.authorised(req)) return json(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="emotion-agent"' });
       switch (path) {
         case '/readyz': {

@@ -12,10 +12,15 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Serves one of the page's files; false when `path` is not one (a fixed list: no path traversal). */
-export async function serveStatic(dir: string, path: string, res: ServerResponse): Promise<boolean> {
+export async function serveStatic(dir: string, path: string, res: ServerResponse, cache: Map<string, Buffer>): Promise<boolean> {
   const f = FILES[path];
   if (!f) return false;
-  const body = await readFile(join(dir, f.file));
+  // Read once: the files ship with the package and do not change while it runs.
+  let body = cache.get(f.file);
+  if (!body) {
+    body = await readFile(join(dir, f.file));
+    cache.set(f.file, body);
+  }
   res.writeHead(200, {
     'content-type': f.type,
     'cache-control': 'no-cache',

@@ -1,19 +1,19 @@
 // The /api/status document: one snapshot of everything a technician asks about, built from the
 // agent's counters. Rates (fps, faces/s) come from the difference between two snapshots at least a
 // second apart, so any number of pollers see the same figures and none of them resets anything.
-import type { AgentStatus } from '../app.js';
-import type { MqttSinkStats } from '../mqtt/sink.js';
+import type { AgentSnapshot, AgentStatus } from '../app.js';
 import type { ModelStatePayload } from '../mqtt/topics.js';
 import type { HostStats } from './host.js';
 import type { Readiness } from './readiness.js';
 
 /** What the health server reads; the Agent implements it. */
 export interface HealthSource {
+  /** Everything a status document needs, read once. */
+  snapshot(): AgentSnapshot;
+  /** Status alone (the rate sampler). */
   status(): AgentStatus;
+  /** Readiness alone (for /readyz: cheaper than a snapshot). */
   readiness(): Readiness;
-  mqttStats(): MqttSinkStats | null;
-  /** Remote model update state per task (as on the MQTT `model` topic); null when updates are off. */
-  modelUpdateStatus(): ModelStatePayload | null;
 }
 
 export interface CameraStatusView {
@@ -85,10 +85,11 @@ const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
 const roundOrNull = (n: number | null): number | null => (n === null ? null : round(n));
 
 export function buildStatus(src: HealthSource, deviceId: string, host: HostStats, rates: RateTracker, preview: boolean, now = Date.now()): ApiStatus {
-  const st = src.status();
+  const snap = src.snapshot();
+  const st = snap.status;
   rates.update(st.cameras, now);
-  const ready = src.readiness();
-  const m = src.mqttStats();
+  const ready = snap.readiness;
+  const m = snap.mqtt;
   const version = (name: string | undefined): string => name ?? 'not loaded';
   return {
     version: st.version,
@@ -112,7 +113,7 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
       { task: 'face-detector', version: version(st.models?.detector), p50Ms: roundOrNull(st.modelLatencyMs.detect.p50), p95Ms: roundOrNull(st.modelLatencyMs.detect.p95) },
       { task: 'emotion-classifier', version: version(st.models?.classifier), p50Ms: roundOrNull(st.modelLatencyMs.classify.p50), p95Ms: roundOrNull(st.modelLatencyMs.classify.p95) },
     ],
-    modelUpdates: src.modelUpdateStatus(),
+    modelUpdates: snap.modelUpdates,
     mqtt: m
       ? { enabled: true, connected: m.connected, outboxPending: m.outbox.pending, published: m.published, dropped: m.outbox.dropped, lastError: m.lastError ?? null }
       : { enabled: false, connected: false, outboxPending: 0, published: 0, dropped: 0, lastError: null },

@@ -34,6 +34,7 @@ type Db = Database.Database;
 
 export class Outbox {
   private db: Db | undefined;
+  private readonly statements = new Map<string, Database.Statement<unknown[]>>();
 
   constructor(private readonly opts: OutboxOptions) {}
 
@@ -67,6 +68,7 @@ export class Outbox {
   }
 
   close(): void {
+    this.statements.clear();
     this.db?.close();
     this.db = undefined;
   }
@@ -79,9 +81,9 @@ export class Outbox {
     const db = this.need();
     return db.transaction(() => {
       const seq = this.meta('last_seq') + 1;
-      db.prepare('UPDATE meta SET value = ? WHERE key = ?').run(seq, 'last_seq');
+      this.stmt('UPDATE meta SET value = ? WHERE key = ?').run(seq, 'last_seq');
       const text = typeof payload === 'string' ? payload : payload(seq);
-      db.prepare('INSERT INTO outbox (seq, topic, payload, created_ms) VALUES (?, ?, ?, ?)').run(seq, topic, text, this.now());
+      this.stmt('INSERT INTO outbox (seq, topic, payload, created_ms) VALUES (?, ?, ?, ?)').run(seq, topic, text, this.now());
       this.prune();
       return seq;
     }).immediate();
@@ -89,13 +91,13 @@ export class Outbox {
 
   /** Up to n oldest rows, in seq order. */
   peek(n: number): OutboxRow[] {
-    const rows = this.need().prepare('SELECT seq, topic, payload, created_ms AS createdMs FROM outbox ORDER BY seq LIMIT ?').all(n);
+    const rows = this.stmt('SELECT seq, topic, payload, created_ms AS createdMs FROM outbox ORDER BY seq LIMIT ?').all(n);
     return rows as OutboxRow[];
   }
 
   /** Deletes a delivered row; acking an unknown seq (already dropped) is fine. */
   ack(seq: number): void {
-    this.need().prepare('DELETE FROM outbox WHERE seq = ?').run(seq);
+    this.stmt('DELETE FROM outbox WHERE seq = ?').run(seq);
   }
 
   /** Drops rows past the age limit (also done on every enqueue); returns how many. */
@@ -105,29 +107,37 @@ export class Outbox {
   }
 
   stats(): OutboxStats {
-    const db = this.need();
-    const { n } = db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
+    const { n } = this.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
     return { pending: n, dropped: this.meta('dropped'), lastSeq: this.meta('last_seq') };
   }
 
   private prune(): number {
-    const db = this.need();
-    const old = db.prepare('DELETE FROM outbox WHERE created_ms < ?').run(this.now() - this.opts.maxAgeS * 1000).changes;
-    const { n } = db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
+    const old = this.stmt('DELETE FROM outbox WHERE created_ms < ?').run(this.now() - this.opts.maxAgeS * 1000).changes;
+    const { n } = this.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
     const over = Math.max(0, n - this.opts.maxRows);
-    const full = over > 0 ? db.prepare('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(over).changes : 0;
+    const full = over > 0 ? this.stmt('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(over).changes : 0;
     const dropped = old + full;
-    if (dropped > 0) db.prepare('UPDATE meta SET value = value + ? WHERE key = ?').run(dropped, 'dropped');
+    if (dropped > 0) this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(dropped, 'dropped');
     return dropped;
   }
 
   private meta(key: string): number {
-    const row = this.need().prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined;
+    const row = this.stmt('SELECT value FROM meta WHERE key = ?').get(key) as { value: number } | undefined;
     return row?.value ?? 0;
   }
 
   private now(): number {
     return (this.opts.now ?? Date.now)();
+  }
+
+  /** Statements are compiled once per open database: enqueue and stats run several per call. */
+  private stmt(sql: string): Database.Statement<unknown[]> {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.need().prepare<unknown[]>(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   private need(): Db {

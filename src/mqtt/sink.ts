@@ -9,12 +9,13 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { WindowSink } from '../aggregate/sink.js';
 import { redactUrl } from '../config/redact.js';
+import { within } from '../platform/async.js';
 import type { AggregateWindow } from '../aggregate/window.js';
 import type { CommandHandler } from './commands.js';
 import { connectClient, describeMqttError, type MqttClientConfig } from './client.js';
 import { homeAssistantDiscovery, type HomeAssistantOptions } from './home-assistant.js';
 import type { Outbox, OutboxStats } from './outbox.js';
-import { encode, Topics, type CameraStatePayload, type InfoPayload, type ModelStatePayload } from './topics.js';
+import { encode, topicSpec, Topics, type CameraStatePayload, type InfoPayload, type ModelStatePayload } from './topics.js';
 
 export interface MqttSinkOptions {
   client: MqttClientConfig;
@@ -126,8 +127,8 @@ export class MqttSink implements WindowSink {
     const client = this.client;
     if (!client) return;
     // Retained, so a dashboard that subscribes later sees the state; the will overwrites it with offline.
-    client.publish(this.topics.status(), encode('status', 'online'), { qos: 1, retain: true });
-    if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), { qos: 1, retain: true });
+    client.publish(this.topics.status(), encode('status', 'online'), topicSpec('status'));
+    if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), topicSpec('info'));
     for (const [id, st] of this.cameraStates) this.publishCameraState(id, st);
     if (this.modelState) this.setModelState(this.modelState);
     const ha = this.opts.homeAssistant;
@@ -180,19 +181,19 @@ export class MqttSink implements WindowSink {
   /** Re-publishes the retained `info` (its models changed: a model update was activated or rolled back). */
   refreshInfo(): void {
     if (!this.client?.connected || this.state !== 'started' || !this.opts.info) return;
-    this.client.publish(this.topics.info(), encode('info', this.opts.info()), { qos: 1, retain: true });
+    this.client.publish(this.topics.info(), encode('info', this.opts.info()), topicSpec('info'));
   }
 
   /** Publishes (now, or on the next connect) the model update state, retained. */
   setModelState(state: ModelStatePayload): void {
     this.modelState = state;
     if (!this.client?.connected || this.state !== 'started') return;
-    this.client.publish(this.topics.model(), encode('model', state), { qos: 1, retain: true });
+    this.client.publish(this.topics.model(), encode('model', state), topicSpec('model'));
   }
 
   private publishCameraState(cameraId: string, state: CameraStatePayload): void {
     if (!this.client?.connected || this.state !== 'started') return;
-    this.client.publish(this.topics.cameraState(cameraId), encode(`cameras/${cameraId}/state`, state), { qos: 1, retain: true });
+    this.client.publish(this.topics.cameraState(cameraId), encode(`cameras/${cameraId}/state`, state), topicSpec(`cameras/${cameraId}/state`));
   }
 
   /** QoS 0 and only while connected: stats are not worth storing, the next one says more. */
@@ -204,7 +205,7 @@ export class MqttSink implements WindowSink {
       at: new Date().toISOString(), uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
       outboxPending: o.pending, outboxDropped: o.dropped, published: this.published,
     });
-    client.publish(this.topics.stats(), payload, { qos: 0, retain: false });
+    client.publish(this.topics.stats(), payload, topicSpec('stats'));
   }
 
   /** Starts the drain loop unless it runs already. */
@@ -223,7 +224,7 @@ export class MqttSink implements WindowSink {
       try {
         // Resolves on PUBACK. A connection lost meanwhile keeps it pending: mqtt.js resends it first
         // on reconnect, so waiting here keeps the order.
-        await client.publishAsync(row.topic, row.payload, { qos: 1, retain: false });
+        await client.publishAsync(row.topic, row.payload, topicSpec(row.topic));
       } catch (err) {
         this.setError(err as Error);
         this.retryTimer ??= setTimeout(() => {
@@ -265,7 +266,7 @@ export class MqttSink implements WindowSink {
     clearTimeout(this.retryTimer); // a failed publish during the loop may have set one
     if (client.connected) {
       // A clean DISCONNECT discards the last will, so say offline ourselves first.
-      await within(client.publishAsync(this.topics.status(), encode('status', 'offline'), { qos: 1, retain: true }), Math.max(200, deadline - Date.now()));
+      await within(client.publishAsync(this.topics.status(), encode('status', 'offline'), topicSpec('status')), Math.max(200, deadline - Date.now()));
       await within(client.endAsync(), 1000);
     }
     if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
@@ -276,10 +277,3 @@ export class MqttSink implements WindowSink {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Waits for p, at most ms; never rejects for the timeout (the caller checks what it needs). */
-async function within(p: Promise<unknown>, ms: number): Promise<void> {
-  let t: NodeJS.Timeout | undefined;
-  await Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => { t = setTimeout(r, Math.max(0, ms)); })]);
-  clearTimeout(t);
-}

@@ -156,7 +156,7 @@ export class CameraPipeline {
     const now = frame.capturedAtMs;
     const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities })));
     this.active = active;
-    const dropped = this.capture.stats().dropped;
+    const dropped = this.capture.dropped;
     if (dropped > this.lastDropped) this.aggregator!.framesDropped(dropped - this.lastDropped);
     this.lastDropped = dropped;
     await this.closeDue(now);

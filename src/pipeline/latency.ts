@@ -17,13 +17,22 @@ export class LatencyWindow {
 
   /** Nearest-rank percentile (0..100) of the recorded values; null before the first. */
   percentile(p: number): number | null {
-    if (this.count === 0) return null;
-    const sorted = Array.from(this.values.subarray(0, this.count)).sort((a, b) => a - b);
-    const rank = Math.min(this.count - 1, Math.max(0, Math.ceil((p / 100) * this.count) - 1));
-    return sorted[rank]!;
+    return this.count === 0 ? null : rank(this.sorted(), p);
   }
 
+  /** p50 and p95 from one sort. */
   summary(): { p50: number | null; p95: number | null } {
-    return { p50: this.percentile(50), p95: this.percentile(95) };
+    if (this.count === 0) return { p50: null, p95: null };
+    const sorted = this.sorted();
+    return { p50: rank(sorted, 50), p95: rank(sorted, 95) };
   }
+
+  private sorted(): Float64Array {
+    return this.values.slice(0, this.count).sort();
+  }
+}
+
+function rank(sorted: Float64Array, p: number): number {
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
 }
