@@ -59,7 +59,7 @@ export function captureConfig(c: CameraConfig): CameraCaptureConfig {
 }
 
 export class Agent {
-  private inference: (FrameAnalyzer & { stop(): Promise<void> }) | undefined;
+  private inference: (FrameAnalyzer & { stop(): Promise<void>; readonly providerFallbacks: readonly string[] }) | undefined;
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline; stallTimeoutS: number }[] = [];
   private mqtt: MqttSink | undefined;
@@ -127,8 +127,7 @@ export class Agent {
     updates?.attach(swapper);
     const mlog = log.child({ module: 'models' });
     mlog.info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
-    const fallbacks = this.inProcessInference ? (this.inference as { inner?: { providerFallbacks?: readonly string[] } }).inner?.providerFallbacks : (this.inference as InferenceWorker).providerFallbacks;
-    for (const why of fallbacks ?? []) mlog.warn({ provider: cfg.inference.provider }, why);
+    for (const why of this.inference.providerFallbacks) mlog.warn({ provider: cfg.inference.provider }, why);
 
     if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     let mqtt: MqttSink | undefined;

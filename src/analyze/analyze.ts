@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import { isStreamUrl, probeVideo, readFrames } from '../capture/ffmpeg.js';
 import { redactUrl } from '../config/redact.js';
 import type { SessionOptions } from '../models/bundle.js';
-import { CANONICAL_LABELS } from '../models/manifest.js';
+import { CANONICAL_LABELS, type Task } from '../models/manifest.js';
 import { defaultBundleDir } from '../models/defaults.js';
 import type { Emotion } from '../vision/classifier.js';
 import { EmotionClassifier } from '../vision/classifier.js';
@@ -31,6 +31,23 @@ export interface AnalyzerOptions extends SessionOptions {
   flipTta?: boolean;
 }
 
+/**
+ * One model of the analysis, loaded with the analyzer's options (also what a hot swap loads). Why a GPU
+ * provider could not be used is pushed to `fallbacks`.
+ */
+export async function loadModel(task: 'face-detector', dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<FaceDetector>;
+export async function loadModel(task: 'emotion-classifier', dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<EmotionClassifier>;
+export async function loadModel(task: Task, dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<FaceDetector | EmotionClassifier>;
+export async function loadModel(task: Task, dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<FaceDetector | EmotionClassifier> {
+  const session: SessionOptions = { executionProvider: opts.executionProvider ?? 'cpu', threads: opts.threads ?? 0, onProviderFallback: (m) => fallbacks.push(m) };
+  return task === 'face-detector'
+    ? FaceDetector.load(dir, session, {
+      ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
+      ...(opts.minFaceSize !== undefined ? { minFaceSize: opts.minFaceSize } : {}),
+    })
+    : EmotionClassifier.load(dir, session, { flipTta: opts.flipTta ?? false });
+}
+
 /** Detector + classifier: the whole per-frame analysis. */
 export class Analyzer {
   constructor(
@@ -42,12 +59,8 @@ export class Analyzer {
 
   static async load(opts: AnalyzerOptions = {}): Promise<Analyzer> {
     const fallbacks: string[] = [];
-    const session: SessionOptions = { executionProvider: opts.executionProvider ?? 'cpu', threads: opts.threads ?? 0, onProviderFallback: (m) => fallbacks.push(m) };
-    const detector = await FaceDetector.load(opts.detector ?? defaultBundleDir('face-detector'), session, {
-      ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
-      ...(opts.minFaceSize !== undefined ? { minFaceSize: opts.minFaceSize } : {}),
-    });
-    const classifier = await EmotionClassifier.load(opts.classifier ?? defaultBundleDir('emotion-classifier'), session, { flipTta: opts.flipTta ?? false });
+    const detector = await loadModel('face-detector', opts.detector ?? defaultBundleDir('face-detector'), opts, fallbacks);
+    const classifier = await loadModel('emotion-classifier', opts.classifier ?? defaultBundleDir('emotion-classifier'), opts, fallbacks);
     return new Analyzer(detector, classifier, fallbacks);
   }
 

@@ -11,6 +11,9 @@ export interface Bundle {
   modelBytes: Buffer;
 }
 
+/** What a loaded model keeps of its bundle: not the model bytes, which ONNX Runtime has copied. */
+export type BundleInfo = Pick<Bundle, 'dir' | 'manifest'>;
+
 export interface SessionOptions {
   /** 'cpu' (default), 'cuda' or 'tensorrt' where the ONNX Runtime build has them. */
   executionProvider?: 'cpu' | 'cuda' | 'tensorrt';

@@ -36,16 +36,3 @@ export async function analyseFrame(analyzer: Analyzer, frame: Frame, roi: Rect |
     classifyMs: t2 - t1,
   };
 }
-
-/** In-thread inference (blocks the event loop while ONNX Runtime runs: fine for tools and tests). */
-export class LocalFrameAnalyzer implements FrameAnalyzer {
-  constructor(private readonly analyzer: Analyzer) {}
-
-  get models(): { detector: string; classifier: string } {
-    return { detector: this.analyzer.detector.name, classifier: this.analyzer.classifier.name };
-  }
-
-  analyze(frame: Frame, roi: Rect | undefined, minFaceSize: number): Promise<FrameAnalysis> {
-    return analyseFrame(this.analyzer, frame, roi, minFaceSize);
-  }
-}

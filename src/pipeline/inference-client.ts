@@ -85,7 +85,7 @@ export class InferenceWorker extends EventEmitter<{ error: [Error]; health: [Inf
     // Transfer the pixels when the Buffer owns its whole ArrayBuffer; otherwise send a copy.
     const owns = frame.data.byteOffset === 0 && frame.data.byteLength === frame.data.buffer.byteLength;
     const data = owns ? (frame.data.buffer as ArrayBuffer) : frame.data.buffer.slice(frame.data.byteOffset, frame.data.byteOffset + frame.data.byteLength) as ArrayBuffer;
-    const req: WorkerRequest = { id, data, byteOffset: 0, width: frame.width, height: frame.height, ...(roi ? { roi } : {}), minFaceSize };
+    const req: WorkerRequest = { id, data, width: frame.width, height: frame.height, ...(roi ? { roi } : {}), minFaceSize };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage(req, [data]);

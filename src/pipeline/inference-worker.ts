@@ -11,7 +11,6 @@ import { SwappableAnalyzer } from './inference-swap.js';
 export interface WorkerRequest {
   id: number;
   data: ArrayBuffer;
-  byteOffset: number;
   width: number;
   height: number;
   roi?: Rect;
@@ -33,7 +32,7 @@ try {
       );
       return;
     }
-    const frame = { data: Buffer.from(req.data, req.byteOffset, req.width * req.height * 3), width: req.width, height: req.height };
+    const frame = { data: Buffer.from(req.data, 0, req.width * req.height * 3), width: req.width, height: req.height };
     analyzer.analyze(frame, req.roi, req.minFaceSize).then(
       (result) => port.postMessage({ type: 'result', id: req.id, result }),
       (err: unknown) => port.postMessage({ type: 'error', id: req.id, message: (err as Error).message }),

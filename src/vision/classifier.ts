@@ -2,7 +2,7 @@
 // model's own label order is mapped to the canonical order here, so nothing downstream cares which
 // model is loaded.
 import type * as ort from 'onnxruntime-node';
-import { createSession, readBundle, type Bundle, type SessionOptions } from '../models/bundle.js';
+import { createSession, readBundle, type BundleInfo, type SessionOptions } from '../models/bundle.js';
 import { CANONICAL_LABELS, type ClassificationDecoding, type EmotionLabel } from '../models/manifest.js';
 import type { Face } from './detector.js';
 import { cropResize, frameToMat, type Frame } from './image.js';
@@ -36,7 +36,7 @@ export class EmotionClassifier {
   /** canonicalIndex[modelIndex] */
   private readonly toCanonical: number[];
 
-  constructor(readonly bundle: Bundle, private readonly session: ort.InferenceSession, private readonly opts: ClassifierOptions = {}) {
+  constructor(readonly bundle: BundleInfo, private readonly session: ort.InferenceSession, private readonly opts: ClassifierOptions = {}) {
     this.decoding = bundle.manifest.decoding as ClassificationDecoding;
     const order = bundle.manifest.labels!.modelOrder;
     this.toCanonical = order.map((l) => CANONICAL_LABELS.indexOf(l));
@@ -44,7 +44,12 @@ export class EmotionClassifier {
 
   static async load(dir: string, session: SessionOptions = {}, opts: ClassifierOptions = {}): Promise<EmotionClassifier> {
     const bundle = readBundle(dir, 'emotion-classifier');
-    return new EmotionClassifier(bundle, await createSession(bundle, session), opts);
+    return new EmotionClassifier({ dir: bundle.dir, manifest: bundle.manifest }, await createSession(bundle, session), opts);
+  }
+
+  /** Frees the ONNX Runtime session (after a swap, once no frame runs on it). */
+  release(): Promise<void> {
+    return this.session.release();
   }
 
   get name(): string {

@@ -1,7 +1,7 @@
 // Face detection on full frames: one ONNX Runtime run per frame, then threshold, NMS and size filter
 // in our code (the graph ends at decoded boxes and scores).
 import type * as ort from 'onnxruntime-node';
-import { createSession, readBundle, type Bundle, type SessionOptions } from '../models/bundle.js';
+import { createSession, readBundle, type BundleInfo, type SessionOptions } from '../models/bundle.js';
 import type { BoxesScoresDecoding } from '../models/manifest.js';
 import type { Frame, Rect } from './image.js';
 import { nms } from './nms.js';
@@ -28,7 +28,7 @@ export class FaceDetector {
   readonly iouThreshold: number;
   private readonly decoding: BoxesScoresDecoding;
 
-  constructor(readonly bundle: Bundle, private readonly session: ort.InferenceSession, private readonly opts: DetectorOptions = {}) {
+  constructor(readonly bundle: BundleInfo, private readonly session: ort.InferenceSession, private readonly opts: DetectorOptions = {}) {
     this.decoding = bundle.manifest.decoding as BoxesScoresDecoding;
     this.scoreThreshold = opts.scoreThreshold ?? this.decoding.scoreThreshold ?? 0.5;
     this.iouThreshold = opts.iouThreshold ?? this.decoding.iouThreshold ?? 0.4;
@@ -36,7 +36,12 @@ export class FaceDetector {
 
   static async load(dir: string, session: SessionOptions = {}, opts: DetectorOptions = {}): Promise<FaceDetector> {
     const bundle = readBundle(dir, 'face-detector');
-    return new FaceDetector(bundle, await createSession(bundle, session), opts);
+    return new FaceDetector({ dir: bundle.dir, manifest: bundle.manifest }, await createSession(bundle, session), opts);
+  }
+
+  /** Frees the ONNX Runtime session (after a swap, once no frame runs on it). */
+  release(): Promise<void> {
+    return this.session.release();
   }
 
   get name(): string {
