@@ -16,19 +16,20 @@ export interface BootChoice {
 }
 
 /** Manifest and every file's size and hash (not readBundle: this runs on the main thread, without ONNX Runtime). */
-function intact(v: StoredVersion, task: Task): string | null {
+function intact(v: StoredVersion, task: Task, maxFileBytes: number): string | null {
   const where = `model bundle ${v.dir}`;
   try {
     const { manifest } = parseManifestText(readFileSync(join(v.dir, 'manifest.json'), 'utf8'), where);
     if (manifest.task !== task) return `task: is "${manifest.task}", expected "${task}"`;
-    for (const [name, e] of Object.entries(manifest.files)) checkFile(v.dir, name, e, DEFAULT_MAX_FILE_BYTES, where);
+    for (const [name, e] of Object.entries(manifest.files)) checkFile(v.dir, name, e, maxFileBytes, where);
     return null;
   } catch (err) {
     return (err as Error).message;
   }
 }
 
-export function chooseAtBoot(store: ModelStore, task: Task, configuredDir: string, maxTrialBoots: number): BootChoice {
+/** `maxFileBytes`: models.update.maxFileBytes, the limit the version was accepted under. */
+export function chooseAtBoot(store: ModelStore, task: Task, configuredDir: string, maxTrialBoots: number, maxFileBytes = DEFAULT_MAX_FILE_BYTES): BootChoice {
   let p = store.read(task);
   let rolledBack: BootChoice['rolledBack'];
   if (p.current && p.trial) {
@@ -44,7 +45,7 @@ export function chooseAtBoot(store: ModelStore, task: Task, configuredDir: strin
   }
   // A damaged version (disk corruption, a manual edit) falls back too, one step at a time.
   while (p.current) {
-    const problem = intact(p.current, task);
+    const problem = intact(p.current, task, maxFileBytes);
     if (problem === null) break;
     const from = p.current.version;
     p = store.rollback(task) ?? { current: null, previous: [], trial: null };

@@ -44,17 +44,20 @@ export class ModelUpdates {
   private readonly busy = new Map<Task, AbortController>();
   private readonly probation = new Map<Task, { timer: NodeJS.Timeout; bad: number }>();
   private inference: Swapper | undefined;
+  /** Parsed once (the configuration check already proved they parse). */
+  private readonly trustedKeys: ReturnType<typeof parsePublicKey>[];
 
   constructor(private readonly cfg: ModelUpdateConfig, private readonly configured: Record<Task, string>, private readonly log: Logger) {
     this.store = new ModelStore(cfg.dir, cfg.keep);
     this.states = new UpdateStates(this.store);
+    this.trustedKeys = cfg.trustedKeys.map((k) => parsePublicKey(k));
   }
 
   /** Chooses each task's bundle (crash loop and damage roll back here) and resets stale states. */
   boot(): Record<Task, string> {
     for (const task of TASKS) {
       this.store.cleanStaging(task);
-      const choice = chooseAtBoot(this.store, task, this.configured[task], this.cfg.crashLoopBoots);
+      const choice = chooseAtBoot(this.store, task, this.configured[task], this.cfg.crashLoopBoots, this.cfg.maxFileBytes);
       const version = choice.stored?.version ?? versionOf(choice.dir);
       this.serving[task] = { dir: choice.dir, version };
       this.states.init(task, version);
@@ -113,8 +116,7 @@ export class ModelUpdates {
   private async run(task: Task, req: UpdateRequest, ac: AbortController): Promise<void> {
     const target = req.manifest.version;
     const where = `update ${task}@${target}`;
-    const trustedKeys = this.cfg.trustedKeys.map((k) => parsePublicKey(k));
-    const verifyOpts = { trustedKeys, allowUnsigned: this.cfg.allowUnsigned, maxFileBytes: this.cfg.maxFileBytes };
+    const verifyOpts = { trustedKeys: this.trustedKeys, allowUnsigned: this.cfg.allowUnsigned, maxFileBytes: this.cfg.maxFileBytes };
     let staging: string | undefined;
     try {
       // Signature and declared sizes before a single byte is downloaded.

@@ -71,6 +71,18 @@ describe('model store', () => {
     expect(d.rolledBack?.reason).toMatch(/stored version 3\.0\.0 is damaged: .*size 1000 does not match/);
     expect(existsSync(c.dir)).toBe(false);
   });
+
+  it('checks stored files at boot against the configured size limit (models.update.maxFileBytes), not a built-in one', () => {
+    const store = new ModelStore(join(root, 's4'), 2);
+    store.activate(task, stored(store, '4.0.0'));
+    store.write(task, { ...store.read(task), trial: null });
+    const size = readFileSync(join(store.read(task).current!.dir, 'model.onnx')).length;
+    // Within a limit raised above the default it stays; under a limit below its size it is refused.
+    expect(chooseAtBoot(store, task, CONFIGURED, 3, 512 * 1024 * 1024).stored?.version).toBe('4.0.0');
+    const d = chooseAtBoot(store, task, CONFIGURED, 3, size - 1);
+    expect(d.dir).toBe(CONFIGURED);
+    expect(d.rolledBack?.reason).toMatch(/stored version 4\.0\.0 is damaged/);
+  });
 });
 
 describe('validation in a child process (real ONNX Runtime)', () => {
