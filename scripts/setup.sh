@@ -122,8 +122,8 @@ if ! stamp_ok build "$src_key" || [ ! -f dist/cli.js ]; then
   say "compiling TypeScript"
   rm -rf dist
   npx --no-install tsc -p tsconfig.build.json
-  # JSON schemas and static assets are read at run time next to the compiled code.
-  (cd src && find . -name '*.json' -o -path './health/static/*' -type f) | while read -r f; do
+  # JSON schemas are read at run time next to the compiled code (the page's files live in web/).
+  (cd src && find . -name '*.json') | while read -r f; do
     mkdir -p "dist/$(dirname "$f")" && cp "src/$f" "dist/$f"
   done
   stamp_set build "$src_key"

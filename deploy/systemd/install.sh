@@ -66,11 +66,8 @@ case "$NODE" in /home/*|/root/*) say "warning: $NODE is under a home directory, 
 if [ "$BUILD" = 1 ]; then
   # The one build recipe (Debian packages, npm ci, native addons, TypeScript): the same for a source
   # checkout, this install and the container images.
-  # setup.sh also installs the packages only its tests use (chromium, mosquitto, shellcheck); where it
-  # offers --runtime, a kiosk or an image gets only what the agent needs (Ubuntu/L4T have no "chromium").
-  SETUP=(bash "$SRC/scripts/setup.sh" --quiet)
-  # (Read whole, not piped into grep -q: with pipefail an early grep exit would read as "absent".)
-  case "$(bash "$SRC/scripts/setup.sh" --help)" in *--runtime*) SETUP+=(--runtime) ;; esac
+  # --runtime: only what the agent needs, not the packages only the tests use (Ubuntu/L4T have no "chromium").
+  SETUP=(bash "$SRC/scripts/setup.sh" --quiet --runtime)
   run "${SETUP[@]}"
 else
   say "skipping the build (--skip-build or --root): using the checkout as built"
