@@ -3,6 +3,7 @@
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { redactUrl } from '../config/redact.js';
+import { FrameAssembler } from './frame-assembler.js';
 import type { Frame } from '../vision/image.js';
 
 const execFileP = promisify(execFile);
@@ -79,21 +80,16 @@ export async function* readFrames(source: string, info: VideoInfo, opts: ReadOpt
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
   const onAbort = (): void => { proc.kill('SIGKILL'); };
   opts.signal?.addEventListener('abort', onAbort);
-  const size = width * height * 3;
   const step = 1000 / (opts.fps ?? info.fps);
-  let pending: Buffer[] = [];
-  let have = 0;
+  // Frames are cut from the pipe by the capture's assembler: one copy per frame, no concatenation.
+  const ready: Buffer[] = [];
+  const assembler = new FrameAssembler((data) => ready.push(data));
+  assembler.setSize(width, height);
   let index = 0;
   try {
     for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-      pending.push(chunk);
-      have += chunk.length;
-      while (have >= size) {
-        const all = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
-        const data = Buffer.from(all.subarray(0, size)); // own copy: the frame outlives the pipe buffer
-        const rest = all.subarray(size);
-        pending = rest.length ? [rest] : [];
-        have = rest.length;
+      assembler.push(chunk);
+      for (let data = ready.shift(); data; data = ready.shift()) {
         yield { data, width, height, index, timeMs: Math.round(index * step) };
         index++;
         if (opts.maxFrames !== undefined && index >= opts.maxFrames) return;
