@@ -1,10 +1,10 @@
 // The signed bundle format: a flat folder with manifest.json (the existing manifest, whose `files`
 // lists every other file with sha256 and size), optional golden vectors, and manifest.sig. verify()
 // trusts nothing in the folder until the signature checks out, then every file against the manifest.
-import { createHash, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManifestError, validateManifest, type Manifest } from './manifest.js';
+import { ManifestError, sha256Hex, validateManifest, type Manifest } from './manifest.js';
 import { parseSignatureFile, SIGNATURE_FILE, signManifest, verifyManifestSignature } from './signing.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -83,7 +83,7 @@ export function checkFile(dir: string, name: string, expected: { sha256: string;
   if (!st.isFile()) throw new ManifestError(where, `files.${name}: is not a regular file`);
   if (st.size > maxFileBytes) throw new ManifestError(where, `files.${name}: oversize: ${st.size} bytes exceeds the limit of ${maxFileBytes}`);
   if (st.size !== expected.size) throw new ManifestError(where, `files.${name}: size ${st.size} does not match the manifest's ${expected.size}`);
-  const actual = createHash('sha256').update(readFileSync(path)).digest('hex');
+  const actual = sha256Hex(readFileSync(path));
   if (actual !== expected.sha256) throw new ManifestError(where, `files.${name}: sha256 ${actual} does not match the manifest's ${expected.sha256} (tampered or corrupt)`);
 }
 
@@ -126,7 +126,7 @@ export function listBundleFiles(dir: string): Record<string, { sha256: string; s
     if (!ent.isFile()) throw new ManifestError(where, `${ent.name}: is not a plain file; bundles are flat folders`);
     checkFileName(ent.name, where);
     const bytes = readFileSync(join(abs, ent.name));
-    files[ent.name] = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    files[ent.name] = { sha256: sha256Hex(bytes), size: bytes.length };
   }
   return files;
 }

@@ -2,7 +2,6 @@
 // update pipeline (signature, download, hashes, validation in a child process, commit to the store,
 // hot swap), probation with automatic rollback, and the state behind the retained `model` topic.
 // Commands answer at once (accepted, busy, bad_request); the work runs behind and reports its states.
-import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -13,7 +12,7 @@ import type { InferenceHealth, ModelNames } from '../pipeline/inference-swap.js'
 import { chooseAtBoot } from './boot.js';
 import { canonicalBytes } from './canonical.js';
 import { fetchBundle, parseUpdateArgs, readCa, type UpdateRequest } from './fetch-bundle.js';
-import type { Task } from './manifest.js';
+import { sha256Hex, type Task } from './manifest.js';
 import { checkSignature, verifyBundleDir } from './signed-bundle.js';
 import { parsePublicKey } from './signing.js';
 import { ModelStore } from './store.js';
@@ -137,7 +136,7 @@ export class ModelUpdates {
       const r = await validateInChild(staging, { task, baseline: this.serving[task].dir, latencyMultiple: this.cfg.latencyMultiple, timeoutMs: this.cfg.validateTimeoutS * 1000 });
       if (!r.ok) throw new Error(`validation failed: ${r.error ?? 'unknown reason'}`);
       if (ac.signal.aborted) throw new Error('cancelled: the agent is stopping');
-      const id = `${target}-${createHash('sha256').update(canonicalBytes(req.raw)).digest('hex').slice(0, 8)}`;
+      const id = `${target}-${sha256Hex(canonicalBytes(req.raw)).slice(0, 8)}`;
       const v = this.store.commit(task, staging, id, target);
       staging = undefined;
       const from = this.serving[task];
