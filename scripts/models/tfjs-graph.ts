@@ -457,10 +457,15 @@ class Converter {
       return v.name;
     }
     if (!v.nchw) return v.name;
-    const cached = this.nhwcCache.get(v.name);
+    return this.transposed(v.name, NHWC_TO_NCHW, this.nhwcCache, '__nhwc');
+  }
+
+  /** One Transpose per value and direction, shared by every consumer. */
+  private transposed(name: string, perm: readonly number[], cache: Map<string, string>, suffix: string): string {
+    const cached = cache.get(name);
     if (cached) return cached;
-    const t = this.g.node('Transpose', [v.name], { perm: ints([...NHWC_TO_NCHW]) }, [`${v.name}__nhwc`]);
-    this.nhwcCache.set(v.name, t);
+    const t = this.g.node('Transpose', [name], { perm: ints([...perm]) }, [`${name}${suffix}`]);
+    cache.set(name, t);
     return t;
   }
 
@@ -472,11 +477,7 @@ class Converter {
       const data = permute(v.constData as Float32Array, v.shape, NCHW_FROM_NHWC);
       return this.g.initializer(this.g.fresh(`${v.tfName}__nchw`), data, NCHW_FROM_NHWC.map((a) => v.shape[a]!));
     }
-    const cached = this.nchwCache.get(v.name);
-    if (cached) return cached;
-    const t = this.g.node('Transpose', [v.name], { perm: ints([...NCHW_FROM_NHWC]) }, [`${v.name}__nchw`]);
-    this.nchwCache.set(v.name, t);
-    return t;
+    return this.transposed(v.name, NCHW_FROM_NHWC, this.nchwCache, '__nchw');
   }
 
   /** A value of rank < 4 brought to rank 4 (leading 1s) and NCHW, for broadcasting against NCHW. */
