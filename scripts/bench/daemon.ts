@@ -24,8 +24,8 @@ export function pssBytes(pid: number | 'self'): number {
   }
 }
 
-/** CPU seconds (user+sys), RSS and PSS bytes of our direct children (the FFmpeg captures). */
-export function childrenUsage(): { cpuS: number; rss: number; pss: number; pids: number[] } {
+/** CPU seconds (user+sys), RSS and PSS bytes of the direct children of `parent` (the FFmpeg captures). */
+export function childrenUsage(parent = process.pid): { cpuS: number; rss: number; pss: number; pids: number[] } {
   let cpuS = 0;
   let rss = 0;
   let pss = 0;
@@ -35,7 +35,7 @@ export function childrenUsage(): { cpuS: number; rss: number; pss: number; pids:
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) !== process.pid) continue;
+      if (Number(fields[1]) !== parent) continue;
       cpuS += (Number(fields[11]) + Number(fields[12])) / TICK;
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d}/status`, 'utf8'));
       rss += Number(m?.[1] ?? 0) * 1024;
@@ -181,21 +181,9 @@ export async function daemonMemory(clip: string, cameras: number, seconds: numbe
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rss = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   const pss = pssBytes(pid);
-  let crss = 0;
-  let cpss = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== pid) continue;
-      crss += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d}/status`, 'utf8'))?.[1] ?? 0) * 1024;
-      cpss += pssBytes(Number(d));
-    } catch {
-      // gone
-    }
-  }
+  const kids = childrenUsage(pid);
   child.kill('SIGTERM');
   await new Promise((r) => child.on('exit', r));
   const mb = (b: number): number => b / 2 ** 20;
-  return { rssMB: mb(rss), pssMB: mb(pss), childrenRssMB: mb(crss), childrenPssMB: mb(cpss) };
+  return { rssMB: mb(rss), pssMB: mb(pss), childrenRssMB: mb(kids.rss), childrenPssMB: mb(kids.pss) };
 }
