@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # One-command, idempotent setup for emotion-agent on Debian 12 (and Ubuntu / Jetson Linux).
 #
-#   bash scripts/setup.sh [--quiet] [--force] [--runtime]
+#   bash scripts/setup.sh [--quiet] [--force] [--runtime] [--training]
 #
 # --runtime: only the Debian packages the agent needs to run (kiosks, images: install.sh), not the
 # ones only the tests use (Mosquitto, Chromium, shellcheck, the RTSP test server).
+# --training: also Debian's PyTorch stack for training/ (npm run train); the tests set it up too,
+# kiosks never need it.
 # Each step checks a stamp and is skipped when nothing it depends on changed, so a second run takes
 # about a second. Steps: Debian packages -> npm ci -> @u4/opencv4nodejs native build (cached outside
 # the checkout, keyed by everything the binary depends on, so a fresh clone never pays the ~10 minute
@@ -16,12 +18,14 @@ cd "$ROOT"
 QUIET=0
 FORCE=0
 RUNTIME=0
+TRAINING=0
 for arg in "$@"; do
   case "$arg" in
     --quiet) QUIET=1 ;;
     --force) FORCE=1 ;;
     --runtime) RUNTIME=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --training) TRAINING=1 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup: unknown option $arg" >&2; exit 64 ;;
   esac
 done
@@ -45,6 +49,12 @@ if [ "$RUNTIME" = 0 ]; then
   # Tests only: the broker the MQTT tests run against; the real RTSP server (gst-rtsp-server); the
   # technician page in a real headless browser; shell scripts and the systemd unit checked.
   APT_PACKAGES+=(mosquitto gir1.2-gst-rtsp-server-1.0 python3-gi python3-gst-1.0 chromium shellcheck systemd)
+  # The tests run a smoke training run, so the full (non-runtime) setup includes the training stack.
+  TRAINING=1
+fi
+if [ "$TRAINING" = 1 ]; then
+  # training/ (PyTorch from Debian, CPU; /usr/bin/python3): torch 1.13, torchvision 0.14, onnx 1.12.
+  APT_PACKAGES+=(python3-torch python3-torchvision python3-onnx python3-numpy python3-pil python3-yaml python3-matplotlib)
 fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

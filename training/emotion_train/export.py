@@ -1,0 +1,153 @@
+"""Export: best checkpoint -> ONNX (fp32, opset >= 13) -> bundle -> (TypeScript) pack, parity, INT8.
+
+The Python side writes what only it can: the ONNX graph, the manifest (its input/preprocess sections
+from the same spec the training used), PyTorch's outputs on real faces for the parity check, and
+the calibration crops (training images, never evaluation data). scripts/models/train-bundle.ts then
+does the rest with the project's own tools: `model pack` (hashes, golden vectors), the ONNX Runtime
+parity check (1e-4), the INT8 QDQ quantizer, and an evaluation of both bundles.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import models
+from .data import LABELS, Split
+from .preprocess import manifest_sections, normalise
+from .progress import Progress
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+
+
+class Deployable(torch.nn.Module):
+    """Softmax probabilities, optionally averaged with the mirror image (in the graph, so the device,
+    `evaluate` and the golden vectors all see the same model)."""
+
+    def __init__(self, net: torch.nn.Module, flip: bool):
+        super().__init__()
+        self.net = net
+        self.flip = flip
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.flip:
+            return F.softmax(self.net(x), dim=1)
+        both = torch.cat([x, torch.flip(x, dims=[3])], dim=0)
+        p = F.softmax(self.net(both), dim=1)
+        return p.reshape(2, -1, p.shape[1]).mean(dim=0)
+
+
+def pick(split: Split, count: int, seed: int) -> np.ndarray:
+    """`count` indices spread over the classes, deterministic."""
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(len(split.y), size=min(count, len(split.y)), replace=False))
+
+
+def tensor_of(split: Split, idx: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    return normalise(split.x[idx].astype(np.float32), spec)[:, None, :, :].astype(np.float32)
+
+
+def write_f32(path: str, a: np.ndarray) -> None:
+    np.ascontiguousarray(a, dtype="<f4").tofile(path)
+
+
+def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Split, progress: Progress) -> dict[str, Any]:
+    spec = cfg["preprocess"]
+    ex = cfg["export"]
+    best = torch.load(os.path.join(run_dir, "checkpoints", "best.pt"), map_location="cpu")
+    net = models.build(cfg["model"])
+    net.load_state_dict(best["model"])
+    net.eval()
+    flip = bool(cfg["train"]["flip_tta"])
+    model = Deployable(net, flip).eval()
+    out_dir = os.path.join(run_dir, "bundle")
+    fp32_dir = os.path.join(out_dir, "emotion-fp32")
+    os.makedirs(fp32_dir, exist_ok=True)
+    onnx_path = os.path.join(fp32_dir, "model.onnx")
+    h, w = spec["height"], spec["width"]
+    dummy = torch.zeros(2, 1, h, w)
+    torch.onnx.export(model, dummy, onnx_path, opset_version=int(ex["opset"]), input_names=["input"],
+                      output_names=["probabilities"], dynamic_axes={"input": {0: "batch"}, "probabilities": {0: "batch"}},
+                      do_constant_folding=True)
+    import onnx
+    onnx.checker.check_model(onnx.load(onnx_path))
+
+    # Parity: real training faces through PyTorch; train-bundle.ts runs the same tensor through ORT.
+    parity_dir = os.path.join(run_dir, "parity")
+    os.makedirs(parity_dir, exist_ok=True)
+    idx = pick(train_split, int(ex["parity_images"]), cfg["seed"] + 1)
+    x = tensor_of(train_split, idx, spec)
+    with torch.no_grad():
+        y = model(torch.from_numpy(x)).numpy()
+    write_f32(os.path.join(parity_dir, "input.f32"), x)
+    write_f32(os.path.join(parity_dir, "torch-output.f32"), y)
+    with open(os.path.join(parity_dir, "parity.json"), "w") as f:
+        json.dump({"shape": list(x.shape), "outputShape": list(y.shape), "files": [train_split.files[i] for i in idx],
+                   "root": train_split.root}, f, indent=2)
+
+    # Calibration crops for INT8: training images only.
+    cal_idx = pick(train_split, int(ex["calibration_images"]), cfg["seed"] + 2)
+    write_f32(os.path.join(run_dir, "calibration.f32"), tensor_of(train_split, cal_idx, spec))
+
+    val = best["val"]
+    run_id = os.path.basename(run_dir)
+    tm = train_split.manifest
+    manifest = {
+        "schemaVersion": 1,
+        "name": "emotion",
+        "version": str(ex.get("version", "2.0.0")),
+        "task": "emotion-classifier",
+        "precision": "fp32",
+        "description": (
+            f"Facial-expression classifier trained by emotion-agent (training/, run {run_id}): {cfg['model']['arch']} "
+            f"{models.count_params(net):,} parameters, {h}x{w} gray face crops. Input: the face box grown by "
+            f"{spec['margin']} on every side, squared, gray (0.299 R + 0.587 G + 0.114 B), bilinear half-pixel resize, "
+            f"then pixel * {spec['scale']:.6g} - {spec['mean']} over {spec['std']}. Output: softmax probabilities"
+            + (", averaged with the horizontally mirrored face inside the graph." if flip else ".")
+        ),
+        "model": "model.onnx",
+        **manifest_sections(spec),
+        "outputs": [{"name": "probabilities", "shape": [-1, len(LABELS)]}],
+        "decoding": {"type": "classification", "output": "probabilities", "activation": "none"},
+        "labels": {"canonical": LABELS, "modelOrder": LABELS},
+        "provenance": {
+            "source": f"emotion-agent training run {run_id} (best epoch {best['epoch']} by validation macro-F1)",
+            "license": "MIT",
+            "licenseNotes": "Weights trained by emotion-agent on FER-2013, a research data set (ICML 2013 challenge); "
+                            "check its terms before commercial use. No third-party weights.",
+            "converter": f"training/emotion_train export.py (PyTorch {torch.__version__} torch.onnx opset {ex['opset']})",
+            "trainingData": f"FER-2013 Training split: {tm['files']} files, {tm['blankDropped']} blank dropped, "
+                            f"{tm['used']} used (sha256 {tm['sha256'][:16]}); validation FER-2013 PublicTest",
+        },
+        "metrics": {
+            "training": {
+                "run": run_id,
+                "gitCommit": cfg.get("gitCommit"),
+                "config": cfg,
+                "bestEpoch": best["epoch"],
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+            },
+            "publicTestPyTorch": {"accuracy": val["accuracy"], "macroF1": val["macroF1"], "flipTta": flip,
+                                   "perClass": val["perClass"]},
+        },
+    }
+    with open(os.path.join(fp32_dir, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2)
+    progress.event(event="onnx", path=onnx_path, bestEpoch=best["epoch"])
+    cmd = ["node", "--import", "tsx", os.path.join(REPO, "scripts", "models", "train-bundle.ts"), run_dir,
+           "--val", val_split.root, "--golden", str(ex["golden"])]
+    if cfg["data"].get("limit_per_class"):
+        cmd += ["--limit", str(len(val_split.y))]
+    r = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
+    sys.stderr.flush()
+    if r.returncode != 0:
+        raise RuntimeError(f"train-bundle.ts failed with exit {r.returncode}")
+    return json.loads(r.stdout.strip().splitlines()[-1])
