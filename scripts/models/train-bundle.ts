@@ -1,7 +1,9 @@
 #!/usr/bin/env -S npx tsx
 // The TypeScript half of `npm run train`'s export (training/emotion_train/export.py wrote the rest):
 //
-//   node --import tsx scripts/models/train-bundle.ts <run-dir> [--val DIR] [--golden N] [--limit N]
+//   node --import tsx scripts/models/train-bundle.ts <run-dir> [--bundle NAME] [--val DIR] [--golden N] [--limit N]
+//
+// Bundles go to <run-dir>/bundle/<NAME>-fp32 and <NAME>-int8, ready to copy into models/ as they are.
 //
 // 1. `model pack` the fp32 bundle (file hashes, golden vectors);
 // 2. parity: ONNX Runtime on the same real-face tensors PyTorch saw, max |difference| <= 1e-4 or fail;
@@ -75,13 +77,14 @@ function setMetrics(dir: string, key: string, value: unknown): void {
 async function main(): Promise<void> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { val: { type: 'string' }, golden: { type: 'string', default: '2' }, limit: { type: 'string' } },
+    options: { bundle: { type: 'string', default: 'emotion-mobilenet' }, val: { type: 'string' }, golden: { type: 'string', default: '2' }, limit: { type: 'string' } },
   });
   const run = resolve(positionals[0] ?? '');
   const golden = Number(values.golden);
   const limit = values.limit ? Number(values.limit) : undefined;
-  const fp32Dir = join(run, 'bundle', 'emotion-fp32');
-  const int8Dir = join(run, 'bundle', 'emotion-int8');
+  const name = values.bundle;
+  const fp32Dir = join(run, 'bundle', `${name}-fp32`);
+  const int8Dir = join(run, 'bundle', `${name}-int8`);
   const log = (o: Json): void => console.error(JSON.stringify(o));
 
   const par = await parity(join(fp32Dir, 'model.onnx'), join(run, 'parity'));
@@ -108,13 +111,13 @@ async function main(): Promise<void> {
   const int8Manifest: Json = {
     ...Object.fromEntries(Object.entries(fp32Manifest).filter(([k]) => k !== 'files' && k !== 'golden')),
     precision: 'int8',
-    description: `${String(fp32Manifest.description)} INT8 (static QDQ) variant of emotion-fp32.`,
+    description: `${String(fp32Manifest.description)} INT8 (static QDQ) variant of ${name}-fp32.`,
     provenance: {
       ...prov,
       converter: `${String(prov.converter)} + scripts/models/train-bundle.ts (scripts/models/quantize.ts)`,
       quantization: {
         tool: 'scripts/models/quantize.ts quantizeStatic (emotion-agent)',
-        fp32Model: { bundle: 'emotion-fp32', sha256: sha256(fp32Bytes) },
+        fp32Model: { bundle: `models/${name}-fp32`, sha256: sha256(fp32Bytes) },
         onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
         options: INT8_OPTIONS,
         ...counts,

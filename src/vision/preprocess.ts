@@ -34,7 +34,8 @@ export function matsToTensor(mats: Mat[], spec: InputSpec): ort.Tensor {
     if (mat.cols !== W || mat.rows !== H) throw new Error(`input image is ${mat.cols}x${mat.rows}, expected ${W}x${H}`);
     const src = colour === 'gray' ? (mat.channels === 1 ? mat : mat.cvtColor(cv.COLOR_BGR2GRAY)) : mat;
     const base = n * plane * C;
-    if (layout === 'NHWC' && uniform) {
+    // With one channel NCHW and NHWC are the same bytes, so gray NCHW models take the fast path too.
+    if ((layout === 'NHWC' || C === 1) && uniform) {
       // Fast path (every shipped model): OpenCV converts and scales in native code, ~10x the JS loop.
       const ordered = colour === 'rgb' ? src.cvtColor(cv.COLOR_BGR2RGB) : src;
       const f = ordered.convertTo(C === 1 ? cv.CV_32FC1 : cv.CV_32FC3, scale / std[0]!, -mean[0]! / std[0]!);

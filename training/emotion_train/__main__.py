@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.threads is not None:
             cfg["train"]["threads"] = args.threads
         data_cfg = cfg["data"]
-        cache = os.path.join(args.out, "cache")
+        cache = os.path.join(os.path.dirname(os.path.abspath(run_dir)), "cache")
         root = lambda p: p if os.path.isabs(p) else os.path.join(REPO, p)  # noqa: E731
         train_split = limit(load_split("train", root(data_cfg["train"]), cfg["preprocess"], cache, data_cfg["drop_blank"]),
                             data_cfg["limit_per_class"])

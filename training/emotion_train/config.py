@@ -16,6 +16,8 @@ from .preprocess import DEFAULT_SPEC
 DEFAULTS: dict[str, Any] = {
     "name": "run",
     "seed": 1,
+    # Written by the pipeline when a run starts (provenance); not a setting.
+    "gitCommit": None,
     "data": {
         "train": "../shared/data/fer2013-train",
         "val": "../shared/data/fer2013-publictest",
@@ -56,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
         # Select the best epoch (and evaluate) with horizontal-flip averaging, as the export does.
         "flip_tta": True,
     },
-    "export": {"opset": 13, "calibration_images": 512, "parity_images": 64, "golden": 2},
+    "export": {"bundle": "emotion-mobilenet", "version": "2.0.0", "opset": 13, "calibration_images": 512, "parity_images": 64, "golden": 2},
 }
 
 

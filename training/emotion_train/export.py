@@ -68,7 +68,7 @@ def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spl
     flip = bool(cfg["train"]["flip_tta"])
     model = Deployable(net, flip).eval()
     out_dir = os.path.join(run_dir, "bundle")
-    fp32_dir = os.path.join(out_dir, "emotion-fp32")
+    fp32_dir = os.path.join(out_dir, f"{ex['bundle']}-fp32")
     os.makedirs(fp32_dir, exist_ok=True)
     onnx_path = os.path.join(fp32_dir, "model.onnx")
     h, w = spec["height"], spec["width"]
@@ -77,7 +77,14 @@ def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spl
                       output_names=["probabilities"], dynamic_axes={"input": {0: "batch"}, "probabilities": {0: "batch"}},
                       do_constant_folding=True)
     import onnx
-    onnx.checker.check_model(onnx.load(onnx_path))
+    graph = onnx.load(onnx_path)
+    # torch names the class dimension after the op that made it; the device checks it against the
+    # manifest, so make it the number it is.
+    dim = graph.graph.output[0].type.tensor_type.shape.dim[1]
+    dim.ClearField("dim_param")
+    dim.dim_value = len(LABELS)
+    onnx.checker.check_model(graph)
+    onnx.save(graph, onnx_path)
 
     # Parity: real training faces through PyTorch; train-bundle.ts runs the same tensor through ORT.
     parity_dir = os.path.join(run_dir, "parity")
@@ -143,7 +150,7 @@ def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spl
         json.dump(manifest, f, indent=2)
     progress.event(event="onnx", path=onnx_path, bestEpoch=best["epoch"])
     cmd = ["node", "--import", "tsx", os.path.join(REPO, "scripts", "models", "train-bundle.ts"), run_dir,
-           "--val", val_split.root, "--golden", str(ex["golden"])]
+           "--val", val_split.root, "--golden", str(ex["golden"]), "--bundle", ex["bundle"]]
     if cfg["data"].get("limit_per_class"):
         cmd += ["--limit", str(len(val_split.y))]
     r = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)

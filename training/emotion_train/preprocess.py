@@ -22,8 +22,10 @@ DEFAULT_SPEC: dict[str, Any] = {
     "mean": 0.5,
     "std": 1.0,
     "resizeKernel": "half-pixel",
-    # Face crop on the device: the detector box grown by `margin` on every side, squared.
-    "margin": 0.1,
+    # Face crop on the device: the detector box grown by `margin` on every side, squared. Training
+    # reads whole FER-2013 images and ignores it; 0 because the detector's box covers a FER-2013 image
+    # almost exactly (scripts/models/fer-crop-margin.ts, see training/README.md "Crop").
+    "margin": 0.0,
     "square": True,
     "align": False,
 }
