@@ -35,6 +35,21 @@ describe.skipIf(!hasShared)('training data checks', () => {
     expect(r.stderr).toContain(`cannot decode image ${bad}`);
   }, 120_000);
 
+  it('trains with mixup and with CutMix (augment.mix), and refuses an unknown config key by name', async () => {
+    const dir = miniFolder(FER_TRAIN, join(tmp, 'mix'), 6);
+    for (const mix of ['mixup', 'cutmix']) {
+      const cfg = join(tmp, `${mix}.yaml`);
+      writeFileSync(cfg, `name: ${mix}\nmodel: {arch: mobilenet, width: 0.25, stem: 8, head: 32}\ntrain: {epochs: 1, batch: 8, threads: 1}\naugment: {mix: ${mix}, mix_p: 1.0}\n`);
+      const r = await train(['--config', cfg, '--no-export', '--train-data', dir, '--val-data', val, '--out', join(tmp, 'runs')]);
+      expect(r.code, r.stderr.slice(-1500)).toBe(0);
+    }
+    const bad = join(tmp, 'bad.yaml');
+    writeFileSync(bad, 'train: {epochs: 1, learning_rate: 0.1}\n');
+    const r = await train(['--config', bad, '--no-export', '--out', join(tmp, 'runs')]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("bad.yaml.train: unknown key 'learning_rate'");
+  }, 180_000);
+
   it('names an empty class folder and a data folder that does not exist', async () => {
     const dir = miniFolder(FER_TRAIN, join(tmp, 'empty-class'), 3);
     rmSync(join(dir, 'sad'), { recursive: true });
