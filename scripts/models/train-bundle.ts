@@ -31,6 +31,8 @@ export const INT8_OPTIONS: QuantizeOptions = {
   weightScale: 'mse',
   perChannel: true,
   biasCorrection: true,
+  // 7-bit weights: full 8-bit ones can saturate the AVX2 kernels of CPUs without VNNI (quantize.ts).
+  reduceRange: true,
 };
 
 function readF32(path: string): Float32Array {
