@@ -108,7 +108,7 @@ async function main(): Promise<void> {
   }
   const fp32Bytes = readFileSync(join(fp32Dir, 'model.onnx'));
   const { bytes, report } = await quantizeStatic(fp32Bytes, feeds, INT8_OPTIONS);
-  const { ranges: _ranges, ...counts } = report;
+  const { ranges, ...counts } = report;
   const prov = fp32Manifest.provenance as Json;
   const int8Manifest: Json = {
     ...Object.fromEntries(Object.entries(fp32Manifest).filter(([k]) => k !== 'files' && k !== 'golden')),
@@ -123,6 +123,7 @@ async function main(): Promise<void> {
         onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
         options: INT8_OPTIONS,
         ...counts,
+        ranges: Object.fromEntries(Object.entries(ranges).map(([t, r]) => [t, { range: [r.rangeMin, r.rangeMax], scale: r.scale, zeroPoint: r.zeroPoint }])),
         calibration: {
           description: `${n} FER-2013 Training-split crops (seeded sample), preprocessed as the manifest says; no evaluation data`,
           samples: n,
