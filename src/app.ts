@@ -129,7 +129,6 @@ export class Agent {
     mlog.info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
     for (const why of this.inference.providerFallbacks) mlog.warn({ provider: cfg.inference.provider }, why);
 
-    if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     let mqtt: MqttSink | undefined;
     const broker = await embeddedBrokerFromConfig(cfg, log.child({ module: 'mqtt-broker' }));
     if (broker !== null && broker !== 'unavailable') this.broker = broker;
@@ -152,6 +151,9 @@ export class Agent {
       });
     }
     this.mqtt = mqtt;
+    // After MQTT: the pipeline writes sinks in order, so a crash between the two leaves a window in the
+    // durable outbox but not in the local file, never the reverse (a local record of a window nobody got).
+    if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     this.sinks.push(...this.extraSinks);
     if (this.health) this.sinks.push(this.health.history);
     for (const s of this.sinks) await s.start();
@@ -275,7 +277,10 @@ export class Agent {
     return {
       modelsLoaded: this.inference !== undefined && this.startedAt !== undefined,
       cameras: cams,
-      mqtt: m ? { connected: m.connected, pending: m.outbox.pending, maxRows: this.cfg.outbox.maxRows } : null,
+      mqtt: m ? {
+        connected: m.connected, pending: m.outbox.pending, maxRows: this.cfg.outbox.maxRows,
+        writable: m.outbox.writable, storeError: m.outbox.storeError, unstored: m.outbox.unstored,
+      } : null,
     };
   }
 }

@@ -96,6 +96,7 @@ export function configTree(): Tree {
       path: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'outbox.db'), 'SQLite file that keeps MQTT messages until the broker acknowledges them (survives restarts and power cuts). Default: var/state/outbox.db in the package folder.'),
       maxRows: new Key(int(1), 100_000, 'Most messages kept while the broker is unreachable; beyond it the oldest are dropped (and counted).'),
       maxAgeS: new Key(int(1), 30 * 86_400, 'Messages older than this are dropped (and counted). Default: 30 days.'),
+      maxUnstored: new Key(int(1, 100_000), 1000, 'Windows kept in memory while the outbox cannot write (disk full), stored in order when it can again; beyond it the oldest are dropped (counted, leaving a gap in seq).'),
     },
     http: {
       enabled: new Key(bool, true, 'Serve /healthz, /readyz, /api/status, /metrics and the technician page (docs/health.md).'),

@@ -86,7 +86,7 @@ export interface AgentConfig {
     /** Home Assistant MQTT discovery. */
     readonly homeAssistant: { readonly enabled: boolean; readonly prefix: string };
   };
-  readonly outbox: { readonly path: string; readonly maxRows: number; readonly maxAgeS: number };
+  readonly outbox: { readonly path: string; readonly maxRows: number; readonly maxAgeS: number; readonly maxUnstored: number };
   /** The local health endpoint and technician page (src/health). */
   readonly http: {
     readonly enabled: boolean;

@@ -64,7 +64,9 @@ export class AgentMetrics {
       gauge('emotion_agent_mqtt_connected', '1 while connected to the broker.', [], (s, set) => set({}, s.mqtt.connected ? 1 : 0));
       gauge('emotion_agent_mqtt_outbox_pending', 'Messages waiting in the outbox for the broker.', [], (s, set) => set({}, s.mqtt.outboxPending));
       counter('emotion_agent_mqtt_published_total', 'Messages acknowledged by the broker.', [], (s, set) => set({}, s.mqtt.published));
-      counter('emotion_agent_mqtt_outbox_dropped_total', 'Messages dropped by the outbox (full or too old).', [], (s, set) => set({}, s.mqtt.dropped));
+      counter('emotion_agent_mqtt_outbox_dropped_total', 'Messages dropped: by the outbox (full or too old) or before they could be stored (disk full).', [], (s, set) => set({}, s.mqtt.dropped));
+      gauge('emotion_agent_mqtt_outbox_unstored', 'Windows waiting in memory because the outbox cannot write.', [], (s, set) => set({}, s.mqtt.unstored));
+      gauge('emotion_agent_mqtt_outbox_writable', '0 while the outbox cannot write (disk full, I/O error).', [], (s, set) => set({}, s.mqtt.outboxWritable ? 1 : 0));
     }
 
     gauge('emotion_agent_host_load1_per_cpu', '1-minute load average per CPU.', [], (s, set) => set({}, s.host.load1PerCpu));

@@ -47,7 +47,11 @@ export interface ApiStatus {
   models: { task: 'face-detector' | 'emotion-classifier'; version: string; p50Ms: number | null; p95Ms: number | null }[];
   /** Remote model updates: the same per-task state as the retained MQTT `model` topic; null when off. */
   modelUpdates: ModelStatePayload | null;
-  mqtt: { enabled: boolean; connected: boolean; outboxPending: number; published: number; dropped: number; lastError: string | null };
+  /** `unstored`: windows waiting in memory while the outbox cannot write (`outboxWritable` false, `storeError` why). */
+  mqtt: {
+    enabled: boolean; connected: boolean; outboxPending: number; published: number; dropped: number; lastError: string | null;
+    unstored: number; outboxWritable: boolean; storeError: string | null;
+  };
   host: HostStats;
   preview: boolean;
   generatedAt: string;
@@ -115,8 +119,11 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
     ],
     modelUpdates: snap.modelUpdates,
     mqtt: m
-      ? { enabled: true, connected: m.connected, outboxPending: m.outbox.pending, published: m.published, dropped: m.outbox.dropped, lastError: m.lastError ?? null }
-      : { enabled: false, connected: false, outboxPending: 0, published: 0, dropped: 0, lastError: null },
+      ? {
+        enabled: true, connected: m.connected, outboxPending: m.outbox.pending, published: m.published, dropped: m.outbox.dropped, lastError: m.lastError ?? null,
+        unstored: m.outbox.unstored, outboxWritable: m.outbox.writable, storeError: m.outbox.storeError,
+      }
+      : { enabled: false, connected: false, outboxPending: 0, published: 0, dropped: 0, lastError: null, unstored: 0, outboxWritable: true, storeError: null },
     host,
     preview,
     generatedAt: new Date(now).toISOString(),

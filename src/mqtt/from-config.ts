@@ -31,7 +31,7 @@ export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => I
   const homeAssistant = m.homeAssistant.enabled
     ? { homeAssistant: { prefix: m.homeAssistant.prefix, cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id), swVersion: packageVersion() } }
     : {};
-  return new MqttSink({ client, deviceId, topicRoot, commands: handler, statsIntervalMs: m.statsIntervalS * 1000, ...(info ? { info } : {}), ...homeAssistant }, outbox, log.child({ module: 'mqtt' }));
+  return new MqttSink({ client, deviceId, topicRoot, commands: handler, statsIntervalMs: m.statsIntervalS * 1000, maxUnstored: cfg.outbox.maxUnstored, ...(info ? { info } : {}), ...homeAssistant }, outbox, log.child({ module: 'mqtt' }));
 }
 
 /**
