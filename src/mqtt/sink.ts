@@ -8,7 +8,7 @@
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { WindowSink } from '../aggregate/sink.js';
-import { redactUrl } from '../config/redact.js';
+import { redactString } from '../config/redact-url.js';
 import { within } from '../platform/async.js';
 import type { AggregateWindow } from '../aggregate/window.js';
 import type { CommandHandler } from './commands.js';
@@ -107,7 +107,7 @@ export class MqttSink implements WindowSink {
       this.deleteAcked();
       if (this.queue.retry()) this.kick();
     }, 1000).unref();
-    this.log.info({ url: redactUrl(this.opts.client.url), root: this.opts.topicRoot, pending: this.outbox.stats().pending }, 'mqtt sink started');
+    this.log.info({ url: redactString(this.opts.client.url), root: this.opts.topicRoot, pending: this.outbox.stats().pending }, 'mqtt sink started');
     return Promise.resolve();
   }
 

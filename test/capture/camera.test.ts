@@ -96,6 +96,16 @@ describe('capture helpers', () => {
     expect(out).toContain('rtsp://***@h/s');
   });
 
+  it('redacts ?password= in URLs and user-pw= in pipelines, and their values wherever a decoder echoes them', () => {
+    const source = 'rtspsrc location="rtsp://h/s?user=u&password=Qsecret1" user-pw="Gst secret2" proxy-pw=Px3cret ! decodebin';
+    const secrets = secretsOf({ source });
+    const out = redactSecrets(`capture of ${source}; auth failed for Qsecret1, Gst secret2, Px3cret`, secrets);
+    expect(out).not.toMatch(/Qsecret1|Gst secret2|Px3cret/);
+    expect(out).toContain('password=***');
+    expect(out).toContain('user-pw=***');
+    expect(out).toContain('user=u');
+  });
+
   it('reads the frame size and the failure from FFmpeg/GStreamer stderr', () => {
     expect(parseOutputSize('  Stream #0:0: Video: rawvideo (BGR[24] / 0x18524742), bgr24(pc, gbr/unknown/unknown, progressive), 320x240 [SAR 4:3 DAR 16:9], q=2-31')).toEqual({ width: 320, height: 240 });
     const ff = errorLines('[info] Input #0\n[tcp @ 0x55] [error] Connection to tcp://h:1 failed: Connection refused\n');
