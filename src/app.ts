@@ -180,8 +180,13 @@ export class Agent {
     }
     // Each camera is independent: one that fails to connect goes to backoff, the others stream.
     for (const { capture, pipeline } of this.cameras) {
-      capture.start();
-      pipeline.start();
+      try {
+        capture.start();
+        pipeline.start();
+      } catch (err) {
+        // Not expected (start() reports its own failures as state), but one camera must never stop the rest.
+        log.error({ camera: capture.id, err: (err as Error).message }, 'camera could not start; the others go on');
+      }
     }
     this.startedAt = new Date();
     log.info({ cameras: this.cameras.length, version: packageVersion() }, 'agent started');

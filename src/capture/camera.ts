@@ -154,10 +154,21 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     return this.cfg.id;
   }
 
-  /** Starts capturing (no-op while running). Throws only for a config that can never work. */
+  /**
+   * Starts capturing (no-op while running). Never throws: a camera whose settings can never work (the
+   * configuration check should have caught it) goes to `failed` with the reason and stays there, alone;
+   * the agent's other cameras are not its concern.
+   */
   start(): void {
     if (this.active) return;
-    buildCaptureCommand(this.cfg); // validate now, loudly, rather than as a retried failure
+    try {
+      buildCaptureCommand(this.cfg); // validate now, loudly, rather than as a retried failure
+    } catch (err) {
+      const reason = `cannot start: ${this.redact((err as Error).message)}`;
+      this.log.error({ reason }, 'capture cannot start; this camera stays failed until its configuration is fixed');
+      this.setState('failed', reason);
+      return;
+    }
     this.active = true;
     this.stopping = null;
     this.attempt = 0;

@@ -128,6 +128,12 @@ function parseCamera(raw: unknown, at: string, problems: string[]): Record<strin
     else if (c.username === null) problems.push(`${at}.username: required when ${credentials.join(' and ')} is set`);
   }
   if (c.loop === true && c.kind !== 'file') problems.push(`${at}.loop: only file sources can loop`);
+  // gst-launch writes headerless raw frames: their size must be fixed in the caps before the first byte.
+  if (c.kind === 'gstreamer') {
+    for (const k of ['width', 'height'] as const) {
+      if (c[k] === 0) problems.push(`${at}.${k}: required (> 0) for gstreamer sources: the frame size is fixed in the pipeline's caps`);
+    }
+  }
   const backoff = c.backoff as Record<string, unknown> | undefined;
   if (typeof backoff?.initialMs === 'number' && typeof backoff.maxMs === 'number' && backoff.maxMs < backoff.initialMs) {
     problems.push(`${at}.backoff.maxMs: must be ≥ backoff.initialMs (${backoff.initialMs})`);

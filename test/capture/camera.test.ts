@@ -206,7 +206,10 @@ describe('CameraCapture: files and devices', () => {
     const fps = (7 * 1000) / (times[7]! - times[0]!);
     expect(fps).toBeGreaterThan(4);
     expect(fps).toBeLessThan(6.5);
-    expect(() => new CameraCapture(config({ kind: 'gstreamer', width: 0 }), pino({ level: 'silent' })).start()).toThrow(/width and height/);
+    // A camera that can never start fails alone: no throw (which would take the agent down), state failed.
+    const bad = new CameraCapture(config({ kind: 'gstreamer', width: 0 }), pino({ level: 'silent' }));
+    expect(() => bad.start()).not.toThrow();
+    expect(bad.stats()).toMatchObject({ state: 'failed', reason: expect.stringMatching(/width and height/) as unknown });
   });
 
   // The Jetson hardware-decode pipeline of docs/deploy.md with the software decoder in place of
