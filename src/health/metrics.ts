@@ -56,6 +56,7 @@ export class AgentMetrics {
     gauge('emotion_agent_camera_people_in_window', 'People counted so far in the open window.', ['camera'], cams((c) => c.peopleInWindow));
     counter('emotion_agent_camera_frames_total', 'Frames delivered by the decoder.', ['camera'], cams((c) => c.framesIn));
     counter('emotion_agent_camera_frames_analysed_total', 'Frames analysed.', ['camera'], cams((c) => c.framesAnalysed));
+    counter('emotion_agent_camera_frames_discarded_total', 'Frames discarded because the model outputs were not finite (NaN, Infinity).', ['camera'], cams((c) => c.framesDiscarded));
     counter('emotion_agent_camera_frames_dropped_total', 'Frames replaced by a newer one before analysis.', ['camera'], cams((c) => c.dropped));
     counter('emotion_agent_camera_reconnects_total', 'Capture restarts after the first start.', ['camera'], cams((c) => c.reconnects));
 

@@ -25,6 +25,8 @@ export interface CameraStatusView {
   facesPerS: number;
   framesIn: number;
   framesAnalysed: number;
+  /** Frames discarded because the models' outputs were not finite. */
+  framesDiscarded: number;
   dropped: number;
   reconnects: number;
   lastFrameAgeMs: number | null;
@@ -107,7 +109,7 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
       return {
         id: c.id, state: c.state, reason: c.reason ?? null,
         fpsIn: round(c.fpsIn), fpsAnalysed: round(r.fps), facesPerS: round(r.faces),
-        framesIn: c.framesIn, framesAnalysed: p.framesAnalysed, dropped: c.dropped, reconnects: c.reconnects,
+        framesIn: c.framesIn, framesAnalysed: p.framesAnalysed, framesDiscarded: p.framesDiscarded, dropped: c.dropped, reconnects: c.reconnects,
         lastFrameAgeMs: c.lastFrameAgeMs, width: c.width, height: c.height,
         peopleInWindow: p.peopleInWindow, activeTracks: p.activeTracks,
         latencyMs: p.latencyMs, lastError: p.lastError ?? null,
