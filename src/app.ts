@@ -54,7 +54,8 @@ export function captureConfig(c: CameraConfig): CameraCaptureConfig {
     ...(c.height ? { height: c.height } : {}),
     rtspTransport: c.rtspTransport,
     stallTimeoutS: c.stallTimeoutS,
-    backoff: { initialMs: c.backoff.initialMs, maxMs: c.backoff.maxMs },
+    connectTimeoutS: c.connectTimeoutS,
+    backoff: { initialMs: c.backoff.initialMs, maxMs: c.backoff.maxMs, resetAfterMs: c.backoff.resetAfterMs },
   };
 }
 
@@ -139,7 +140,7 @@ export class Agent {
         models: inference.models,
         cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id),
         startedAt: (this.startedAt ?? new Date()).toISOString(),
-      }), updates?.commands(), updates ? 64 * 1024 + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) : undefined));
+      }), updates?.commands(), updates ? { 'model/update': 64 * 1024 + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) } : undefined));
       const sink = mqtt;
       let served = '';
       updates?.onState((st) => {

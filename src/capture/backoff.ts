@@ -5,11 +5,12 @@
 export interface BackoffConfig {
   initialMs: number;
   maxMs: number;
-  /** Streaming this long without a failure resets the exponent (default 30 s). */
+  /** Streaming this long without a failure resets the exponent (default 10 s, cameras[].backoff.resetAfterMs). */
   resetAfterMs?: number;
 }
 
-export const DEFAULT_RESET_AFTER_MS = 30_000;
+/** 10 s: a camera that streams 15 s and drops must not wait up to maxMs each time (30 s did). */
+export const DEFAULT_RESET_AFTER_MS = 10_000;
 
 /** ±20 % around `ms`. */
 export function jitter(ms: number, random: () => number = Math.random): number {
