@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Frame } from '../vision/image.js';
-import { backoffDelay, jitter, DEFAULT_RESET_AFTER_MS, type BackoffConfig } from './backoff.js';
+import { attemptAfterFailure, backoffDelay, jitter, type BackoffConfig } from './backoff.js';
 import {
   buildCaptureCommand, classifyExit, errorLines, missingLocalSource, parseOutputSize, redactSecrets, secretsOf,
   type Failure, type SourceConfig,
@@ -354,9 +354,8 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
   }
 
   private retry(failure: Failure): void {
-    const resetAfter = this.cfg.backoff.resetAfterMs ?? DEFAULT_RESET_AFTER_MS;
     // Only a stretch of real streaming proves the source healthy again.
-    if (this.streamingSince !== null && (this.lastFrameAt ?? 0) - this.streamingSince >= resetAfter) this.attempt = 0;
+    this.attempt = attemptAfterFailure(this.attempt, this.streamingSince === null ? null : (this.lastFrameAt ?? 0) - this.streamingSince, this.cfg.backoff);
     this.streamingSince = null;
     const delay = failure.permanent ? jitter(this.cfg.backoff.maxMs) : backoffDelay(this.attempt++, this.cfg.backoff);
     this.setState(failure.permanent ? 'failed' : 'backoff', failure.reason);

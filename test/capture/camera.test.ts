@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/capture/backoff.js';
+import { attemptAfterFailure, backoffDelay } from '../../src/capture/backoff.js';
 import {
   buildCaptureCommand, classifyExit, errorLines, gstTokens, parseOutputSize, redactSecrets, secretsOf, withCredentials,
 } from '../../src/capture/capture-command.js';
@@ -68,6 +68,14 @@ describe('capture helpers', () => {
     expect([0, 1, 2, 3, 4, 10].map((n) => backoffDelay(n, b, () => 0.5))).toEqual([100, 200, 400, 800, 1000, 1000]);
     expect(backoffDelay(0, b, () => 0)).toBe(80);
     expect(backoffDelay(0, b, () => 1)).toBe(120);
+  });
+
+  it('a camera that streamed 15 s before dropping reconnects from the first delay again (reset after 10 s by default, configurable)', () => {
+    expect(attemptAfterFailure(4, 15_000, {})).toBe(0);
+    expect(attemptAfterFailure(4, 9_000, {})).toBe(4);
+    expect(attemptAfterFailure(4, null, {})).toBe(4);
+    expect(attemptAfterFailure(4, 15_000, { resetAfterMs: 30_000 })).toBe(4);
+    expect(attemptAfterFailure(4, 2_000, { resetAfterMs: 1_000 })).toBe(0);
   });
 
   it('builds the FFmpeg command per kind (V4L2: argv only, no USB camera exists here — the narrowest seam)', () => {
