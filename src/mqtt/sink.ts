@@ -4,7 +4,9 @@
 // each row only on its PUBACK. One in flight keeps the order trivially right across reconnects (mqtt.js
 // resends the unacknowledged one first); at one window per camera per minute throughput is no concern.
 // Delivery is at-least-once: a PUBACK lost in a crash means that window is sent again, with the same
-// `seq`, which consumers use to drop duplicates.
+// `seq`, which consumers use to drop duplicates. When the outbox cannot write (a full disk), windows wait
+// in a bounded in-memory queue (store-queue.ts) instead of being lost; every drop is counted and leaves a
+// gap in seq.
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { WindowSink } from '../aggregate/sink.js';
@@ -135,7 +137,8 @@ export class MqttSink implements WindowSink {
   stats(): MqttSinkStats {
     const q = this.queue.stats();
     const stored = this.state === 'started' ? this.outbox.stats() : { pending: 0, dropped: 0, lastSeq: 0 };
-    const outbox = { ...stored, dropped: stored.dropped + q.unrecordedDrops, unstored: q.unstored, writable: q.writable, storeError: q.storeError };
+    // Delivered rows whose delete is still to be written are not waiting for the broker any more.
+    const outbox = { ...stored, pending: Math.max(0, stored.pending - this.acked.size), dropped: stored.dropped + q.unrecordedDrops, unstored: q.unstored, writable: q.writable, storeError: q.storeError };
     return { connected: this.client?.connected ?? false, lastError: this.lastError, lastErrorAt: this.lastErrorAt, published: this.published, outbox };
   }
 
