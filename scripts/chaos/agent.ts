@@ -38,8 +38,8 @@ export class ChaosAgent {
       appendFileSync(this.logFile, d);
       this.tail = (this.tail + d.toString()).slice(-4000);
     };
-    child.stdout!.on('data', keep);
-    child.stderr!.on('data', keep);
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     child.once('exit', (code, signal) => {
       if (this.child === child) this.child = undefined;
       if (!this.expectedExit) {
