@@ -24,6 +24,8 @@ interface Stream { res: ServerResponse; preview: (() => void) | undefined }
 export class EventStreams {
   private readonly streams = new Set<Stream>();
   private timer: NodeJS.Timeout | undefined;
+  /** Events not written because their stream's socket had not drained (counted for tests and diagnosis). */
+  skipped = 0;
   private readonly onWindow = (w: unknown): void => this.broadcast('window', w, true);
   private readonly onPreview = (p: unknown): void => this.broadcast('preview', p, false, true);
 
@@ -82,7 +84,10 @@ export class EventStreams {
 
   private write(s: Stream, event: string, text: string, essential: boolean): void {
     const res = s.res;
-    if (res.writableNeedDrain && !essential) return; // the browser is behind: the next status says more
+    if (res.writableNeedDrain && !essential) {
+      this.skipped += 1; // the browser is behind: the next status says more
+      return;
+    }
     if (res.writableLength > (this.opts.maxBufferedBytes ?? 4 * 1024 * 1024)) {
       this.log.warn({ buffered: res.writableLength }, 'event stream closed: the client does not read');
       res.destroy();

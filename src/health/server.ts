@@ -59,6 +59,11 @@ export class HealthServer {
     this.log.info({ url: this.url, auth: this.opts.token !== null }, 'health endpoint and technician page listening');
   }
 
+  /** Open event streams and events skipped for backpressure. */
+  eventStreamStats(): { open: number; skipped: number } {
+    return { open: this.streams.size, skipped: this.streams.skipped };
+  }
+
   get url(): string {
     const a = this.server?.address() as AddressInfo | null | undefined;
     const host = a ? (a.family === 'IPv6' ? `[${a.address}]` : a.address) : this.opts.host;

@@ -2,6 +2,7 @@
 // bearer scheme case-insensitive, and 200 open pages: capped, served from one listener each (no
 // MaxListenersExceededWarning), every open stream still gets every window.
 import { request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WindowHistory } from '../../src/health/history.js';
@@ -16,17 +17,17 @@ import { testWindow } from '../helpers/windows.js';
 const servers: HealthServer[] = [];
 afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.stop())); });
 
-async function serve(token: string | null, maxEventStreams?: number): Promise<{ url: string; history: WindowHistory }> {
+async function serve(token: string | null, maxEventStreams?: number, o: { pushIntervalMs?: number; pad?: number } = {}): Promise<{ url: string; history: WindowHistory; server: HealthServer }> {
   const history = new WindowHistory();
-  const status = (): ApiStatus => ({ version: 'test', cameras: [] }) as unknown as ApiStatus;
+  const status = (): ApiStatus => ({ version: 'test', cameras: [], pad: 'x'.repeat(o.pad ?? 0) }) as unknown as ApiStatus;
   const server = new HealthServer(
-    { host: '127.0.0.1', port: 0, token, webDir: `${ROOT}/web`, ...(maxEventStreams ? { maxEventStreams } : {}) },
+    { host: '127.0.0.1', port: 0, token, webDir: `${ROOT}/web`, ...(maxEventStreams ? { maxEventStreams } : {}), ...(o.pushIntervalMs ? { pushIntervalMs: o.pushIntervalMs } : {}) },
     { status, readiness: () => ({ ready: true, reasons: [] }), history, preview: new PreviewHub(false, 1, 64), metrics: new AgentMetrics(status, false) },
     pino({ level: 'silent' }),
   );
   await server.start();
   servers.push(server);
-  return { url: server.url, history };
+  return { url: server.url, history, server };
 }
 
 const get = async (url: string, headers: Record<string, string> = {}): Promise<Response> => fetch(url, { headers });
@@ -84,4 +85,17 @@ describe('health server hardening', () => {
       process.off('warning', onWarning);
     }
   }, 30_000);
+
+  it('a page that stops reading gets no more status events until it drains (backpressure), instead of the agent buffering them', async () => {
+    const { url, server } = await serve(null, 10, { pushIntervalMs: 5, pad: 256 * 1024 });
+    const sock = connect(Number(new URL(url).port), '127.0.0.1');
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write('GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n');
+    sock.pause(); // a stalled browser tab: the kernel buffers fill, then Node's
+    await waitFor(() => server.eventStreamStats().skipped > 0, 20_000, 'status events skipped for a stalled stream');
+    expect(server.eventStreamStats().open).toBe(1);
+    sock.destroy();
+    await waitFor(() => server.eventStreamStats().open === 0, 10_000, 'the stream closed');
+  }, 30_000);
 });
+
