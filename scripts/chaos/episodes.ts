@@ -75,7 +75,9 @@ export class Episodes {
   async run(endAt: number): Promise<void> {
     while (Date.now() < endAt) {
       const kind = this.next();
-      const detail = await this.play(kind);
+      // A harness failure (a helper that did not come back) is logged and the run goes on: the reckoning
+      // still counts every window, and a broken world shows there.
+      const detail = await this.play(kind).catch((err: Error) => `episode failed: ${err.message}`);
       this.log.push({ kind, at: new Date().toISOString(), detail });
       console.error(`chaos: ${kind}: ${detail}`);
       await sleep(this.between(2000, 8000));

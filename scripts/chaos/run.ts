@@ -87,8 +87,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await episodes.run(Date.now() + o.minutes * 60_000);
     // Mend: everything up, then let the agent deliver what it holds before a clean stop.
     world.free();
-    await world.broker.restart();
-    await world.rtsp.restart();
+    await world.broker.restart().catch((err: Error) => console.error(`chaos: broker restart failed: ${err.message}`));
+    await world.rtsp.restart().catch((err: Error) => console.error(`chaos: RTSP restart failed: ${err.message}`));
     if (!agent.running) agent.start();
     const until = Date.now() + 120_000;
     while (Date.now() < until) {
