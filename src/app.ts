@@ -54,7 +54,8 @@ export function captureConfig(c: CameraConfig): CameraCaptureConfig {
     ...(c.height ? { height: c.height } : {}),
     rtspTransport: c.rtspTransport,
     stallTimeoutS: c.stallTimeoutS,
-    backoff: { initialMs: c.backoff.initialMs, maxMs: c.backoff.maxMs },
+    connectTimeoutS: c.connectTimeoutS,
+    backoff: { initialMs: c.backoff.initialMs, maxMs: c.backoff.maxMs, resetAfterMs: c.backoff.resetAfterMs },
   };
 }
 
@@ -129,7 +130,6 @@ export class Agent {
     mlog.info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
     for (const why of this.inference.providerFallbacks) mlog.warn({ provider: cfg.inference.provider }, why);
 
-    if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     let mqtt: MqttSink | undefined;
     const broker = await embeddedBrokerFromConfig(cfg, log.child({ module: 'mqtt-broker' }));
     if (broker !== null && broker !== 'unavailable') this.broker = broker;
@@ -140,7 +140,7 @@ export class Agent {
         models: inference.models,
         cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id),
         startedAt: (this.startedAt ?? new Date()).toISOString(),
-      }), updates?.commands(), updates ? 64 * 1024 + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) : undefined));
+      }), updates?.commands(), updates ? { 'model/update': 64 * 1024 + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) } : undefined));
       const sink = mqtt;
       let served = '';
       updates?.onState((st) => {
@@ -152,6 +152,9 @@ export class Agent {
       });
     }
     this.mqtt = mqtt;
+    // After MQTT: the pipeline writes sinks in order, so a crash between the two leaves a window in the
+    // durable outbox but not in the local file, never the reverse (a local record of a window nobody got).
+    if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     this.sinks.push(...this.extraSinks);
     if (this.health) this.sinks.push(this.health.history);
     for (const s of this.sinks) await s.start();
@@ -178,8 +181,13 @@ export class Agent {
     }
     // Each camera is independent: one that fails to connect goes to backoff, the others stream.
     for (const { capture, pipeline } of this.cameras) {
-      capture.start();
-      pipeline.start();
+      try {
+        capture.start();
+        pipeline.start();
+      } catch (err) {
+        // Not expected (start() reports its own failures as state), but one camera must never stop the rest.
+        log.error({ camera: capture.id, err: (err as Error).message }, 'camera could not start; the others go on');
+      }
     }
     this.startedAt = new Date();
     log.info({ cameras: this.cameras.length, version: packageVersion() }, 'agent started');
@@ -275,7 +283,10 @@ export class Agent {
     return {
       modelsLoaded: this.inference !== undefined && this.startedAt !== undefined,
       cameras: cams,
-      mqtt: m ? { connected: m.connected, pending: m.outbox.pending, maxRows: this.cfg.outbox.maxRows } : null,
+      mqtt: m ? {
+        connected: m.connected, pending: m.outbox.pending, maxRows: this.cfg.outbox.maxRows,
+        writable: m.outbox.writable, storeError: m.outbox.storeError, unstored: m.outbox.unstored,
+      } : null,
     };
   }
 }

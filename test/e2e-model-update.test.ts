@@ -41,8 +41,8 @@ function serve(name: string, opts: { tamper?: boolean; cutFirst?: boolean } = {}
   return `${https.url}/${name}`;
 }
 
-const pushTo = (name: string, baseUrl?: string): Promise<boolean> =>
-  push(bundle(name), { broker: broker.url, device: 'kiosk-1', prefix: 'emotion-agent', timeout: 120, replyWaitS: 1, ...(baseUrl ? { baseUrl, token: 'sesame' } : {}) }, (l) => lines.push(l));
+const pushTo = (name: string, baseUrl?: string, settleS = 0): Promise<boolean> =>
+  push(bundle(name), { broker: broker.url, device: 'kiosk-1', prefix: 'emotion-agent', timeout: 120, replyWaitS: 1, settleS, ...(baseUrl ? { baseUrl, token: 'sesame' } : {}) }, (l) => lines.push(l));
 
 /** A fresh window with analysed faces after `since`: the model serving can do its job. */
 async function servesAfter(since: number): Promise<void> {
@@ -77,6 +77,7 @@ beforeAll(async () => {
   await v('resumed', '3.0.0', k);
   await v('autonan', '4.0.0', k, (_m, b) => withNaNOnRealImages(b), 2, 'emotion-fp32');
   await v('later', '5.0.0', k);
+  await v('fleet', '6.0.0', k);
   const { manifest, model } = shippedEmotion();
   manifest.version = '3.1.0';
   await makeBundle(bundle('oversize'), manifest, { 'model.onnx': model, 'padding.bin': Buffer.alloc(3 * 1024 * 1024, 7) }, { key: k, golden: 0 });
@@ -177,7 +178,8 @@ describe('remote model update, end to end', () => {
   }, 60_000);
 
   it('rolls back automatically when the new model gives NaN on real frames', async () => {
-    expect(await pushTo('autonan')).toBe(true); // it passes validation: only real faces make it fail
+    // It passes validation (only real faces make it fail) and activates; push watches and reports the rollback as a failure.
+    expect(await pushTo('autonan', undefined, 60)).toBe(false);
     await waitFor(() => state().state === 'rolled_back' && state().previousVersion === '4.0.0', 60_000, 'the automatic rollback');
     expect(state().version).toBe('3.0.0');
     expect(state().error).toMatch(/automatic rollback: NaN outputs on 3 frames after activation/);
@@ -216,9 +218,10 @@ describe('remote model update, end to end', () => {
 
   it('a fleet-wide push (--all) updates every device that answers', async () => {
     const out: string[] = [];
-    const ok = await push(bundle('good'), { broker: broker.url, all: true, prefix: 'emotion-agent', timeout: 120, replyWaitS: 2 }, (l) => out.push(l));
+    // A newer version than the serving 3.0.0: a lower one would be refused as a downgrade (test/e2e-model-safety.test.ts).
+    const ok = await push(bundle('fleet'), { broker: broker.url, all: true, prefix: 'emotion-agent', timeout: 120, replyWaitS: 2, settleS: 0 }, (l) => out.push(l));
     expect(ok, out.join('\n')).toBe(true);
-    expect(out).toContain('kiosk-1 accepted emotion-classifier@2.0.0');
-    expect(state()).toMatchObject({ state: 'active', version: '2.0.0', previousVersion: '3.0.0' });
+    expect(out).toContain('kiosk-1 accepted emotion-classifier@6.0.0');
+    expect(state()).toMatchObject({ state: 'active', version: '6.0.0', previousVersion: '3.0.0' });
   }, 120_000);
 });

@@ -61,6 +61,17 @@ describe('emotion-agent run', () => {
     expect(r.stderr).toMatch(/colour/);
   });
 
+  it('a gstreamer camera without width/height is refused at validation (exit 78, naming the keys), not at run time', () => {
+    const file = join(tmp, 'gst.json');
+    writeFileSync(file, JSON.stringify({ cameras: [{ id: 'jetson', source: 'videotestsrc ! videoconvert' }] }));
+    const r = cli(['run', '--config', file]);
+    expect(r.code).toBe(78);
+    expect(r.stderr).toMatch(/cameras\[0\]\.width: required \(> 0\) for gstreamer sources/);
+    expect(r.stderr).toMatch(/cameras\[0\]\.height/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    expect(cli(['config', '--print', '--config', file]).code).toBe(78);
+  });
+
   it('a missing configuration file is named (exit 78)', () => {
     const r = cli(['run', '--config', 'nope.json']);
     expect(r.code).toBe(78);

@@ -194,6 +194,9 @@ export class WindowAggregator {
   }
 
   private attribute(v: TrackView): void {
+    // Second line of defence (the pipeline discards non-finite frames): a NaN mean would publish as
+    // null entries, which the window schema forbids, and argmax would read it as the first label.
+    if (!v.meanProbabilities.every(Number.isFinite)) return;
     this.cur.people.set(v.id, { mean: v.meanProbabilities, dominant: v.dominant });
     if (!this.counted.has(v.id)) {
       this.counted.add(v.id);

@@ -1,7 +1,7 @@
 // `emotion-agent analyze`: faces and emotions of an image, a video file or a stream, frame by frame.
 import { extname } from 'node:path';
 import { isStreamUrl, probeVideo, readFrames } from '../capture/ffmpeg.js';
-import { redactUrl } from '../config/redact.js';
+import { redactString } from '../config/redact-url.js';
 import type { SessionOptions } from '../models/bundle.js';
 import { CANONICAL_LABELS, type Task } from '../models/manifest.js';
 import { defaultBundleDir } from '../models/defaults.js';
@@ -111,7 +111,7 @@ export async function analyzeSource(analyzer: Analyzer, input: string, opts: Ana
   }
   // --annotate out.jpg on a video: the last frame, annotated.
   if (lastAnnotated && opts.annotate) writeImage(opts.annotate, lastAnnotated);
-  if (n === 0) throw new Error(`no frames could be read from ${redactUrl(input)}`);
+  if (n === 0) throw new Error(`no frames could be read from ${redactString(input)}`);
   return n;
 }
 

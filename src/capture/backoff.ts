@@ -5,11 +5,20 @@
 export interface BackoffConfig {
   initialMs: number;
   maxMs: number;
-  /** Streaming this long without a failure resets the exponent (default 30 s). */
+  /** Streaming this long without a failure resets the exponent (default 10 s, cameras[].backoff.resetAfterMs). */
   resetAfterMs?: number;
 }
 
-export const DEFAULT_RESET_AFTER_MS = 30_000;
+/** 10 s: a camera that streams 15 s and drops must not wait up to maxMs each time (30 s did). */
+export const DEFAULT_RESET_AFTER_MS = 10_000;
+
+/**
+ * The exponent to use after a failure: back to 0 when the source streamed (without a failure) for at
+ * least resetAfterMs before it, else unchanged. `streamedMs` null: it never streamed this time.
+ */
+export function attemptAfterFailure(attempt: number, streamedMs: number | null, cfg: Pick<BackoffConfig, 'resetAfterMs'>): number {
+  return streamedMs !== null && streamedMs >= (cfg.resetAfterMs ?? DEFAULT_RESET_AFTER_MS) ? 0 : attempt;
+}
 
 /** ±20 % around `ms`. */
 export function jitter(ms: number, random: () => number = Math.random): number {

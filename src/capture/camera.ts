@@ -19,7 +19,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Frame } from '../vision/image.js';
-import { backoffDelay, jitter, DEFAULT_RESET_AFTER_MS, type BackoffConfig } from './backoff.js';
+import { attemptAfterFailure, backoffDelay, jitter, type BackoffConfig } from './backoff.js';
 import {
   buildCaptureCommand, classifyExit, errorLines, missingLocalSource, parseOutputSize, redactSecrets, secretsOf,
   type Failure, type SourceConfig,
@@ -154,10 +154,21 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     return this.cfg.id;
   }
 
-  /** Starts capturing (no-op while running). Throws only for a config that can never work. */
+  /**
+   * Starts capturing (no-op while running). Never throws: a camera whose settings can never work (the
+   * configuration check should have caught it) goes to `failed` with the reason and stays there, alone;
+   * the agent's other cameras are not its concern.
+   */
   start(): void {
     if (this.active) return;
-    buildCaptureCommand(this.cfg); // validate now, loudly, rather than as a retried failure
+    try {
+      buildCaptureCommand(this.cfg); // validate now, loudly, rather than as a retried failure
+    } catch (err) {
+      const reason = `cannot start: ${this.redact((err as Error).message)}`;
+      this.log.error({ reason }, 'capture cannot start; this camera stays failed until its configuration is fixed');
+      this.setState('failed', reason);
+      return;
+    }
     this.active = true;
     this.stopping = null;
     this.attempt = 0;
@@ -343,9 +354,8 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
   }
 
   private retry(failure: Failure): void {
-    const resetAfter = this.cfg.backoff.resetAfterMs ?? DEFAULT_RESET_AFTER_MS;
     // Only a stretch of real streaming proves the source healthy again.
-    if (this.streamingSince !== null && (this.lastFrameAt ?? 0) - this.streamingSince >= resetAfter) this.attempt = 0;
+    this.attempt = attemptAfterFailure(this.attempt, this.streamingSince === null ? null : (this.lastFrameAt ?? 0) - this.streamingSince, this.cfg.backoff);
     this.streamingSince = null;
     const delay = failure.permanent ? jitter(this.cfg.backoff.maxMs) : backoffDelay(this.attempt++, this.cfg.backoff);
     this.setState(failure.permanent ? 'failed' : 'backoff', failure.reason);

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { redactUrl } from '../config/redact.js';
+import { redactString, secretParams } from '../config/redact-url.js';
 import { isStreamUrl } from './ffmpeg.js';
 
 export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'gstreamer';
@@ -56,6 +56,8 @@ export function secretsOf(cfg: Pick<SourceConfig, 'source' | 'password'>): strin
     }
   };
   add(cfg.password);
+  // ?password=… in a URL, user-pw=… in a pipeline: a decoder may echo the value without its name.
+  for (const v of secretParams(cfg.source)) add(v);
   for (const m of cfg.source.matchAll(/[a-z][a-z0-9+.-]*:\/\/[^\s/@'"]*:([^\s/@'"]*)@/gi)) {
     add(m[1]);
     try {
@@ -67,11 +69,9 @@ export function secretsOf(cfg: Pick<SourceConfig, 'source' | 'password'>): strin
   return [...out];
 }
 
-/** Masks user:pass@ in every URL in `text` and every literal secret. */
+/** The one redaction (config/redact-url.ts) with this source's literal secrets. */
 export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = redactUrl(text);
-  for (const s of secrets) out = out.split(s).join('***');
-  return out;
+  return redactString(text, secrets);
 }
 
 /** Splits a gst-launch description into argv tokens; gst-launch escapes spaces inside each token. */

@@ -2,7 +2,7 @@
 // loop, in a process we can kill and restart, and every container/codec FFmpeg knows works.
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { redactUrl } from '../config/redact.js';
+import { redactString } from '../config/redact-url.js';
 import { FrameAssembler } from './frame-assembler.js';
 import type { Frame } from '../vision/image.js';
 
@@ -32,11 +32,11 @@ export async function probeVideo(source: string, timeoutMs = 15_000): Promise<Vi
     ({ stdout } = await execFileP('ffprobe', args, { timeout: timeoutMs }));
   } catch (err) {
     const msg = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').pop() ?? '';
-    throw new Error(`cannot open video ${redactUrl(source)}: ${redactUrl(msg)}`);
+    throw new Error(`cannot open video ${redactString(source)}: ${redactString(msg)}`);
   }
   const info = JSON.parse(stdout) as { streams?: { width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }[]; format?: { duration?: string } };
   const s = info.streams?.[0];
-  if (!s?.width || !s.height) throw new Error(`no video stream in ${redactUrl(source)}`);
+  if (!s?.width || !s.height) throw new Error(`no video stream in ${redactString(source)}`);
   const rate = (r?: string): number => {
     const [n, d] = (r ?? '0/1').split('/').map(Number);
     return n && d ? n / d : 0;
@@ -97,7 +97,7 @@ export async function* readFrames(source: string, info: VideoInfo, opts: ReadOpt
     }
     const code = await exited;
     if (code !== 0 && !opts.signal?.aborted && index === 0) {
-      throw new Error(`ffmpeg could not decode ${redactUrl(source)}: ${redactUrl(stderr.trim().split('\n').pop() ?? `exit ${code}`)}`);
+      throw new Error(`ffmpeg could not decode ${redactString(source)}: ${redactString(stderr.trim().split('\n').pop() ?? `exit ${code}`)}`);
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

@@ -36,16 +36,18 @@ export const CAMERA_FIELDS: Tree = {
   password: new Key(optional(str()), null, 'RTSP password, put into the URL at connect time and never logged. Prefer passwordFile.'),
   passwordFile: new Key(optional(str()), null, 'File holding the RTSP password (one trailing newline ignored). Relative: against $CREDENTIALS_DIRECTORY when set. Wins over password.'),
   loop: new Key(bool, false, 'Restart a file source at its end (files only).'),
-  fps: new Key(num({ min: 0, minExclusive: true }), 5, 'Frames analysed per second (frames in between are dropped).'),
-  width: new Key(int(0), 0, 'Analysis frame width in pixels; 0 = the source\'s.'),
-  height: new Key(int(0), 0, 'Analysis frame height in pixels; 0 = the source\'s.'),
+  fps: new Key(num({ min: 0, max: 120, minExclusive: true }), 5, 'Frames analysed per second (frames in between are dropped).'),
+  width: new Key(int(0, 7680), 0, 'Analysis frame width in pixels; 0 = the source\'s.'),
+  height: new Key(int(0, 4320), 0, 'Analysis frame height in pixels; 0 = the source\'s.'),
   roi: new Key(roiType, null, 'Analyse only this region, as fractions of the frame (keys below). null = the whole frame.'),
-  minFaceSize: new Key(int(0), 40, 'Ignore faces smaller than this many pixels high (in the analysis frame).'),
+  minFaceSize: new Key(int(0, 4320), 40, 'Ignore faces smaller than this many pixels high (in the analysis frame).'),
   rtspTransport: new Key(oneOf(['tcp', 'udp']), 'tcp', 'RTSP transport: tcp is reliable through NAT and lossy Wi-Fi; udp has less latency.'),
-  stallTimeoutS: new Key(num({ min: 0, minExclusive: true }), 10, 'Reconnect when no frame arrives for this many seconds.'),
+  stallTimeoutS: new Key(num({ min: 0, max: 3600, minExclusive: true }), 10, 'Reconnect when no frame arrives for this many seconds while streaming.'),
+  connectTimeoutS: new Key(num({ min: 0, max: 600, minExclusive: true }), 10, 'Give up on a (re)connect when the first frame has not arrived after this many seconds (RTSP setup, probing, waiting for a keyframe); then back off and retry.'),
   backoff: {
-    initialMs: new Key(int(1), 1000, 'First reconnect delay; doubles after each failure.'),
-    maxMs: new Key(int(1), 30000, 'Longest reconnect delay.'),
+    initialMs: new Key(int(1, 3_600_000), 1000, 'First reconnect delay; doubles after each failure.'),
+    maxMs: new Key(int(1, 3_600_000), 30000, 'Longest reconnect delay.'),
+    resetAfterMs: new Key(int(0, 3_600_000), 10000, 'Streaming this long without a failure starts the delays again at initialMs (a camera that streams a while and drops reconnects quickly).'),
   },
 };
 
@@ -128,6 +130,12 @@ function parseCamera(raw: unknown, at: string, problems: string[]): Record<strin
     else if (c.username === null) problems.push(`${at}.username: required when ${credentials.join(' and ')} is set`);
   }
   if (c.loop === true && c.kind !== 'file') problems.push(`${at}.loop: only file sources can loop`);
+  // gst-launch writes headerless raw frames: their size must be fixed in the caps before the first byte.
+  if (c.kind === 'gstreamer') {
+    for (const k of ['width', 'height'] as const) {
+      if (c[k] === 0) problems.push(`${at}.${k}: required (> 0) for gstreamer sources: the frame size is fixed in the pipeline's caps`);
+    }
+  }
   const backoff = c.backoff as Record<string, unknown> | undefined;
   if (typeof backoff?.initialMs === 'number' && typeof backoff.maxMs === 'number' && backoff.maxMs < backoff.initialMs) {
     problems.push(`${at}.backoff.maxMs: must be ≥ backoff.initialMs (${backoff.initialMs})`);

@@ -1,15 +1,9 @@
-// Secrets out of anything printed or logged: values of secret-named keys, credentials in URLs
-// (rtsp://user:pass@cam), and password-like parameters (GStreamer's user-pw=…, ?password=… in URLs).
-import { REDACTED, redactUrl } from './redact-url.js';
+// Secrets out of configuration objects printed or sent: values of secret-named keys, and every string
+// through the one text redaction (redact-url.ts: URL credentials, user-pw=…, ?password=…).
+import { REDACTED, redactString, redactUrl } from './redact-url.js';
 import { isSecretName } from './values.js';
 
-export { REDACTED, redactUrl };
-
-/** Hides URL userinfo and password parameters inside a string (a source URL, a pipeline, an error message). */
-export function redactString(s: string): string {
-  return redactUrl(s)
-    .replace(/\b(user-pw|password|passwd|pwd|pass)=[^\s!&"']*/gi, `$1=${REDACTED}`);
-}
+export { REDACTED, redactString, redactUrl };
 
 /**
  * A deep copy with secrets replaced by "***": keys matching /password|secret|token|key$/i (unless unset)

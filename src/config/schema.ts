@@ -35,19 +35,19 @@ export function configTree(): Tree {
         allowUnsigned: new Key(bool, false, 'DEVELOPMENT ONLY: accept bundles without a signature (the file hashes are still checked).'),
         dir: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'models'), 'Folder of the on-device model store (versions and the pointer naming the serving one). Default: var/state/models in the package folder.'),
         keep: new Key(int(1, 20), 2, 'Previous versions kept per task for rollback.'),
-        latencyMultiple: new Key(num({ min: 1 }), 3, 'Refuse a model whose measured latency exceeds this multiple of the serving model\'s.'),
-        maxFileBytes: new Key(int(1), 256 * 1024 * 1024, 'Largest file a bundle may hold, in bytes.'),
-        maxInlineBytes: new Key(int(0), 1024 * 1024, 'Largest bundle (all files together) that may arrive inline (base64) in the command itself, in bytes.'),
-        downloadTimeoutS: new Key(int(1), 600, 'Time limit for downloading all files of one update (retries and resumes included).'),
-        validateTimeoutS: new Key(int(1), 120, 'Time limit for validating a candidate model (loading, golden vectors, latency probe).'),
+        latencyMultiple: new Key(num({ min: 1, max: 100 }), 3, 'Refuse a model whose measured latency exceeds this multiple of the serving model\'s.'),
+        maxFileBytes: new Key(int(1, 4 * 1024 ** 3), 256 * 1024 * 1024, 'Largest file a bundle may hold, in bytes.'),
+        maxInlineBytes: new Key(int(0, 16 * 1024 * 1024), 1024 * 1024, 'Largest bundle (all files together) that may arrive inline (base64) in the command itself, in bytes.'),
+        downloadTimeoutS: new Key(int(1, 86_400), 600, 'Time limit for downloading all files of one update (retries and resumes included).'),
+        validateTimeoutS: new Key(int(1, 3600), 120, 'Time limit for validating a candidate model (loading, golden vectors, latency probe).'),
         ca: new Key(optional(str()), null, 'PEM file of the CA(s) trusted for https:// model downloads, in addition to the system CAs. null = the system CAs only.'),
-        probationS: new Key(int(1), 600, 'After an activation, inference errors or NaN/constant outputs within this many seconds roll the model back automatically.'),
-        crashLoopBoots: new Key(int(1), 3, 'Restarts during probation after which the new model is rolled back at boot (a crash loop).'),
+        probationS: new Key(int(1, 7 * 86_400), 600, 'After an activation, inference errors or NaN/constant outputs within this many seconds roll the model back automatically.'),
+        crashLoopBoots: new Key(int(1, 100), 3, 'Restarts during probation after which the new model is rolled back at boot (a crash loop).'),
       },
     },
     inference: {
       provider: new Key(oneOf(['cpu', 'cuda', 'tensorrt']), 'cpu', 'ONNX Runtime execution provider.'),
-      threads: new Key(int(0), 0, 'ONNX Runtime intra-op threads per session. 0 = ONNX Runtime decides.'),
+      threads: new Key(int(0, 256), 0, 'ONNX Runtime intra-op threads per session. 0 = ONNX Runtime decides.'),
       flipTta: new Key(bool, false, 'Also classify each face mirrored and average: slightly more accurate, twice the classifier cost.'),
     },
     detector: {
@@ -58,13 +58,13 @@ export function configTree(): Tree {
       + 'In the environment, the whole array as JSON.'),
     tracker: {
       iouThreshold: new Key(num({ min: 0, max: 1, minExclusive: true }), 0.3, 'Minimum box overlap (IoU) for a detection to continue a track.'),
-      maxUnseenMs: new Key(int(1), 1500, 'A track unseen for this long ends.'),
-      minTrackMs: new Key(int(0), 1000, 'Tracks shorter than this are not counted (passers-by, false detections).'),
-      minHits: new Key(int(1), 3, 'Detections a track needs before it is counted.'),
+      maxUnseenMs: new Key(int(1, 600_000), 1500, 'A track unseen for this long ends.'),
+      minTrackMs: new Key(int(0, 3_600_000), 1000, 'Tracks shorter than this are not counted (passers-by, false detections).'),
+      minHits: new Key(int(1, 10_000), 3, 'Detections a track needs before it is counted.'),
     },
     aggregate: {
-      windowS: new Key(int(1), 60, 'Length of an aggregation window in seconds.'),
-      minPeople: new Key(int(1), 3, 'Privacy threshold: windows with fewer people report only the count, without the per-emotion breakdown.'),
+      windowS: new Key(int(1, 86_400), 60, 'Length of an aggregation window in seconds.'),
+      minPeople: new Key(int(1, 100_000), 3, 'Privacy threshold: windows with fewer people report only the count, without the per-emotion breakdown.'),
     },
     sinks: {
       jsonl: {
@@ -85,7 +85,7 @@ export function configTree(): Tree {
       key: new Key(optional(str()), null, 'PEM file of the client certificate\'s private key.'),
       keepaliveS: new Key(int(1, 65535), 30, 'MQTT keepalive in seconds: the broker publishes the offline last will after about 1.5 times this without traffic.'),
       protocolVersion: new Key(int(4, 5), 4, 'MQTT protocol version: 4 = 3.1.1, 5 = MQTT 5.'),
-      statsIntervalS: new Key(int(0), 60, 'Publish counters (outbox pending/dropped, published) to <root>/stats this often. 0 = never.'),
+      statsIntervalS: new Key(int(0, 86_400), 60, 'Publish counters (outbox pending/dropped, published) to <root>/stats this often. 0 = never.'),
       topicRoot: new Key(optional(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /')), null, 'Topic root for everything the agent publishes (docs/mqtt.md). null = emotion-agent/<device id>.'),
       homeAssistant: {
         enabled: new Key(bool, false, 'Publish Home Assistant MQTT discovery configs (retained, on every connect): per camera a people sensor and one per emotion (docs/mqtt.md).'),
@@ -94,14 +94,16 @@ export function configTree(): Tree {
     },
     outbox: {
       path: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'outbox.db'), 'SQLite file that keeps MQTT messages until the broker acknowledges them (survives restarts and power cuts). Default: var/state/outbox.db in the package folder.'),
-      maxRows: new Key(int(1), 100_000, 'Most messages kept while the broker is unreachable; beyond it the oldest are dropped (and counted).'),
-      maxAgeS: new Key(int(1), 30 * 86_400, 'Messages older than this are dropped (and counted). Default: 30 days.'),
+      maxRows: new Key(int(1, 10_000_000), 100_000, 'Most messages kept while the broker is unreachable; beyond it the oldest are dropped (and counted).'),
+      maxAgeS: new Key(int(1, 366 * 86_400), 30 * 86_400, 'Messages older than this are dropped (and counted). Default: 30 days.'),
+      maxUnstored: new Key(int(1, 100_000), 1000, 'Windows kept in memory while the outbox cannot write (disk full), stored in order when it can again; beyond it the oldest are dropped (counted, leaving a gap in seq).'),
     },
     http: {
       enabled: new Key(bool, true, 'Serve /healthz, /readyz, /api/status, /metrics and the technician page (docs/health.md).'),
       host: new Key(str(/^\S+$/, 'an IP address or host name'), '127.0.0.1', 'Address to listen on. Any address other than loopback (127.0.0.1, ::1, localhost) requires http.token (or tokenFile) for every route but /healthz.'),
       port: new Key(int(0, 65535), 8090, 'TCP port of the health endpoint and page. 0 = any free port (tests).'),
       token: new Key(optional(str()), null, 'Bearer token the page and API require (Authorization: Bearer …); never logged. Prefer tokenFile.'),
+      maxEventStreams: new Key(int(1, 1000), 100, 'Most event streams (open technician pages) served at once; more get 503. Each costs a socket and a status document per second.'),
       tokenFile: new Key(optional(str()), null, 'File holding the bearer token (one trailing newline ignored). Relative: against $CREDENTIALS_DIRECTORY when set. Wins over token.'),
     },
     preview: {
@@ -110,7 +112,7 @@ export function configTree(): Tree {
       width: new Key(int(64, 1920), 480, 'Preview width in pixels (height keeps the aspect ratio).'),
     },
     shutdown: {
-      timeoutS: new Key(num({ min: 0, minExclusive: true }), 10, 'On SIGTERM, flush and close within this many seconds, then exit anyway.'),
+      timeoutS: new Key(num({ min: 0, max: 600, minExclusive: true }), 10, 'On SIGTERM, flush and close within this many seconds, then exit anyway.'),
     },
   };
 }

@@ -35,7 +35,8 @@ export interface CameraConfig {
   readonly minFaceSize: number;
   readonly rtspTransport: 'tcp' | 'udp';
   readonly stallTimeoutS: number;
-  readonly backoff: { readonly initialMs: number; readonly maxMs: number };
+  readonly connectTimeoutS: number;
+  readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number };
 }
 
 /** models.update.*: remote model updates (src/models/updates.ts). */
@@ -86,7 +87,7 @@ export interface AgentConfig {
     /** Home Assistant MQTT discovery. */
     readonly homeAssistant: { readonly enabled: boolean; readonly prefix: string };
   };
-  readonly outbox: { readonly path: string; readonly maxRows: number; readonly maxAgeS: number };
+  readonly outbox: { readonly path: string; readonly maxRows: number; readonly maxAgeS: number; readonly maxUnstored: number };
   /** The local health endpoint and technician page (src/health). */
   readonly http: {
     readonly enabled: boolean;
@@ -95,6 +96,7 @@ export interface AgentConfig {
     /** Read from tokenFile when that is set. Never log. Required when host is not loopback. */
     readonly token: string | null;
     readonly tokenFile: string | null;
+    readonly maxEventStreams: number;
   };
   /** The live annotated preview on the technician page: images never leave memory, never stored. */
   readonly preview: { readonly enabled: boolean; readonly fps: number; readonly width: number };

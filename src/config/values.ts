@@ -2,7 +2,7 @@
 // (docs/config.md, `config --schema`), convict (the description is the registered format's name), and
 // the error messages. Each type also knows how to read its value from an environment variable, strictly:
 // convict's own coercions accept "5abc" as 5 and "no" as true, which hides typos on a kiosk.
-import { redactUrl } from './redact-url.js';
+import { redactString } from './redact-url.js';
 
 export interface ValueType {
   /** Human description, e.g. "integer ≥ 0"; also the convict format name. */
@@ -123,6 +123,6 @@ export function envName(path: readonly string[]): string {
 /** A value quoted for an error message, short, with URL credentials hidden. */
 export function shown(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
-  const safe = redactUrl(s);
+  const safe = redactString(s);
   return safe.length > 80 ? `${safe.slice(0, 77)}...` : safe;
 }

@@ -56,6 +56,7 @@ export class AgentMetrics {
     gauge('emotion_agent_camera_people_in_window', 'People counted so far in the open window.', ['camera'], cams((c) => c.peopleInWindow));
     counter('emotion_agent_camera_frames_total', 'Frames delivered by the decoder.', ['camera'], cams((c) => c.framesIn));
     counter('emotion_agent_camera_frames_analysed_total', 'Frames analysed.', ['camera'], cams((c) => c.framesAnalysed));
+    counter('emotion_agent_camera_frames_discarded_total', 'Frames discarded because the model outputs were not finite (NaN, Infinity).', ['camera'], cams((c) => c.framesDiscarded));
     counter('emotion_agent_camera_frames_dropped_total', 'Frames replaced by a newer one before analysis.', ['camera'], cams((c) => c.dropped));
     counter('emotion_agent_camera_reconnects_total', 'Capture restarts after the first start.', ['camera'], cams((c) => c.reconnects));
 
@@ -64,7 +65,9 @@ export class AgentMetrics {
       gauge('emotion_agent_mqtt_connected', '1 while connected to the broker.', [], (s, set) => set({}, s.mqtt.connected ? 1 : 0));
       gauge('emotion_agent_mqtt_outbox_pending', 'Messages waiting in the outbox for the broker.', [], (s, set) => set({}, s.mqtt.outboxPending));
       counter('emotion_agent_mqtt_published_total', 'Messages acknowledged by the broker.', [], (s, set) => set({}, s.mqtt.published));
-      counter('emotion_agent_mqtt_outbox_dropped_total', 'Messages dropped by the outbox (full or too old).', [], (s, set) => set({}, s.mqtt.dropped));
+      counter('emotion_agent_mqtt_outbox_dropped_total', 'Messages dropped: by the outbox (full or too old) or before they could be stored (disk full).', [], (s, set) => set({}, s.mqtt.dropped));
+      gauge('emotion_agent_mqtt_outbox_unstored', 'Windows waiting in memory because the outbox cannot write.', [], (s, set) => set({}, s.mqtt.unstored));
+      gauge('emotion_agent_mqtt_outbox_writable', '0 while the outbox cannot write (disk full, I/O error).', [], (s, set) => set({}, s.mqtt.outboxWritable ? 1 : 0));
     }
 
     gauge('emotion_agent_host_load1_per_cpu', '1-minute load average per CPU.', [], (s, set) => set({}, s.host.load1PerCpu));

@@ -7,7 +7,8 @@ export interface ReadinessInput {
   modelsLoaded: boolean;
   cameras: { capture: CaptureStats; pipeline: PipelineStats; stallTimeoutS: number }[];
   /** null when MQTT is off. */
-  mqtt: { connected: boolean; pending: number; maxRows: number } | null;
+  /** `writable` false (with `storeError`) while the outbox cannot store windows; absent = writable. */
+  mqtt: { connected: boolean; pending: number; maxRows: number; writable?: boolean; storeError?: string | null; unstored?: number } | null;
 }
 
 export interface Readiness {
@@ -18,7 +19,8 @@ export interface Readiness {
 
 /**
  * Ready: models loaded, every enabled camera delivered a frame within its stall timeout, and MQTT is
- * connected or its outbox still has room (a broker outage is survivable until the outbox must drop).
+ * connected or its outbox still has room (a broker outage is survivable until the outbox must drop), and
+ * the outbox can write (a full disk is not survivable for long).
  */
 export function readiness(input: ReadinessInput): Readiness {
   const reasons: string[] = [];
@@ -30,6 +32,8 @@ export function readiness(input: ReadinessInput): Readiness {
   }
   const m = input.mqtt;
   if (m && !m.connected && m.pending >= m.maxRows) reasons.push(`mqtt: not connected and the outbox is full (${m.pending} windows)`);
+  // Windows then live in memory only: a crash would drop them (counted, but still lost), so not ready.
+  if (m && m.writable === false) reasons.push(`mqtt: the outbox cannot store windows (${m.storeError ?? 'write failed'}); ${m.unstored ?? 0} waiting in memory`);
   return { ready: reasons.length === 0, reasons };
 }
 

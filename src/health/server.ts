@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { EventStreams } from './event-streams.js';
 import type { WindowHistory } from './history.js';
 import type { AgentMetrics } from './metrics.js';
 import type { PreviewHub } from './preview.js';
@@ -18,6 +19,8 @@ export interface HealthServerOptions {
   token: string | null;
   /** How often the page's event stream gets a status snapshot. Default 1000 ms. */
   pushIntervalMs?: number;
+  /** Most open event streams (pages); more get 503. Default 100. */
+  maxEventStreams?: number;
   webDir: string;
 }
 
@@ -31,10 +34,12 @@ export interface HealthParts {
 
 export class HealthServer {
   private server: Server | undefined;
-  private readonly streams = new Set<ServerResponse>();
+  private readonly streams: EventStreams;
   private readonly files = new Map<string, Buffer>();
 
-  constructor(private readonly opts: HealthServerOptions, private readonly parts: HealthParts, private readonly log: Logger) {}
+  constructor(private readonly opts: HealthServerOptions, private readonly parts: HealthParts, private readonly log: Logger) {
+    this.streams = new EventStreams({ maxStreams: opts.maxEventStreams ?? 100, intervalMs: opts.pushIntervalMs ?? 1000 }, parts, log);
+  }
 
   /** Idempotent. Rejects when the address cannot be bound (EADDRINUSE, EACCES). */
   async start(): Promise<void> {
@@ -54,6 +59,11 @@ export class HealthServer {
     this.log.info({ url: this.url, auth: this.opts.token !== null }, 'health endpoint and technician page listening');
   }
 
+  /** Open event streams and events skipped for backpressure. */
+  eventStreamStats(): { open: number; skipped: number } {
+    return { open: this.streams.size, skipped: this.streams.skipped };
+  }
+
   get url(): string {
     const a = this.server?.address() as AddressInfo | null | undefined;
     const host = a ? (a.family === 'IPv6' ? `[${a.address}]` : a.address) : this.opts.host;
@@ -64,8 +74,7 @@ export class HealthServer {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    for (const res of this.streams) res.end();
-    this.streams.clear();
+    this.streams.closeAll();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -76,6 +85,9 @@ export class HealthServer {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const path = url.pathname;
+      // Nothing here may be framed by another site (clickjacking the page, reading it through a frame).
+      res.setHeader('x-frame-options', 'DENY');
+      res.setHeader('content-security-policy', "frame-ancestors 'none'");
       if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
       // Liveness answers without a token: supervisors and Docker health checks have none.
       if (path === '/healthz') return json(res, 200, { status: 'ok' });
@@ -90,7 +102,10 @@ export class HealthServer {
         }
         case '/api/status': return json(res, 200, this.parts.status());
         case '/api/history': return json(res, 200, this.parts.history.recent());
-        case '/api/events': return this.events(res, url.searchParams.get('preview') === '1');
+        case '/api/events': {
+          if (this.streams.open(res, url.searchParams.get('preview') === '1')) return;
+          return json(res, 503, { error: `too many open event streams (${this.opts.maxEventStreams ?? 100}); close a page and retry` }, { 'retry-after': '5' });
+        }
         case '/metrics': {
           res.writeHead(200, { 'content-type': this.parts.metrics.registry.contentType, 'cache-control': 'no-store' });
           res.end(await this.parts.metrics.text());
@@ -108,34 +123,12 @@ export class HealthServer {
   private authorised(req: IncomingMessage): boolean {
     const token = this.opts.token;
     if (token === null) return true;
-    const m = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
+    // The scheme name is case-insensitive (RFC 7235 §2.1): "bearer x" is as good as "Bearer x".
+    const m = /^bearer +(.+?) *$/i.exec(req.headers.authorization ?? '');
     if (!m) return false;
     const given = Buffer.from(m[1]!);
     const want = Buffer.from(token);
     return given.length === want.length && timingSafeEqual(given, want);
-  }
-
-  /** Server-sent events: `status` every push interval, `window` as windows close, `preview` when asked. */
-  private events(res: ServerResponse, withPreview: boolean): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (event: string, data: unknown): void => {
-      res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    this.streams.add(res);
-    send('status', this.parts.status());
-    const timer = setInterval(() => send('status', this.parts.status()), this.opts.pushIntervalMs ?? 1000);
-    const onWindow = (w: unknown): void => send('window', w);
-    this.parts.history.on('window', onWindow);
-    const onPreview = (p: unknown): void => send('preview', p);
-    const unwatch = withPreview && this.parts.preview.enabled ? this.parts.preview.watch() : undefined;
-    if (unwatch) this.parts.preview.on('preview', onPreview);
-    res.on('close', () => {
-      clearInterval(timer);
-      this.parts.history.off('window', onWindow);
-      this.parts.preview.off('preview', onPreview);
-      unwatch?.();
-      this.streams.delete(res);
-    });
   }
 }
 

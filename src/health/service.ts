@@ -27,7 +27,7 @@ export class HealthService {
     const deviceId = resolveDeviceId(cfg.device.id);
     const status = (): ApiStatus => buildStatus(source, deviceId, this.host.current(), this.rates, this.preview.enabled);
     this.server = new HealthServer(
-      { host: cfg.http.host, port: cfg.http.port, token: cfg.http.token, webDir: join(PACKAGE_ROOT, 'web') },
+      { host: cfg.http.host, port: cfg.http.port, token: cfg.http.token, maxEventStreams: cfg.http.maxEventStreams, webDir: join(PACKAGE_ROOT, 'web') },
       { status, readiness: () => source.readiness(), history: this.history, preview: this.preview, metrics: new AgentMetrics(status, cfg.mqtt.enabled) },
       log,
     );

@@ -26,7 +26,8 @@ export async function serveStatic(dir: string, path: string, res: ServerResponse
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
     // Everything the page needs is same-origin; preview images arrive as data: URLs.
-    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'",
+    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
   });
   res.end(body);

@@ -25,6 +25,8 @@ export interface CameraStatusView {
   facesPerS: number;
   framesIn: number;
   framesAnalysed: number;
+  /** Frames discarded because the models' outputs were not finite. */
+  framesDiscarded: number;
   dropped: number;
   reconnects: number;
   lastFrameAgeMs: number | null;
@@ -47,7 +49,11 @@ export interface ApiStatus {
   models: { task: 'face-detector' | 'emotion-classifier'; version: string; p50Ms: number | null; p95Ms: number | null }[];
   /** Remote model updates: the same per-task state as the retained MQTT `model` topic; null when off. */
   modelUpdates: ModelStatePayload | null;
-  mqtt: { enabled: boolean; connected: boolean; outboxPending: number; published: number; dropped: number; lastError: string | null };
+  /** `unstored`: windows waiting in memory while the outbox cannot write (`outboxWritable` false, `storeError` why). */
+  mqtt: {
+    enabled: boolean; connected: boolean; outboxPending: number; published: number; dropped: number; lastError: string | null;
+    unstored: number; outboxWritable: boolean; storeError: string | null;
+  };
   host: HostStats;
   preview: boolean;
   generatedAt: string;
@@ -103,7 +109,7 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
       return {
         id: c.id, state: c.state, reason: c.reason ?? null,
         fpsIn: round(c.fpsIn), fpsAnalysed: round(r.fps), facesPerS: round(r.faces),
-        framesIn: c.framesIn, framesAnalysed: p.framesAnalysed, dropped: c.dropped, reconnects: c.reconnects,
+        framesIn: c.framesIn, framesAnalysed: p.framesAnalysed, framesDiscarded: p.framesDiscarded, dropped: c.dropped, reconnects: c.reconnects,
         lastFrameAgeMs: c.lastFrameAgeMs, width: c.width, height: c.height,
         peopleInWindow: p.peopleInWindow, activeTracks: p.activeTracks,
         latencyMs: p.latencyMs, lastError: p.lastError ?? null,
@@ -115,8 +121,11 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
     ],
     modelUpdates: snap.modelUpdates,
     mqtt: m
-      ? { enabled: true, connected: m.connected, outboxPending: m.outbox.pending, published: m.published, dropped: m.outbox.dropped, lastError: m.lastError ?? null }
-      : { enabled: false, connected: false, outboxPending: 0, published: 0, dropped: 0, lastError: null },
+      ? {
+        enabled: true, connected: m.connected, outboxPending: m.outbox.pending, published: m.published, dropped: m.outbox.dropped, lastError: m.lastError ?? null,
+        unstored: m.outbox.unstored, outboxWritable: m.outbox.writable, storeError: m.outbox.storeError,
+      }
+      : { enabled: false, connected: false, outboxPending: 0, published: 0, dropped: 0, lastError: null, unstored: 0, outboxWritable: true, storeError: null },
     host,
     preview,
     generatedAt: new Date(now).toISOString(),

@@ -1,12 +1,14 @@
 // `emotion-agent model push`: sends a signed bundle to one device or the whole fleet as a model/update
 // command (files inline, or as URLs under --base-url where the operator serves them), then prints each
 // device's progress from its retained `model` topic until every device that accepted is done.
-// Exit 0 when all of them activated the version, 1 otherwise (failed, rolled back, refused, timed out).
+// Exit 0 when all of them activated the version and kept it for --settle seconds, 1 otherwise (failed,
+// rolled back, refused, timed out). The settle time matters: a model that passes validation but outputs
+// NaN on real faces is rolled back by the device seconds after it became active.
 import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import { CliError, positiveNumber } from '../cli-util.js';
+import { CliError, nonNegativeInt, positiveNumber } from '../cli-util.js';
 import type { CommandResponse, ModelStatePayload, ModelTaskState } from '../mqtt/topics.js';
 import { MANIFEST_FILE, parseManifestText } from './signed-bundle.js';
 import { SIGNATURE_FILE } from './signing.js';
@@ -21,6 +23,10 @@ export interface PushOptions {
   timeout: number;
   /** --all: how long to collect replies before waiting only for the devices that answered. */
   replyWaitS: number;
+  /** After a device reports `active`, keep watching this long for an automatic rollback. Default 10. */
+  settleS?: number;
+  /** Ask the device to accept a lower version than it serves (the signed manifest must allow it too). */
+  allowDowngrade?: boolean;
 }
 
 const TERMINAL = new Set(['active', 'failed', 'rolled_back']);
@@ -42,7 +48,10 @@ export function updateArgs(dir: string, o: { baseUrl?: string; token?: string })
 
 export async function push(dir: string, o: PushOptions, print: (line: string) => void = (l) => console.log(l)): Promise<boolean> {
   if (Boolean(o.device) === Boolean(o.all)) throw new CliError('model push: give --device ID or --all', 64);
-  const { args, task, version } = updateArgs(dir, o);
+  const { args: bundleArgs, task, version } = updateArgs(dir, o);
+  const args = o.allowDowngrade ? { ...bundleArgs, allowDowngrade: true } : bundleArgs;
+  const settleMs = (o.settleS ?? 10) * 1000;
+  const activeAt = new Map<string, number>();
   const target = o.all ? 'all' : o.device!;
   const cmdTopic = `${o.prefix}/${target}/cmd/model/update`;
   const client = await connectAsync(o.broker, { connectTimeout: 10_000, reconnectPeriod: 1000 });
@@ -53,8 +62,9 @@ export async function push(dir: string, o: PushOptions, print: (line: string) =>
   const id = `push-${Date.now()}`;
   let settle: () => void = () => undefined;
   const finished = new Promise<void>((r) => { settle = r; });
+  const settled = (d: string): boolean => done.has(d) && (done.get(d)!.state !== 'active' || Date.now() - (activeAt.get(d) ?? 0) >= settleMs);
   const check = (): void => {
-    if (answered.size > 0 && [...accepted].every((d) => done.has(d)) && (!o.all || collecting === false)) settle();
+    if (answered.size > 0 && [...accepted].every(settled) && (!o.all || collecting === false)) settle();
   };
   let collecting = Boolean(o.all);
   client.on('message', (topic, payload) => {
@@ -66,10 +76,22 @@ export async function push(dir: string, o: PushOptions, print: (line: string) =>
       const s = (body as Partial<ModelStatePayload>)[task as keyof ModelStatePayload];
       if (!s) return;
       if (!TERMINAL.has(s.state) && s.target === version) seenWork.add(device);
+      // Active, then rolled back by the device itself while we watch: the update did not hold.
+      if (s.state === 'rolled_back' && s.previousVersion === version && done.get(device)?.state === 'active') {
+        done.set(device, s);
+        print(`${device} ${task} rolled_back ${s.version}${s.error ? `: ${s.error}` : ''}`);
+        check();
+        return;
+      }
       // A retained state from before this push is not an answer: count terminal states only after work or the reply.
       if (TERMINAL.has(s.state) && (seenWork.has(device) || accepted.has(device)) && !done.has(device) && (s.target === version || s.version === version || s.state === 'rolled_back')) {
         done.set(device, s);
         print(`${device} ${task} ${s.state} ${s.version}${s.error ? `: ${s.error}` : ''}`);
+        if (s.state === 'active') {
+          activeAt.set(device, Date.now());
+          if (settleMs > 0) print(`${device} watching ${settleMs / 1000} s for an automatic rollback`);
+          setTimeout(check, settleMs + 10).unref();
+        }
       } else if (!TERMINAL.has(s.state)) {
         print(`${device} ${task} ${s.state}${s.progress !== null ? ` ${Math.round(s.progress * 100)}%` : ''}`);
       }
@@ -109,8 +131,10 @@ export function registerModelPush(model: Command): void {
     .option('--token <t>', 'bearer token for --base-url downloads')
     .option('--timeout <s>', 'give up after this many seconds', positiveNumber, 900)
     .option('--reply-wait <s>', 'with --all: seconds to collect replies', positiveNumber, 5)
-    .action(async (dir: string, o: { broker: string; device?: string; all?: boolean; prefix: string; baseUrl?: string; token?: string; timeout: number; replyWait: number }) => {
-      const ok = await push(dir, { broker: o.broker, prefix: o.prefix, timeout: o.timeout, replyWaitS: o.replyWait, ...(o.device ? { device: o.device } : {}), ...(o.all ? { all: true } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), ...(o.token ? { token: o.token } : {}) });
+    .option('--settle <s>', 'after activation, watch this many seconds for an automatic rollback (which fails the push)', nonNegativeInt, 10)
+    .option('--allow-downgrade', 'install a lower version than the device serves (the signed manifest must carry rollback permission)')
+    .action(async (dir: string, o: { broker: string; device?: string; all?: boolean; prefix: string; baseUrl?: string; token?: string; timeout: number; replyWait: number; settle: number; allowDowngrade?: boolean }) => {
+      const ok = await push(dir, { broker: o.broker, prefix: o.prefix, timeout: o.timeout, replyWaitS: o.replyWait, settleS: o.settle, ...(o.allowDowngrade ? { allowDowngrade: true } : {}), ...(o.device ? { device: o.device } : {}), ...(o.all ? { all: true } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), ...(o.token ? { token: o.token } : {}) });
       if (!ok) throw new CliError('model push: not every device activated the update', 1);
     });
 }

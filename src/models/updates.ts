@@ -17,6 +17,7 @@ import { checkSignature, verifyBundleDir } from './signed-bundle.js';
 import { parsePublicKey } from './signing.js';
 import { ModelStore } from './store.js';
 import { TASKS, UpdateStates } from './update-state.js';
+import { downgradeRefusal } from './version-order.js';
 import { validateInChild } from './validator.js';
 
 /** What the updates need from inference: swap a task's model, and hear about its health. */
@@ -102,6 +103,12 @@ export class ModelUpdates {
     const task = req.manifest.task;
     if (this.busy.has(task)) throw new CommandError('busy', `an update of ${task} is already in progress (version ${this.states.get(task).target ?? '?'})`);
     if (!this.inference) throw new CommandError('busy', 'the models are still loading');
+    // Checked here on the manifest as sent; run() then refuses it anyway unless the signature covers it.
+    const downgrade = downgradeRefusal(req.manifest.version, this.serving[task].version, req.manifest.allowDowngrade === true, args.allowDowngrade === true);
+    if (downgrade) {
+      this.log.warn({ task, version: req.manifest.version, serving: this.serving[task].version }, 'model update refused: downgrade');
+      throw new CommandError('bad_request', downgrade);
+    }
     const inline = Object.entries(req.sources).reduce((a, [name, s]) => a + ('data' in s ? req.manifest.files[name]!.size : 0), 0);
     if (inline > this.cfg.maxInlineBytes) throw new CommandError('bad_request', `inline files total ${inline} bytes, more than models.update.maxInlineBytes (${this.cfg.maxInlineBytes}); give URLs instead`);
     const ac = new AbortController();

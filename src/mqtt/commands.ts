@@ -22,8 +22,13 @@ export interface CommandHandlerOptions {
   deviceId: string;
   commands: Readonly<Record<string, CommandFn>>;
   log: Logger;
-  /** Larger payloads are refused unparsed. Default 64 KiB. */
+  /** Larger payloads are refused unparsed. Default 64 KiB (the limit docs/mqtt.md promises). */
   maxBytes?: number;
+  /**
+   * Larger limits for the named commands only (model/update carries inline files): a limit sized for
+   * them must not open every other command to megabyte payloads.
+   */
+  maxBytesFor?: Readonly<Record<string, number>>;
 }
 
 /** MQTT 5 request properties that redirect the reply. */
@@ -64,7 +69,8 @@ export class CommandHandler {
       return reply({ id, deviceId: this.opts.deviceId, ok: false, error: { code, message } });
     };
 
-    const parsed = parse(payload, this.opts.maxBytes ?? MAX_COMMAND_BYTES);
+    const limit = (Object.hasOwn(this.opts.maxBytesFor ?? {}, name) ? this.opts.maxBytesFor![name] : undefined) ?? this.opts.maxBytes ?? MAX_COMMAND_BYTES;
+    const parsed = parse(payload, limit);
     if ('error' in parsed) return fail(parsed.id, 'bad_request', parsed.error);
     const { id, args } = parsed;
     const fn = Object.hasOwn(this.opts.commands, name) ? this.opts.commands[name] : undefined;

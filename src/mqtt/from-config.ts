@@ -11,7 +11,7 @@ import { MqttSink } from './sink.js';
 import { defaultTopicRoot, type InfoPayload } from './topics.js';
 
 /** extraCommands: more commands (model/update…); maxCommandBytes: raised for inline model files. */
-export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => InfoPayload, extraCommands: Record<string, CommandFn> = {}, maxCommandBytes?: number): MqttSink {
+export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => InfoPayload, extraCommands: Record<string, CommandFn> = {}, maxBytesFor?: Record<string, number>): MqttSink {
   const deviceId = resolveDeviceId(cfg.device.id);
   const m = cfg.mqtt;
   const client = {
@@ -26,12 +26,12 @@ export function mqttSinkFromConfig(cfg: AgentConfig, log: Logger, info?: () => I
     ...(info ? { info: () => info() } : {}),
     ...extraCommands,
   };
-  const handler = new CommandHandler({ root: topicRoot, deviceId, commands, log: log.child({ module: 'mqtt-cmd' }), ...(maxCommandBytes ? { maxBytes: maxCommandBytes } : {}) });
+  const handler = new CommandHandler({ root: topicRoot, deviceId, commands, log: log.child({ module: 'mqtt-cmd' }), ...(maxBytesFor ? { maxBytesFor } : {}) });
   const outbox = new Outbox({ path: cfg.outbox.path, maxRows: cfg.outbox.maxRows, maxAgeS: cfg.outbox.maxAgeS });
   const homeAssistant = m.homeAssistant.enabled
     ? { homeAssistant: { prefix: m.homeAssistant.prefix, cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id), swVersion: packageVersion() } }
     : {};
-  return new MqttSink({ client, deviceId, topicRoot, commands: handler, statsIntervalMs: m.statsIntervalS * 1000, ...(info ? { info } : {}), ...homeAssistant }, outbox, log.child({ module: 'mqtt' }));
+  return new MqttSink({ client, deviceId, topicRoot, commands: handler, statsIntervalMs: m.statsIntervalS * 1000, maxUnstored: cfg.outbox.maxUnstored, ...(info ? { info } : {}), ...homeAssistant }, outbox, log.child({ module: 'mqtt' }));
 }
 
 /**

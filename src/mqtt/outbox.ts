@@ -38,6 +38,10 @@ export class Outbox {
 
   constructor(private readonly opts: OutboxOptions) {}
 
+  get path(): string {
+    return this.opts.path;
+  }
+
   /** Opens (creating) the database; idempotent. Throws an error naming the path when it is corrupt or locked. */
   open(): void {
     if (this.db) return;
@@ -48,6 +52,10 @@ export class Outbox {
       db = new Database(path, { timeout: 500 });
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
+      // A small WAL, truncated after each checkpoint: on a small or nearly full disk the default (4 MB
+      // before the first checkpoint, never shrunk) alone can fill it, and then nothing can be stored.
+      db.pragma('wal_autocheckpoint = 64');
+      db.pragma('journal_size_limit = 262144');
       // IMMEDIATE takes the write lock now: a second agent on the same file fails here, clearly,
       // instead of two processes interleaving sequence numbers.
       db.transaction(() => {
@@ -87,6 +95,27 @@ export class Outbox {
       this.prune();
       return seq;
     }).immediate();
+  }
+
+  /**
+   * Counts n messages as dropped that were never stored (the disk was full) and skips n seqs, so that
+   * consumers see the gap where they would have been. Throws like enqueue() when it cannot write.
+   */
+  recordLost(n: number): void {
+    if (n <= 0) return;
+    this.need().transaction(() => {
+      this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(n, 'last_seq');
+      this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(n, 'dropped');
+    }).immediate();
+  }
+
+  /** After a failed write: checkpoint and truncate the WAL, which gives its space back. Never throws. */
+  reclaim(): void {
+    try {
+      this.need().pragma('wal_checkpoint(TRUNCATE)');
+    } catch {
+      // Best effort: a reader or the full disk itself may prevent it; the next retry tries again.
+    }
   }
 
   /** Up to n oldest rows, in seq order. */

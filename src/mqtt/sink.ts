@@ -4,17 +4,21 @@
 // each row only on its PUBACK. One in flight keeps the order trivially right across reconnects (mqtt.js
 // resends the unacknowledged one first); at one window per camera per minute throughput is no concern.
 // Delivery is at-least-once: a PUBACK lost in a crash means that window is sent again, with the same
-// `seq`, which consumers use to drop duplicates.
+// `seq`, which consumers use to drop duplicates. When the outbox cannot write (a full disk), windows wait
+// in a bounded in-memory queue (store-queue.ts) instead of being lost; every drop is counted and leaves a
+// gap in seq.
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { WindowSink } from '../aggregate/sink.js';
-import { redactUrl } from '../config/redact.js';
+import { redactString } from '../config/redact-url.js';
 import { within } from '../platform/async.js';
 import type { AggregateWindow } from '../aggregate/window.js';
 import type { CommandHandler } from './commands.js';
 import { connectClient, describeMqttError, type MqttClientConfig } from './client.js';
 import { homeAssistantDiscovery, type HomeAssistantOptions } from './home-assistant.js';
 import type { Outbox, OutboxStats } from './outbox.js';
+import { StoreQueue, type StoreQueueStats } from './store-queue.js';
+import { UnstoredCount } from './unstored-count.js';
 import { encode, topicSpec, Topics, type CameraStatePayload, type InfoPayload, type ModelStatePayload } from './topics.js';
 
 export interface MqttSinkOptions {
@@ -32,6 +36,8 @@ export interface MqttSinkOptions {
   stopTimeoutMs?: number;
   /** Home Assistant discovery configs, published retained on every connect; none = no discovery. */
   homeAssistant?: Omit<HomeAssistantOptions, 'deviceId'>;
+  /** Windows kept in memory while the outbox cannot write (disk full); beyond it the oldest are dropped. Default 1000. */
+  maxUnstored?: number;
 }
 
 export interface MqttSinkStats {
@@ -40,7 +46,8 @@ export interface MqttSinkStats {
   lastError: string | null;
   lastErrorAt: string | null;
   published: number;
-  outbox: OutboxStats;
+  /** `dropped` includes windows dropped before they could be stored; `unstored`: waiting in memory. */
+  outbox: OutboxStats & Omit<StoreQueueStats, 'unrecordedDrops'>;
 }
 
 type State = 'new' | 'started' | 'stopped';
@@ -62,9 +69,16 @@ export class MqttSink implements WindowSink {
   private lastErrorAt: string | null = null;
   private published = 0;
   private readonly topics: Topics;
+  private readonly unstoredCount: UnstoredCount;
+  private readonly queue: StoreQueue;
+  /** Delivered rows whose delete failed (disk full): not sent again by this process; deleted on a later retry. */
+  private readonly acked = new Set<number>();
+  private storeTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: MqttSinkOptions, private readonly outbox: Outbox, private readonly log: Logger) {
     this.topics = new Topics(opts.topicRoot);
+    this.unstoredCount = new UnstoredCount(`${outbox.path}.unstored`);
+    this.queue = new StoreQueue(outbox, opts.maxUnstored ?? 1000, this.unstoredCount, log);
   }
 
   /** Opens the outbox (throws naming the file when it cannot) and starts connecting; does not wait for the broker. */
@@ -73,6 +87,7 @@ export class MqttSink implements WindowSink {
     if (this.state === 'started') return Promise.resolve();
     try {
       this.outbox.open();
+      this.queue.inherit(this.unstoredCount.open());
       const client = connectClient(this.opts.client, { topic: this.topics.status(), payload: encode('status', 'offline') });
       this.client = client;
       client.on('connect', () => this.onConnect());
@@ -88,19 +103,24 @@ export class MqttSink implements WindowSink {
     this.startedAtMs = Date.now();
     const every = this.opts.statsIntervalMs ?? 0;
     if (every > 0) this.statsTimer = setInterval(() => this.publishStats(), every).unref();
-    this.log.info({ url: redactUrl(this.opts.client.url), root: this.opts.topicRoot, pending: this.outbox.stats().pending }, 'mqtt sink started');
+    // While the outbox cannot write, retry on a clock too: the cameras may be between windows.
+    this.storeTimer = setInterval(() => {
+      if (this.queue.writable) return;
+      this.deleteAcked();
+      if (this.queue.retry()) this.kick();
+    }, 1000).unref();
+    this.log.info({ url: redactString(this.opts.client.url), root: this.opts.topicRoot, pending: this.outbox.stats().pending }, 'mqtt sink started');
     return Promise.resolve();
   }
 
-  /** Resolves once the window is in the outbox (durable); publishing happens behind. */
+  /**
+   * Resolves once the window is in the outbox (durable) or, while the outbox cannot write, waiting in
+   * the bounded in-memory queue (counted in stats, stored when writing works again); publishing happens behind.
+   */
   write(w: AggregateWindow): Promise<void> {
     if (this.state !== 'started') return Promise.reject(new Error(`mqtt: write() on a sink that is ${this.state === 'new' ? 'not started' : 'stopped'}`));
-    try {
-      this.outbox.enqueue(this.topics.window(w.cameraId), (seq) => encode(`cameras/${w.cameraId}/window`, { ...w, seq, deviceId: this.opts.deviceId }));
-    } catch (err) {
-      return Promise.reject(new Error(`mqtt: cannot store the window in the outbox: ${(err as Error).message}`, { cause: err }));
-    }
-    this.kick();
+    // The seq is given by the outbox when the row is stored, so a window that waits gets it later, in order.
+    if (this.queue.store(this.topics.window(w.cameraId), (seq) => encode(`cameras/${w.cameraId}/window`, { ...w, seq, deviceId: this.opts.deviceId }))) this.kick();
     return Promise.resolve();
   }
 
@@ -115,13 +135,21 @@ export class MqttSink implements WindowSink {
   }
 
   stats(): MqttSinkStats {
-    const outbox = this.state === 'started' ? this.outbox.stats() : { pending: 0, dropped: 0, lastSeq: 0 };
+    const q = this.queue.stats();
+    const stored = this.state === 'started' ? this.outbox.stats() : { pending: 0, dropped: 0, lastSeq: 0 };
+    // Delivered rows whose delete is still to be written are not waiting for the broker any more.
+    const outbox = { ...stored, pending: Math.max(0, stored.pending - this.acked.size), dropped: stored.dropped + q.unrecordedDrops, unstored: q.unstored, writable: q.writable, storeError: q.storeError };
     return { connected: this.client?.connected ?? false, lastError: this.lastError, lastErrorAt: this.lastErrorAt, published: this.published, outbox };
   }
 
   private onConnect(): void {
     // Rows that aged out during a long outage go now, before they are sent (the counter records them).
-    const expired = this.outbox.expire();
+    let expired = 0;
+    try {
+      expired = this.outbox.expire();
+    } catch (err) {
+      this.queue.fail(err as Error);
+    }
     if (expired > 0) this.log.warn({ expired }, 'outbox: dropped windows older than outbox.maxAgeS');
     this.log.info({ pending: this.outbox.stats().pending }, 'connected to the broker');
     const client = this.client;
@@ -200,10 +228,11 @@ export class MqttSink implements WindowSink {
   private publishStats(): void {
     const client = this.client;
     if (!client?.connected || this.state !== 'started') return;
-    const o = this.outbox.stats();
+    const o = this.stats().outbox;
     const payload = encode('stats', {
       at: new Date().toISOString(), uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
       outboxPending: o.pending, outboxDropped: o.dropped, published: this.published,
+      outboxUnstored: o.unstored, outboxWritable: o.writable,
     });
     client.publish(this.topics.stats(), payload, topicSpec('stats'));
   }
@@ -219,7 +248,7 @@ export class MqttSink implements WindowSink {
   private async drain(): Promise<void> {
     const client = this.client;
     while (client?.connected && this.state === 'started') {
-      const [row] = this.outbox.peek(1);
+      const row = this.outbox.peek(this.acked.size + 1).find((r) => !this.acked.has(r.seq));
       if (!row) return;
       try {
         // Resolves on PUBACK. A connection lost meanwhile keeps it pending: mqtt.js resends it first
@@ -235,8 +264,27 @@ export class MqttSink implements WindowSink {
       }
       // Stopped meanwhile: the outbox is closed; the row is sent again next start (same seq).
       if (this.state !== 'started') return;
-      this.outbox.ack(row.seq);
       this.published += 1;
+      try {
+        this.outbox.ack(row.seq);
+      } catch (err) {
+        // Delivered, but the delete could not be written (disk full): remember it so it is not sent
+        // again now; a crash before the delete succeeds sends it once more (same seq, at-least-once).
+        this.acked.add(row.seq);
+        this.queue.fail(err as Error);
+      }
+    }
+  }
+
+  /** Retries the deletes that failed while the disk was full. */
+  private deleteAcked(): void {
+    for (const seq of this.acked) {
+      try {
+        this.outbox.ack(seq);
+        this.acked.delete(seq);
+      } catch {
+        return;
+      }
     }
   }
 
@@ -252,13 +300,15 @@ export class MqttSink implements WindowSink {
     const client = this.client;
     clearTimeout(this.retryTimer);
     clearInterval(this.statsTimer);
+    clearInterval(this.storeTimer);
     if (!wasStarted || !client) {
       this.state = 'stopped';
       return;
     }
     const deadline = Date.now() + (this.opts.stopTimeoutMs ?? 3000);
     // Deliver what we can in the time given; the rest waits in the outbox for the next start.
-    while (client.connected && this.outbox.stats().pending > 0 && Date.now() < deadline) {
+    if (!this.queue.writable) this.queue.retry(); // a last chance for windows waiting in memory
+    while (client.connected && this.outbox.stats().pending > this.acked.size && Date.now() < deadline) {
       this.kick();
       await within(this.draining ?? sleep(50), deadline - Date.now());
     }
@@ -270,7 +320,11 @@ export class MqttSink implements WindowSink {
       await within(client.endAsync(), 1000);
     }
     if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
+    this.deleteAcked();
     const left = this.outbox.stats().pending;
+    const unstored = this.queue.stats().unstored;
+    if (unstored > 0) this.log.error({ unstored }, 'mqtt sink stopped with windows the outbox could not store; the next start counts them as dropped');
+    this.unstoredCount.close();
     this.outbox.close();
     this.log.info({ left, published: this.published }, left > 0 ? 'mqtt sink stopped; undelivered windows stay in the outbox' : 'mqtt sink stopped');
   }

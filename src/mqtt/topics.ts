@@ -32,6 +32,10 @@ export interface StatsPayload {
   outboxPending: number;
   outboxDropped: number;
   published: number;
+  /** Windows waiting in memory because the outbox cannot write (disk full). */
+  outboxUnstored: number;
+  /** False while the outbox cannot write. */
+  outboxWritable: boolean;
 }
 
 /** A command request on `<root>/cmd/<name>` or `<prefix>/all/cmd/<name>`; an empty payload counts as `{}`. */

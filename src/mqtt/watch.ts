@@ -6,7 +6,7 @@ import { connect } from 'mqtt';
 import { CliError } from '../cli-util.js';
 import { describeMqttError } from './client.js';
 import type { CameraStatePayload, WindowPayload } from './topics.js';
-import { redactUrl } from '../config/redact-url.js';
+import { redactString } from '../config/redact-url.js';
 
 export interface WatchOptions { broker: string; device?: string; all?: boolean; prefix: string }
 
@@ -57,7 +57,7 @@ export async function watch(o: WatchOptions, print: (line: string) => void = (l)
   const client = connect(o.broker, { reconnectPeriod: 2000, connectTimeout: 10_000 });
   let lastError = '';
   client.on('connect', () => {
-    console.error(`watch: connected to ${redactUrl(o.broker)}, watching ${topics.join(' ')}`);
+    console.error(`watch: connected to ${redactString(o.broker)}, watching ${topics.join(' ')}`);
     client.subscribe(topics, { qos: 1 }, (err) => { if (err) console.error(`watch: subscribe failed: ${err.message}`); });
   });
   client.on('error', (err) => {

@@ -37,6 +37,8 @@ export interface StageTimes {
 export interface PipelineStats {
   cameraId: string;
   framesAnalysed: number;
+  /** Frames discarded because the models' outputs were not finite (NaN, Infinity): never tracked or counted. */
+  framesDiscarded: number;
   faceDetections: number;
   activeTracks: number;
   peopleInWindow: number;
@@ -56,7 +58,7 @@ export class CameraPipeline {
   private timer: NodeJS.Timeout | undefined;
   private lastDropped = 0;
   private active: TrackView[] = [];
-  private readonly counters = { framesAnalysed: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
+  private readonly counters = { framesAnalysed: 0, framesDiscarded: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
   private lastError: string | undefined;
   private lastAnalysedAt: number | undefined;
   private readonly latency = { detect: new LatencyWindow(), classify: new LatencyWindow() };
@@ -104,6 +106,7 @@ export class CameraPipeline {
     return {
       cameraId: this.opts.cameraId,
       framesAnalysed: this.counters.framesAnalysed,
+      framesDiscarded: this.counters.framesDiscarded,
       faceDetections: this.counters.faceDetections,
       activeTracks: this.active.length,
       peopleInWindow: this.aggregator?.peopleSoFar() ?? 0,
@@ -142,6 +145,16 @@ export class CameraPipeline {
     const tap = this.opts.preview;
     const small = tap?.wants(this.opts.cameraId) ? downscaleToRgb(frame, tap.width) : undefined;
     const { faces, detectMs, classifyMs } = await this.analyzer.analyze(frame, roi, this.opts.minFaceSize);
+    // A model gone bad (NaN on real faces) must not reach a track or a window: the whole frame goes,
+    // counted. The update machinery sees the same outputs and rolls the model back.
+    if (!faces.every((f) => f.probabilities.every(Number.isFinite) && [f.box.x, f.box.y, f.box.width, f.box.height].every(Number.isFinite))) {
+      this.counters.framesDiscarded++;
+      this.lastAnalysedAt = this.clock.now(); // the loop is alive: this is the model's fault, not a hang
+      if (this.counters.framesDiscarded === 1 || this.counters.framesDiscarded % 100 === 0) {
+        this.log.warn({ discarded: this.counters.framesDiscarded }, 'frame discarded: the model output is not finite (NaN or Infinity)');
+      }
+      return;
+    }
     if (tap && small) {
       tap.publish({
         cameraId: this.opts.cameraId, capturedAtMs: frame.capturedAtMs, width: small.width, height: small.height, rgb: small.rgb,

@@ -1,5 +1,9 @@
 // Windowed per-camera aggregates from hand-made tracker output (track views with chosen means).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/paths.js';
 import { WindowAggregator, dwellStats } from '../../src/aggregate/window.js';
 import { CANONICAL_LABELS, type EmotionLabel } from '../../src/models/manifest.js';
 import { dominantLabel, type EndedTrack, type TrackView } from '../../src/vision/tracker.js';
@@ -17,6 +21,17 @@ function ended(id: number, firstSeenMs: number, lastSeenMs: number, counts = tru
 }
 
 describe('WindowAggregator', () => {
+  it('leaves out a person whose mean is not finite (NaN model output), so the window still matches its schema', () => {
+    const valid = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'window.schema.json'), 'utf8')) as object);
+    const agg = new WindowAggregator('cam1', { minPeople: 1 }, at(0, 0));
+    const nan = CANONICAL_LABELS.map(() => Number.NaN);
+    agg.frameAnalysed(at(0, 10), 2, [track(1, at(0, 8), at(0, 10), nan), track(2, at(0, 8), at(0, 10), onehot('happy'))], []);
+    const [w] = agg.tick(at(1, 0));
+    const payload = JSON.parse(JSON.stringify({ ...w, seq: 1, deviceId: 'd' })) as Record<string, unknown>;
+    expect(valid(payload), JSON.stringify(valid.errors)).toBe(true);
+    expect(w).toMatchObject({ people: 1, emotions: { happy: 1, angry: 0 } });
+  });
+
   it('aligns windows to the clock: one started at 12:00:37 ends at 12:01:00', () => {
     const agg = new WindowAggregator('cam1', {}, at(0, 37));
     expect(agg.tick(at(0, 59, 999))).toEqual([]);

@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { backoffDelay } from '../../src/capture/backoff.js';
+import { attemptAfterFailure, backoffDelay } from '../../src/capture/backoff.js';
 import {
   buildCaptureCommand, classifyExit, errorLines, gstTokens, parseOutputSize, redactSecrets, secretsOf, withCredentials,
 } from '../../src/capture/capture-command.js';
@@ -70,6 +70,14 @@ describe('capture helpers', () => {
     expect(backoffDelay(0, b, () => 1)).toBe(120);
   });
 
+  it('a camera that streamed 15 s before dropping reconnects from the first delay again (reset after 10 s by default, configurable)', () => {
+    expect(attemptAfterFailure(4, 15_000, {})).toBe(0);
+    expect(attemptAfterFailure(4, 9_000, {})).toBe(4);
+    expect(attemptAfterFailure(4, null, {})).toBe(4);
+    expect(attemptAfterFailure(4, 15_000, { resetAfterMs: 30_000 })).toBe(4);
+    expect(attemptAfterFailure(4, 2_000, { resetAfterMs: 1_000 })).toBe(0);
+  });
+
   it('builds the FFmpeg command per kind (V4L2: argv only, no USB camera exists here — the narrowest seam)', () => {
     const rtsp = buildCaptureCommand({ ...config(), kind: 'rtsp', source: 'rtsp://cam/x', username: 'u', password: 'p@ss/w' }).args;
     expect(rtsp.join(' ')).toContain('-rtsp_transport tcp -i rtsp://u:p%40ss%2Fw@cam/x');
@@ -94,6 +102,16 @@ describe('capture helpers', () => {
     const out = redactSecrets(text, secrets);
     expect(out).not.toMatch(/inl1ne-pw|p@ss\/word|p%40ss%2Fword/);
     expect(out).toContain('rtsp://***@h/s');
+  });
+
+  it('redacts ?password= in URLs and user-pw= in pipelines, and their values wherever a decoder echoes them', () => {
+    const source = 'rtspsrc location="rtsp://h/s?user=u&password=Qsecret1" user-pw="Gst secret2" proxy-pw=Px3cret ! decodebin';
+    const secrets = secretsOf({ source });
+    const out = redactSecrets(`capture of ${source}; auth failed for Qsecret1, Gst secret2, Px3cret`, secrets);
+    expect(out).not.toMatch(/Qsecret1|Gst secret2|Px3cret/);
+    expect(out).toContain('password=***');
+    expect(out).toContain('user-pw=***');
+    expect(out).toContain('user=u');
   });
 
   it('reads the frame size and the failure from FFmpeg/GStreamer stderr', () => {
@@ -196,7 +214,10 @@ describe('CameraCapture: files and devices', () => {
     const fps = (7 * 1000) / (times[7]! - times[0]!);
     expect(fps).toBeGreaterThan(4);
     expect(fps).toBeLessThan(6.5);
-    expect(() => new CameraCapture(config({ kind: 'gstreamer', width: 0 }), pino({ level: 'silent' })).start()).toThrow(/width and height/);
+    // A camera that can never start fails alone: no throw (which would take the agent down), state failed.
+    const bad = new CameraCapture(config({ kind: 'gstreamer', width: 0 }), pino({ level: 'silent' }));
+    expect(() => bad.start()).not.toThrow();
+    expect(bad.stats()).toMatchObject({ state: 'failed', reason: expect.stringMatching(/width and height/) as unknown });
   });
 
   // The Jetson hardware-decode pipeline of docs/deploy.md with the software decoder in place of

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, configSchemaDoc, loadConfig, redactConfig, renderConfigMarkdown, type LoadOptions } from '../../src/config/index.js';
+import { CAMERA_FIELDS } from '../../src/config/cameras.js';
+import { configTree } from '../../src/config/schema.js';
+import { configKeys, Key, type Tree } from '../../src/config/values.js';
 import { defaultBundleDir } from '../../src/models/defaults.js';
 import { ROOT } from '../helpers/paths.js';
 
@@ -54,7 +57,7 @@ describe('loadConfig sources', () => {
     expect(cfg.cameras).toEqual([{
       ...rtsp, enabled: true, kind: 'rtsp', username: null, password: null, passwordFile: null, loop: false, fps: 5,
       width: 0, height: 0, roi: { x: 0.25, y: 0, width: 0.5, height: 1 }, minFaceSize: 40, rtspTransport: 'tcp',
-      stallTimeoutS: 10, backoff: { initialMs: 1000, maxMs: 30000 },
+      stallTimeoutS: 10, connectTimeoutS: 10, backoff: { initialMs: 1000, maxMs: 30000, resetAfterMs: 10000 },
     }]);
   });
 
@@ -106,8 +109,8 @@ describe('loadConfig errors name the key', () => {
     const p = problems({ file, env: { EMOTION_AGENT_INFERENCE_THREADS: '-1' } });
     expect(p).toEqual([
       'log.level: must be one of: fatal, error, warn, info, debug, trace, silent (got "loud")',
-      'inference.threads: must be an integer ≥ 0 (got -1)',
-      'cameras[1].fps: must be a number > 0 (got 0)',
+      'inference.threads: must be an integer 0..256 (got -1)',
+      'cameras[1].fps: must be a number > 0 and ≤ 120 (got 0)',
     ]);
   });
 
@@ -152,7 +155,7 @@ describe('loadConfig errors name the key', () => {
       loadConfig({ file: configFile({ bogus: 1, tracker: { minHits: 0 } }), env: {} });
       expect.unreachable();
     } catch (err) {
-      expect((err as Error).message).toMatch(/^invalid configuration \(.*config-\d+\.json\):\n {2}tracker\.minHits: must be an integer ≥ 1 \(got 0\)\n {2}bogus: unknown key$/);
+      expect((err as Error).message).toMatch(/^invalid configuration \(.*config-\d+\.json\):\n {2}tracker\.minHits: must be an integer 1\.\.10000 \(got 0\)\n {2}bogus: unknown key$/);
     }
   });
 });
@@ -187,5 +190,22 @@ describe('redaction and documentation', () => {
 
   it('docs/config.md is up to date (npx tsx scripts/gen-config-doc.ts)', () => {
     expect(readFileSync(join(ROOT, 'docs', 'config.md'), 'utf8')).toBe(renderConfigMarkdown());
+  });
+
+  it('gives every numeric key an upper bound, so absurd values are refused instead of disabling a camera or the watchdog', () => {
+    const unbounded: string[] = [];
+    const walk = (tree: Tree, at: string): void => {
+      for (const path of configKeys(tree)) {
+        const key = path.reduce<Tree | Key>((t, k) => (t as Tree)[k]!, tree) as Key;
+        if (/^(integer|number)/.test(key.type.describe) && !/\.\.|≤/.test(key.type.describe)) unbounded.push(`${at}${path.join('.')}`);
+      }
+    };
+    walk(configTree(), '');
+    walk(CAMERA_FIELDS, 'cameras[].');
+    expect(unbounded).toEqual([]);
+    const p = problems({ file: configFile({ aggregate: { windowS: 1e20 }, cameras: [{ id: 'a', source: 'rtsp://h/s', fps: 1e300, stallTimeoutS: 1e308, connectTimeoutS: 1e9, backoff: { resetAfterMs: 1e12 } }] }) });
+    for (const k of ['aggregate.windowS', 'cameras[0].fps', 'cameras[0].stallTimeoutS', 'cameras[0].connectTimeoutS', 'cameras[0].backoff.resetAfterMs']) {
+      expect(p.some((x) => x.startsWith(`${k}:`)), `${k} in ${p.join('; ')}`).toBe(true);
+    }
   });
 });

@@ -1,6 +1,6 @@
 // A sink in its own process, for tests that SIGKILL it: opens an MqttSink (settings as JSON in argv[2]),
 // prints "connected" when the broker accepts it, and on each "write <cameraId> <i>" line from stdin
-// stores a window and prints "stored <i>". It never exits by itself.
+// stores a window and prints "stored <i>"; "stats" prints "stats <json>". It never exits by itself.
 import { pino } from 'pino';
 import { createInterface } from 'node:readline';
 import { Outbox } from '../../src/mqtt/outbox.js';
@@ -20,6 +20,7 @@ const poll = setInterval(() => {
 }, 20);
 createInterface({ input: process.stdin }).on('line', (line) => {
   const [cmd, cam, i] = line.split(' ');
+  if (cmd === 'stats') process.stdout.write(`stats ${JSON.stringify(sink.stats())}\n`);
   if (cmd !== 'write' || !cam || !i) return;
   sink.write(testWindow(Number(i), cam)).then(() => process.stdout.write(`stored ${i}\n`), (err: Error) => process.stdout.write(`error ${err.message}\n`));
 });

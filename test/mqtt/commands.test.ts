@@ -181,6 +181,15 @@ describe('CommandHandler', () => {
     expect(new CommandHandler({ root: 'flat', deviceId: 'x', log, commands: {} }).subscriptions).toEqual(['flat/cmd/#']);
   });
 
+  it('holds every command to 64 KiB; only the commands given a larger limit (model/update) get it', () => {
+    const big = new CommandHandler({ root: 'ea/d1', deviceId: 'd1', log, commands: { echo: () => 'ok', 'model/update': () => 'accepted' }, maxBytesFor: { 'model/update': 2 * 1024 * 1024 } });
+    const payload = Buffer.from(JSON.stringify({ id: 1, args: { pad: 'x'.repeat(1_460_000) } }));
+    expect(body(big.handle('ea/d1/cmd/echo', payload))).toMatchObject({ ok: false, error: { code: 'bad_request', message: `payload of ${payload.length} bytes exceeds 65536` } });
+    expect(body(big.handle('ea/d1/cmd/model/update', payload))).toMatchObject({ ok: true, result: 'accepted' });
+    const justOver = Buffer.from(JSON.stringify({ id: 2, args: { pad: 'x'.repeat(64 * 1024) } }));
+    expect(body(big.handle('ea/all/cmd/echo', justOver))).toMatchObject({ ok: false, error: { code: 'bad_request' } });
+  });
+
   it('logs a bad request at debug level with its size', () => {
     const lines: string[] = [];
     const logged = new CommandHandler({ root: 'ea/d1', deviceId: 'd1', commands: {}, log: pino({ level: 'debug' }, { write: (l: string) => { lines.push(l); } }) });
