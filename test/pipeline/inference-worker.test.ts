@@ -15,7 +15,7 @@ describe('InferenceWorker', () => {
   it('loads the models in a worker thread and analyses frames there, keeping the event loop free', async () => {
     const worker = new InferenceWorker({ threads: 1 });
     await worker.start();
-    expect(worker.models.detector).toMatch(/^face-ssd@/);
+    expect(worker.models.detector).toMatch(/^face-yunet-n@/);
     const frame = decode(sample(1), 1920, 1280);
     // While the worker runs inference, timers on this thread keep firing.
     let ticks = 0;
