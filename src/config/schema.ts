@@ -3,6 +3,8 @@
 // Defaults are the built-in demo: with no configuration at all the agent analyses the bundled clip.
 import { join } from 'node:path';
 import { defaultBundleDir, PACKAGE_ROOT } from '../models/defaults.js';
+import { DEFAULT_ATTENTION } from '../vision/attention.js';
+import { DEFAULT_QUALITY } from '../vision/quality-options.js';
 import { cameraList } from './cameras.js';
 import { keyList } from './key-list.js';
 import { autoBool, bool, int, Key, num, oneOf, optional, str, type Tree } from './values.js';
@@ -64,7 +66,20 @@ export function configTree(): Tree {
     },
     aggregate: {
       windowS: new Key(int(1), 60, 'Length of an aggregation window in seconds.'),
-      minPeople: new Key(int(1), 3, 'Privacy threshold: windows with fewer people report only the count, without the per-emotion breakdown.'),
+      minPeople: new Key(int(1), 3, 'Privacy threshold: windows with fewer people report only the count, without the per-emotion breakdown (and with fewer viewers, without the viewers\' emotions).'),
+    },
+    quality: {
+      minFaceSize: new Key(int(0), DEFAULT_QUALITY.minFaceSize, 'Faces lower than this many pixels are counted as people but not classified (an expression model guesses on them).'),
+      minSharpness: new Key(num({ min: 0 }), DEFAULT_QUALITY.minSharpness, 'Faces blurrier than this are counted but not classified: variance of the Laplacian of the face at 64x64 gray (sharp faces score in the hundreds; 0 = no check).'),
+      maxYawDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_QUALITY.maxYawDeg, 'Faces turned sideways by more than this (degrees, from the landmarks) are counted but not classified.'),
+      maxPitchDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_QUALITY.maxPitchDeg, 'Faces looking up or down by more than this (degrees) are counted but not classified.'),
+    },
+    attention: {
+      maxYawDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_ATTENTION.maxYawDeg, 'A face looks at the kiosk when its yaw (minus yawOffsetDeg) is within this many degrees...'),
+      maxPitchDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_ATTENTION.maxPitchDeg, '...and its pitch (minus pitchOffsetDeg) within this many degrees.'),
+      yawOffsetDeg: new Key(num({ min: -90, max: 90 }), DEFAULT_ATTENTION.yawOffsetDeg, 'Yaw the camera sees when a person looks at the screen\'s centre: 0 for a camera on the screen; negative when the camera is to the screen\'s left (seen from the viewer).'),
+      pitchOffsetDeg: new Key(num({ min: -90, max: 90 }), DEFAULT_ATTENTION.pitchOffsetDeg, 'Pitch the camera sees when a person looks at the screen\'s centre: 0 for a camera on the screen; positive (looking down) when the camera is above it.'),
+      minLookS: new Key(num({ min: 0 }), DEFAULT_ATTENTION.minLookS, 'A person who looked at the kiosk for at least this many seconds in all is a viewer; the others are passers-by.'),
     },
     sinks: {
       jsonl: {

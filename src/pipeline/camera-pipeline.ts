@@ -4,8 +4,9 @@
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import type { WindowSink } from '../aggregate/sink.js';
-import { WindowAggregator, type AggregateWindow } from '../aggregate/window.js';
+import { WindowAggregator, type AggregateWindow, type SkippedFaces } from '../aggregate/window.js';
 import type { CameraCapture } from '../capture/camera.js';
+import { DEFAULT_ATTENTION, isLooking, type AttentionOptions } from '../vision/attention.js';
 import type { Rect } from '../vision/image.js';
 import { Tracker, type TrackView } from '../vision/tracker.js';
 import { CANONICAL_LABELS } from '../models/manifest.js';
@@ -25,6 +26,8 @@ export interface CameraPipelineOptions {
   preview?: PreviewTap;
   /** Latency windows shared by all cameras: the per-model figures. */
   modelLatency?: { detect: LatencyWindow; classify: LatencyWindow };
+  /** When a face "looks at the kiosk", and how long makes a viewer (default DEFAULT_ATTENTION). */
+  attention?: AttentionOptions;
 }
 
 /** Seconds of CPU-ish wall time per stage, for the benchmark and the status page. */
@@ -74,7 +77,8 @@ export class CameraPipeline {
     if (this.running) return;
     const now = this.clock.now();
     this.tracker = new Tracker(this.opts.tracker);
-    this.aggregator = new WindowAggregator(this.opts.cameraId, { windowMs: this.opts.windowMs, minPeople: this.opts.minPeople }, now);
+    const minLookMs = (this.opts.attention ?? DEFAULT_ATTENTION).minLookS * 1000;
+    this.aggregator = new WindowAggregator(this.opts.cameraId, { windowMs: this.opts.windowMs, minPeople: this.opts.minPeople, minLookMs }, now);
     this.abort = new AbortController();
     // Windows close on the clock even when the camera delivers nothing (a dead camera shows as
     // empty windows, not as silence).
@@ -146,21 +150,27 @@ export class CameraPipeline {
       tap.publish({
         cameraId: this.opts.cameraId, capturedAtMs: frame.capturedAtMs, width: small.width, height: small.height, rgb: small.rgb,
         faces: faces.map((f) => {
-          const best = f.probabilities.indexOf(Math.max(...f.probabilities));
+          const p = f.probabilities;
+          const best = p ? p.indexOf(Math.max(...p)) : -1;
           const b = f.box;
-          return { box: { x: b.x * small.scale, y: b.y * small.scale, width: b.width * small.scale, height: b.height * small.scale }, label: CANONICAL_LABELS[best] ?? '?', score: f.probabilities[best] ?? 0 };
+          // A face the quality gate kept back shows why instead of an emotion.
+          const label = p ? (CANONICAL_LABELS[best] ?? '?') : `(${f.skipped ?? 'not classified'})`;
+          return { box: { x: b.x * small.scale, y: b.y * small.scale, width: b.width * small.scale, height: b.height * small.scale }, label, score: p?.[best] ?? 0 };
         }),
       });
     }
     const t2 = performance.now();
     const now = frame.capturedAtMs;
-    const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities })));
+    const attention = this.opts.attention ?? DEFAULT_ATTENTION;
+    const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities, looking: isLooking(f.pose, attention) })));
+    const skipped: Partial<SkippedFaces> = {};
+    for (const f of faces) if (f.skipped) skipped[f.skipped] = (skipped[f.skipped] ?? 0) + 1;
     this.active = active;
     const dropped = this.capture.dropped;
     if (dropped > this.lastDropped) this.aggregator!.framesDropped(dropped - this.lastDropped);
     this.lastDropped = dropped;
     await this.closeDue(now);
-    this.aggregator!.frameAnalysed(now, faces.length, active, ended);
+    this.aggregator!.frameAnalysed(now, faces.length, active, ended, skipped);
     const t3 = performance.now();
     this.counters.framesAnalysed++;
     this.lastAnalysedAt = this.clock.now();

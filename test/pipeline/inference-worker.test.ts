@@ -24,7 +24,7 @@ describe('InferenceWorker', () => {
     clearInterval(timer);
     expect(results[0].faces).toHaveLength(3);
     expect(results[1].faces).toHaveLength(3);
-    for (const f of results[0].faces) expect(f.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    for (const f of results[0].faces) expect(f.probabilities!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     expect(ticks).toBeGreaterThan(3);
     // The frame's pixels were transferred to the worker, not copied.
     expect(frame.data.byteLength).toBe(0);
