@@ -77,7 +77,7 @@ export function configTree(): Tree {
     attention: {
       maxYawDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_ATTENTION.maxYawDeg, 'A face looks at the kiosk when its yaw (minus yawOffsetDeg) is within this many degrees...'),
       maxPitchDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_ATTENTION.maxPitchDeg, '...and its pitch (minus pitchOffsetDeg) within this many degrees.'),
-      yawOffsetDeg: new Key(num({ min: -90, max: 90 }), DEFAULT_ATTENTION.yawOffsetDeg, 'Yaw the camera sees when a person looks at the screen\'s centre: 0 for a camera on the screen; negative when the camera is to the screen\'s left (seen from the viewer).'),
+      yawOffsetDeg: new Key(num({ min: -90, max: 90 }), DEFAULT_ATTENTION.yawOffsetDeg, 'Yaw the camera sees when a person looks at the screen\'s centre: 0 for a camera on the screen; positive (turned towards the image\'s right) when the camera is to the left of the screen as the viewer sees it.'),
       pitchOffsetDeg: new Key(num({ min: -90, max: 90 }), DEFAULT_ATTENTION.pitchOffsetDeg, 'Pitch the camera sees when a person looks at the screen\'s centre: 0 for a camera on the screen; positive (looking down) when the camera is above it.'),
       minLookS: new Key(num({ min: 0 }), DEFAULT_ATTENTION.minLookS, 'A person who looked at the kiosk for at least this many seconds in all is a viewer; the others are passers-by.'),
     },

@@ -8,8 +8,8 @@ export interface AttentionOptions {
   maxPitchDeg: number;
   /**
    * Head pose of someone looking at the screen's centre, as the camera sees it: 0/0 for a camera on
-   * the screen; a camera above the screen sees a viewer looking down (pitch > 0), one to the screen's
-   * left sees them turned towards the image's left (yaw < 0).
+   * the screen; a camera above the screen sees a viewer looking down (pitch > 0), one to the left of
+   * the screen (as the viewer sees it) sees them turned towards the image's right (yaw > 0).
    */
   yawOffsetDeg: number;
   pitchOffsetDeg: number;
