@@ -103,7 +103,7 @@ export function configTree(): Tree {
       statsIntervalS: new Key(int(0), 60, 'Publish counters (outbox pending/dropped, published) to <root>/stats this often. 0 = never.'),
       topicRoot: new Key(optional(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /')), null, 'Topic root for everything the agent publishes (docs/mqtt.md). null = emotion-agent/<device id>.'),
       homeAssistant: {
-        enabled: new Key(bool, false, 'Publish Home Assistant MQTT discovery configs (retained, on every connect): per camera a people sensor and one per emotion (docs/mqtt.md).'),
+        enabled: new Key(bool, false, 'Publish Home Assistant MQTT discovery configs (retained, on every connect): per camera a people sensor, a viewers sensor and one per emotion (docs/mqtt.md).'),
         prefix: new Key(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /'), 'homeassistant', 'Home Assistant discovery prefix (as set in Home Assistant\'s MQTT integration).'),
       },
     },
