@@ -48,8 +48,12 @@ export interface PipelineStats {
   /** Milliseconds since the last frame was analysed; null before the first. */
   lastAnalysedAgeMs: number | null;
   stageMs: StageTimes;
+  /** Audience figures of the last closed window (null before the first closes). */
+  lastWindow: LastWindowAudience | null;
   lastError?: string;
 }
+
+export type LastWindowAudience = Pick<AggregateWindow, 'people' | 'viewers' | 'passersBy' | 'notClassified' | 'lookTime'>;
 
 export class CameraPipeline {
   private running: Promise<void> | undefined;
@@ -61,6 +65,7 @@ export class CameraPipeline {
   private active: TrackView[] = [];
   private readonly counters = { framesAnalysed: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
   private lastError: string | undefined;
+  private lastWindow: LastWindowAudience | null = null;
   private lastAnalysedAt: number | undefined;
   private readonly latency = { detect: new LatencyWindow(), classify: new LatencyWindow() };
 
@@ -114,6 +119,7 @@ export class CameraPipeline {
       latencyMs: { detect: this.latency.detect.summary(), classify: this.latency.classify.summary() },
       lastAnalysedAgeMs: this.lastAnalysedAt === undefined ? null : Math.max(0, this.clock.now() - this.lastAnalysedAt),
       stageMs: { ...this.counters.stageMs },
+      lastWindow: this.lastWindow,
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -192,6 +198,7 @@ export class CameraPipeline {
 
   private async emit(windows: AggregateWindow[]): Promise<void> {
     for (const w of windows) {
+      this.lastWindow = { people: w.people, viewers: w.viewers, passersBy: w.passersBy, notClassified: w.notClassified, lookTime: w.lookTime };
       for (const sink of this.sinks) {
         try {
           await sink.write(w);
