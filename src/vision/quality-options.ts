@@ -13,7 +13,8 @@ export interface QualityOptions {
 }
 
 // Sharpness 40: on the face-api sample photos sharp faces score 195-1243, the same faces blurred by a
-// Gaussian of 1/16 of the face height 42-189, by 1/8 of it 15-60 (var/ measurement, docs/config.md).
+// Gaussian kernel of 1/16 of the face height 42-189, of 1/8 of it 15-60 (about half kept back), of 1/4
+// of it all kept back (test/vision/quality.test.ts).
 export const DEFAULT_QUALITY: QualityOptions = { minFaceSize: 48, minSharpness: 40, maxYawDeg: 45, maxPitchDeg: 35 };
 
 export type SkipReason = 'small' | 'blurred' | 'turned';
