@@ -111,6 +111,7 @@ export class Agent {
       executionProvider: cfg.inference.provider,
       threads: cfg.inference.threads,
       flipTta: cfg.inference.flipTta,
+      quality: { ...cfg.quality },
       ...(cfg.detector.scoreThreshold !== null ? { scoreThreshold: cfg.detector.scoreThreshold } : {}),
     };
     let swapper: Swapper;
@@ -175,6 +176,7 @@ export class Agent {
         windowMs: cfg.aggregate.windowS * 1000,
         minPeople: cfg.aggregate.minPeople,
         modelLatency: this.modelLatency,
+        attention: cfg.attention,
         ...(this.health?.preview.enabled ? { preview: this.health.preview } : {}),
       }, capture, inference, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
       this.cameras.push({ capture, pipeline, stallTimeoutS: c.stallTimeoutS });

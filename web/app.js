@@ -82,6 +82,8 @@ function renderCamera(c, preview) {
     card = el('div', { class: 'card', 'data-camera': c.id, 'data-testid': 'camera' });
     card.append(el('h3', {}, el('span', { class: 'name' }), el('span', { class: 'state' })),
       el('div', {}, el('span', { class: 'big people', 'data-testid': 'people' }), ' people in this window'),
+      el('div', { class: 'attention' }, el('span', { class: 'big viewers', 'data-testid': 'viewers' }), ' viewers in the last window ',
+        el('span', { class: 'muted audience', 'data-testid': 'audience' })),
       el('table', { class: 'figures' }));
     if (preview) card.append(el('div', { class: 'preview' }, el('canvas', { 'data-testid': 'preview' })));
     $('cameras').append(card);
@@ -91,6 +93,12 @@ function renderCamera(c, preview) {
   st.textContent = c.state;
   st.className = `state state-${c.state}`;
   card.querySelector('.people').textContent = String(c.peopleInWindow);
+  // Audience of the last closed window: viewers looked at the kiosk for at least attention.minLookS.
+  const a = c.lastWindow;
+  card.querySelector('.viewers').textContent = a ? String(a.viewers) : '–';
+  card.querySelector('.audience').textContent = a
+    ? `(of ${a.people} people; ${a.passersBy} passers-by${a.lookTime ? `, looked ${a.lookTime.meanS} s on average` : ''}${a.notClassified ? `, ${a.notClassified} not classified` : ''})`
+    : '(no window closed yet)';
   rows(card.querySelector('.figures'), [
     ['fps in / analysed', `${c.fpsIn.toFixed(1)} / ${c.fpsAnalysed.toFixed(1)}`],
     ['faces per second', c.facesPerS.toFixed(2)],

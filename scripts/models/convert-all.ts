@@ -7,7 +7,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const tsx = pathToFileURL(join(here, '..', '..', 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-for (const script of ['convert-emotion.ts', 'convert-ssd-mobilenetv1.ts', 'quantize-models.ts']) {
+// make-yunet-bundles.ts copies the YuNet graph from ../shared/models/yunet (it says so and skips when absent).
+for (const script of ['convert-emotion.ts', 'convert-ssd-mobilenetv1.ts', 'make-yunet-bundles.ts', 'quantize-models.ts']) {
   console.log(`== ${script}`);
   const r = spawnSync(process.execPath, ['--import', tsx, join(here, script)], { stdio: 'inherit' });
   if (r.status !== 0) {

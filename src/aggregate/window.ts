@@ -14,13 +14,21 @@
 // - emotions / meanProbabilities: each person's dominant label and mean vector are those of the
 //   track's WHOLE LIFE SO FAR (the tracker's running mean), as of its last detection in the window:
 //   a track's mean over a slice of frames would be noisy for the short slices at window edges.
+// - notClassified: people whose emotion is unknown because the quality gate kept every detection of
+//   theirs so far from the classifier (too small, blurred, turned away); they are in people but in no
+//   emotion. skippedFaces counts the detections of the window the gate kept back, by reason.
+// - viewers: people whose time spent looking at the kiosk (the tracker's lookingMs, whole life so far
+//   as of their last detection in the window) reached minLookMs; passersBy = people - viewers.
+//   lookTime: mean/p50/p90 of the viewers' looking time; viewerEmotions: viewers per dominant emotion
+//   over the frames in which they looked and were classified, withheld below minPeople VIEWERS.
 // - dwell: counting tracks that ENDED (timed out in the tracker, or were flushed) at a frame time
 //   within the window, with their whole duration (lastSeen - firstSeen).
 // - partial: the window covers less than its full aligned span: the first window after start-up
 //   (it starts at nowMs, not at the boundary) or one closed early by close().
 // Times are ms numbers passed in. A clock that steps backwards leaves data in the current window.
 import { CANONICAL_LABELS, type EmotionLabel } from '../models/manifest.js';
-import type { EndedTrack, TrackView } from '../vision/tracker.js';
+import type { SkipReason } from '../vision/quality-options.js';
+import { dominantLabel, type EndedTrack, type TrackView } from '../vision/tracker.js';
 
 export interface WindowOptions {
   /** Window length; windows start at multiples of it since the epoch. Default 60 000. */
@@ -29,7 +37,11 @@ export interface WindowOptions {
   minPeople?: number;
   /** Most empty windows emitted for one gap (camera down); older ones are skipped. Default 1440. */
   maxEmptyWindows?: number;
+  /** A person who looked at the kiosk for at least this long is a viewer. Default 2000. */
+  minLookMs?: number;
 }
+
+export type SkippedFaces = Record<SkipReason, number>;
 
 export interface DwellStats {
   count: number;
@@ -58,11 +70,25 @@ export interface AggregateWindow {
   withheld: boolean;
   /** Counting tracks that ended in the window; null when none did. */
   dwell: DwellStats | null;
+  /** People none of whose detections so far was classified (quality gate). */
+  notClassified: number;
+  /** Detections of the window the quality gate kept from the classifier, by reason. */
+  skippedFaces: SkippedFaces;
+  /** People who looked at the kiosk for at least minLookMs. */
+  viewers: number;
+  /** people - viewers. */
+  passersBy: number;
+  /** Looking time per viewer (seconds); null when no viewers. */
+  lookTime: DwellStats | null;
+  /** Viewers per dominant emotion while looking; null when withheld (viewers < minPeople). */
+  viewerEmotions: Record<EmotionLabel, number> | null;
 }
 
 interface Person {
-  mean: number[];
-  dominant: EmotionLabel;
+  mean: number[] | null;
+  dominant: EmotionLabel | null;
+  lookingMs: number;
+  lookingDominant: EmotionLabel | null;
 }
 
 interface OpenWindow {
@@ -77,12 +103,14 @@ interface OpenWindow {
   people: Map<number, Person>;
   newPeople: number;
   dwellMs: number[];
+  skipped: SkippedFaces;
 }
 
 export class WindowAggregator {
   readonly windowMs: number;
   readonly minPeople: number;
   readonly maxEmptyWindows: number;
+  readonly minLookMs: number;
   private cur: OpenWindow;
   // Windows closed by a frame that arrived past the boundary before tick() was called.
   private pending: AggregateWindow[] = [];
@@ -94,6 +122,8 @@ export class WindowAggregator {
     this.windowMs = opts.windowMs ?? 60_000;
     this.minPeople = opts.minPeople ?? 3;
     this.maxEmptyWindows = opts.maxEmptyWindows ?? 1440;
+    this.minLookMs = opts.minLookMs ?? 2000;
+    if (!(this.minLookMs >= 0)) throw new RangeError(`minLookMs must be >= 0, got ${this.minLookMs}`);
     if (!cameraId) throw new Error('WindowAggregator: cameraId must not be empty');
     if (!Number.isInteger(this.windowMs) || this.windowMs <= 0) throw new RangeError(`windowMs must be a positive integer, got ${this.windowMs}`);
     if (!(this.minPeople >= 0)) throw new RangeError(`minPeople must be >= 0, got ${this.minPeople}`);
@@ -104,13 +134,14 @@ export class WindowAggregator {
     this.cur.lateStart = nowMs > aligned;
   }
 
-  /** One analysed frame: its face count and the tracker's output for it. */
-  frameAnalysed(tMs: number, faces: number, active: readonly TrackView[], ended: readonly EndedTrack[]): void {
+  /** One analysed frame: its face count, the tracker's output for it, and the faces the quality gate skipped. */
+  frameAnalysed(tMs: number, faces: number, active: readonly TrackView[], ended: readonly EndedTrack[], skipped: Partial<SkippedFaces> = {}): void {
     this.checkOpen();
     this.roll(tMs);
     const w = this.cur;
     w.framesAnalysed++;
     w.faceDetections += faces;
+    for (const k of Object.keys(w.skipped) as SkipReason[]) w.skipped[k] += skipped[k] ?? 0;
     for (const v of active) if (v.confirmed && v.lastSeenMs >= w.startMs) this.attribute(v);
     this.ended(ended);
   }
@@ -179,6 +210,7 @@ export class WindowAggregator {
       people: new Map(),
       newPeople: 0,
       dwellMs: [],
+      skipped: { small: 0, blurred: 0, turned: 0 },
     };
   }
 
@@ -196,8 +228,13 @@ export class WindowAggregator {
   private attribute(v: TrackView): void {
     // Second line of defence (the pipeline discards non-finite frames): a NaN mean would publish as
     // null entries, which the window schema forbids, and argmax would read it as the first label.
-    if (!v.meanProbabilities.every(Number.isFinite)) return;
-    this.cur.people.set(v.id, { mean: v.meanProbabilities, dominant: v.dominant });
+    if (v.meanProbabilities && !v.meanProbabilities.every(Number.isFinite)) return;
+    this.cur.people.set(v.id, {
+      mean: v.meanProbabilities,
+      dominant: v.dominant,
+      lookingMs: v.lookingMs,
+      lookingDominant: v.lookingProbabilities ? dominantLabel(v.lookingProbabilities) : null,
+    });
     if (!this.counted.has(v.id)) {
       this.counted.add(v.id);
       this.cur.newPeople++;
@@ -221,14 +258,23 @@ export class WindowAggregator {
     const withheld = people < this.minPeople;
     let emotions: Record<EmotionLabel, number> | null = null;
     let meanProbabilities: number[] | null = null;
+    const all = [...w.people.values()];
+    const classified = all.filter((p) => p.mean !== null);
     if (!withheld) {
-      emotions = Object.fromEntries(CANONICAL_LABELS.map((l) => [l, 0])) as Record<EmotionLabel, number>;
+      emotions = zeroCounts();
       const sum = CANONICAL_LABELS.map(() => 0);
-      for (const p of w.people.values()) {
-        emotions[p.dominant]++;
-        p.mean.forEach((v, i) => (sum[i]! += v));
+      for (const p of classified) {
+        emotions[p.dominant!]++;
+        p.mean!.forEach((v, i) => (sum[i]! += v));
       }
-      if (people > 0) meanProbabilities = sum.map((s) => round(s / people, 4));
+      if (classified.length > 0) meanProbabilities = sum.map((s) => round(s / classified.length, 4));
+    }
+    const viewers = all.filter((p) => p.lookingMs >= this.minLookMs);
+    let viewerEmotions: Record<EmotionLabel, number> | null = null;
+    // The same privacy rule as the emotions, applied to the viewers the breakdown is about.
+    if (viewers.length >= this.minPeople) {
+      viewerEmotions = zeroCounts();
+      for (const p of viewers) if (p.lookingDominant) viewerEmotions[p.lookingDominant]++;
     }
     return {
       cameraId: this.cameraId,
@@ -246,8 +292,18 @@ export class WindowAggregator {
       meanProbabilities,
       withheld,
       dwell: dwellStats(w.dwellMs),
+      notClassified: people - classified.length,
+      skippedFaces: { ...w.skipped },
+      viewers: viewers.length,
+      passersBy: people - viewers.length,
+      lookTime: dwellStats(viewers.map((p) => p.lookingMs)),
+      viewerEmotions,
     };
   }
+}
+
+function zeroCounts(): Record<EmotionLabel, number> {
+  return Object.fromEntries(CANONICAL_LABELS.map((l) => [l, 0])) as Record<EmotionLabel, number>;
 }
 
 /** Seconds to 0.1 s: at kiosk frame rates (<= 15 fps) finer digits are frame-timing noise. */

@@ -9,6 +9,7 @@ import type { Emotion } from '../vision/classifier.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 import { FaceDetector, type Face } from '../vision/detector.js';
 import { readImage, writeImage, type Frame } from '../vision/image.js';
+import type { QualityOptions } from '../vision/quality-options.js';
 import { annotateFrame, VideoWriter } from './annotate.js';
 
 export interface FaceResult extends Face {
@@ -29,6 +30,8 @@ export interface AnalyzerOptions extends SessionOptions {
   scoreThreshold?: number;
   minFaceSize?: number;
   flipTta?: boolean;
+  /** The daemon's quality gate (faces not classified); default DEFAULT_QUALITY. */
+  quality?: QualityOptions;
 }
 
 /**

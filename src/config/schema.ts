@@ -3,6 +3,8 @@
 // Defaults are the built-in demo: with no configuration at all the agent analyses the bundled clip.
 import { join } from 'node:path';
 import { defaultBundleDir, PACKAGE_ROOT } from '../models/defaults.js';
+import { DEFAULT_ATTENTION } from '../vision/attention.js';
+import { DEFAULT_QUALITY } from '../vision/quality-options.js';
 import { cameraList } from './cameras.js';
 import { keyList } from './key-list.js';
 import { autoBool, bool, int, Key, num, oneOf, optional, str, type Tree } from './values.js';
@@ -64,7 +66,20 @@ export function configTree(): Tree {
     },
     aggregate: {
       windowS: new Key(int(1, 86_400), 60, 'Length of an aggregation window in seconds.'),
-      minPeople: new Key(int(1, 100_000), 3, 'Privacy threshold: windows with fewer people report only the count, without the per-emotion breakdown.'),
+      minPeople: new Key(int(1, 100_000), 3, 'Privacy threshold: windows with fewer people report only the count, without the per-emotion breakdown (and with fewer viewers, without the viewers\' emotions).'),
+    },
+    quality: {
+      minFaceSize: new Key(int(0, 10_000), DEFAULT_QUALITY.minFaceSize, 'Faces lower than this many pixels are counted as people but not classified (an expression model guesses on them).'),
+      minSharpness: new Key(num({ min: 0, max: 1e6 }), DEFAULT_QUALITY.minSharpness, 'Faces blurrier than this are counted but not classified: variance of the Laplacian of the face at 64x64 gray (sharp faces score in the hundreds; 0 = no check).'),
+      maxYawDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_QUALITY.maxYawDeg, 'Faces turned sideways by more than this (degrees, from the landmarks) are counted but not classified.'),
+      maxPitchDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_QUALITY.maxPitchDeg, 'Faces looking up or down by more than this (degrees) are counted but not classified.'),
+    },
+    attention: {
+      maxYawDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_ATTENTION.maxYawDeg, 'A face looks at the kiosk when its yaw (minus yawOffsetDeg) is within this many degrees...'),
+      maxPitchDeg: new Key(num({ min: 0, max: 180 }), DEFAULT_ATTENTION.maxPitchDeg, '...and its pitch (minus pitchOffsetDeg) within this many degrees.'),
+      yawOffsetDeg: new Key(num({ min: -90, max: 90 }), DEFAULT_ATTENTION.yawOffsetDeg, 'Yaw the camera sees when a person looks at the screen\'s centre: 0 for a camera on the screen; positive (turned towards the image\'s right) when the camera is to the left of the screen as the viewer sees it.'),
+      pitchOffsetDeg: new Key(num({ min: -90, max: 90 }), DEFAULT_ATTENTION.pitchOffsetDeg, 'Pitch the camera sees when a person looks at the screen\'s centre: 0 for a camera on the screen; positive (looking down) when the camera is above it.'),
+      minLookS: new Key(num({ min: 0, max: 86_400 }), DEFAULT_ATTENTION.minLookS, 'A person who looked at the kiosk for at least this many seconds in all is a viewer; the others are passers-by.'),
     },
     sinks: {
       jsonl: {
@@ -88,7 +103,7 @@ export function configTree(): Tree {
       statsIntervalS: new Key(int(0, 86_400), 60, 'Publish counters (outbox pending/dropped, published) to <root>/stats this often. 0 = never.'),
       topicRoot: new Key(optional(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /')), null, 'Topic root for everything the agent publishes (docs/mqtt.md). null = emotion-agent/<device id>.'),
       homeAssistant: {
-        enabled: new Key(bool, false, 'Publish Home Assistant MQTT discovery configs (retained, on every connect): per camera a people sensor and one per emotion (docs/mqtt.md).'),
+        enabled: new Key(bool, false, 'Publish Home Assistant MQTT discovery configs (retained, on every connect): per camera a people sensor, a viewers sensor and one per emotion (docs/mqtt.md).'),
         prefix: new Key(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /'), 'homeassistant', 'Home Assistant discovery prefix (as set in Home Assistant\'s MQTT integration).'),
       },
     },

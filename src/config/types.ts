@@ -65,6 +65,8 @@ export interface AgentConfig {
   readonly cameras: readonly CameraConfig[];
   readonly tracker: { readonly iouThreshold: number; readonly maxUnseenMs: number; readonly minTrackMs: number; readonly minHits: number };
   readonly aggregate: { readonly windowS: number; readonly minPeople: number };
+  readonly quality: { readonly minFaceSize: number; readonly minSharpness: number; readonly maxYawDeg: number; readonly maxPitchDeg: number };
+  readonly attention: { readonly maxYawDeg: number; readonly maxPitchDeg: number; readonly yawOffsetDeg: number; readonly pitchOffsetDeg: number; readonly minLookS: number };
   readonly sinks: { readonly jsonl: { readonly enabled: boolean; readonly path: string } };
   readonly mqtt: {
     readonly enabled: boolean;

@@ -54,6 +54,15 @@ export class AgentMetrics {
       if (c.lastFrameAgeMs !== null) set({ camera: c.id }, c.lastFrameAgeMs / 1000);
     }));
     gauge('emotion_agent_camera_people_in_window', 'People counted so far in the open window.', ['camera'], cams((c) => c.peopleInWindow));
+    // Audience figures of the last closed window; absent until one closed (0 would read as "nobody looked").
+    const last = (f: (w: NonNullable<ApiStatus['cameras'][number]['lastWindow']>) => number | null) => (s: ApiStatus, set: (l: Labels, v: number) => void): void => s.cameras.forEach((c) => {
+      const v = c.lastWindow ? f(c.lastWindow) : null;
+      if (v !== null) set({ camera: c.id }, v);
+    });
+    gauge('emotion_agent_camera_viewers', 'Viewers (looked at the kiosk for at least attention.minLookS) in the last closed window.', ['camera'], last((w) => w.viewers));
+    gauge('emotion_agent_camera_passers_by', 'People who did not look long enough, last closed window.', ['camera'], last((w) => w.passersBy));
+    gauge('emotion_agent_camera_not_classified', 'People the quality gate kept from the classifier, last closed window.', ['camera'], last((w) => w.notClassified));
+    gauge('emotion_agent_camera_look_time_mean_seconds', 'Mean looking time per viewer, last closed window (absent without viewers).', ['camera'], last((w) => w.lookTime?.meanS ?? null));
     counter('emotion_agent_camera_frames_total', 'Frames delivered by the decoder.', ['camera'], cams((c) => c.framesIn));
     counter('emotion_agent_camera_frames_analysed_total', 'Frames analysed.', ['camera'], cams((c) => c.framesAnalysed));
     counter('emotion_agent_camera_frames_discarded_total', 'Frames discarded because the model outputs were not finite (NaN, Infinity).', ['camera'], cams((c) => c.framesDiscarded));

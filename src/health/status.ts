@@ -3,6 +3,7 @@
 // second apart, so any number of pollers see the same figures and none of them resets anything.
 import type { AgentSnapshot, AgentStatus } from '../app.js';
 import type { ModelStatePayload } from '../mqtt/topics.js';
+import type { LastWindowAudience } from '../pipeline/camera-pipeline.js';
 import type { HostStats } from './host.js';
 import type { Readiness } from './readiness.js';
 
@@ -34,6 +35,8 @@ export interface CameraStatusView {
   height: number;
   peopleInWindow: number;
   activeTracks: number;
+  /** Audience figures of the last closed window: people, viewers, passers-by, not classified, look time. */
+  lastWindow: LastWindowAudience | null;
   latencyMs: AgentStatus['modelLatencyMs'];
   lastError: string | null;
 }
@@ -111,7 +114,7 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
         fpsIn: round(c.fpsIn), fpsAnalysed: round(r.fps), facesPerS: round(r.faces),
         framesIn: c.framesIn, framesAnalysed: p.framesAnalysed, framesDiscarded: p.framesDiscarded, dropped: c.dropped, reconnects: c.reconnects,
         lastFrameAgeMs: c.lastFrameAgeMs, width: c.width, height: c.height,
-        peopleInWindow: p.peopleInWindow, activeTracks: p.activeTracks,
+        peopleInWindow: p.peopleInWindow, activeTracks: p.activeTracks, lastWindow: p.lastWindow,
         latencyMs: p.latencyMs, lastError: p.lastError ?? null,
       };
     }),

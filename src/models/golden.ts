@@ -5,18 +5,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ManifestError, type GoldenSpec, type Manifest } from './manifest.js';
+import { ManifestError, type GoldenSpec, type InputSpec, type Manifest } from './manifest.js';
 
-/** The concrete shape used for a manifest input: dynamic (-1) dimensions become 1. */
-export function concreteShape(shape: readonly number[]): number[] {
-  return shape.map((d) => (d < 0 ? 1 : d));
+/**
+ * The concrete shape used for a manifest input: a dynamic (-1) batch becomes 1, dynamic height and
+ * width (resize 'fit' detectors) become the manifest's input.height and input.width.
+ */
+export function concreteShape(shape: readonly number[], input?: Pick<InputSpec, 'layout' | 'width' | 'height'>): number[] {
+  const [hAt, wAt] = input?.layout === 'NHWC' ? [1, 2] : [2, 3];
+  return shape.map((d, i) => (d >= 0 ? d : i === hAt && input ? input.height : i === wAt && input ? input.width : 1));
 }
 
 /**
  * A deterministic pseudo-random input in the range the model really sees: random pixels 0..255 put
  * through the manifest's normalization (so int8 models are probed inside their calibrated range).
  */
-export function syntheticInput(manifest: Manifest, seed: number, shape = concreteShape(manifest.input.shape)): Float32Array {
+export function syntheticInput(manifest: Manifest, seed: number, shape = concreteShape(manifest.input.shape, manifest.input)): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const { scale, mean, std } = manifest.input.normalization;
   const channels = manifest.input.colour === 'gray' ? 1 : 3;
@@ -58,7 +62,7 @@ const f32Bytes = (a: Float32Array): Buffer => Buffer.from(a.buffer, a.byteOffset
 export async function writeGoldens(dir: string, manifest: Manifest, session: ort.InferenceSession, count: number, tolerance: number): Promise<GoldenSpec> {
   const vectors: GoldenSpec['vectors'] = [];
   for (let i = 0; i < count; i++) {
-    const shape = concreteShape(manifest.input.shape);
+    const shape = concreteShape(manifest.input.shape, manifest.input);
     const input = syntheticInput(manifest, i + 1, shape);
     const outputs = await runOnce(session, manifest, input, shape);
     const names: Record<string, string> = {};

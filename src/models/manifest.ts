@@ -20,8 +20,10 @@ export interface InputSpec {
   width: number;
   height: number;
   normalization: { scale: number; mean: number[]; std: number[] };
-  resize?: 'stretch' | 'letterbox';
+  resize?: 'stretch' | 'letterbox' | 'fit';
   resizeKernel?: 'half-pixel' | 'tf-legacy';
+  /** resize 'fit': the padded input's sides are multiples of this. */
+  sizeMultiple?: number;
 }
 
 export interface ClassificationDecoding {
@@ -41,6 +43,32 @@ export interface BoxesScoresDecoding {
   iouThreshold?: number;
 }
 
+/** One stride of a YuNet-style detector: the four outputs of its head. */
+export interface YunetHead {
+  stride: number;
+  cls: string;
+  obj: string;
+  bbox: string;
+  kps: string;
+}
+
+export interface YunetDecoding {
+  type: 'yunet';
+  heads: YunetHead[];
+  landmarkNames: string[];
+  scoreThreshold?: number;
+  iouThreshold?: number;
+}
+
+export type DetectorDecoding = BoxesScoresDecoding | YunetDecoding;
+
+/** Every output a decoding reads, with the manifest field that names it (for error messages). */
+export function decodingOutputs(d: ClassificationDecoding | DetectorDecoding): [field: string, name: string | undefined][] {
+  if (d.type === 'classification') return [['decoding.output', d.output]];
+  if (d.type === 'boxes-scores') return [['decoding.boxes', d.boxes], ['decoding.scores', d.scores], ['decoding.landmarks', d.landmarks]];
+  return d.heads.flatMap((h, i) => (['cls', 'obj', 'bbox', 'kps'] as const).map((k): [string, string] => [`decoding.heads[${i}].${k}`, h[k]]));
+}
+
 export interface Manifest {
   schemaVersion: 1;
   name: string;
@@ -54,7 +82,7 @@ export interface Manifest {
   files: Record<string, { sha256: string; size: number }>;
   input: InputSpec;
   outputs: { name: string; shape: number[] }[];
-  decoding: ClassificationDecoding | BoxesScoresDecoding;
+  decoding: ClassificationDecoding | DetectorDecoding;
   labels?: { canonical: EmotionLabel[]; modelOrder: EmotionLabel[] };
   preprocess?: { margin?: number; square?: boolean; align?: boolean };
   provenance: {
@@ -115,17 +143,20 @@ export function validateManifest(value: unknown, where = 'manifest.json'): Manif
   const m = value as Manifest;
   if (!(m.model in m.files)) throw new ManifestError(where, `model: "${m.model}" is not listed in files`);
   const outNames = new Set(m.outputs.map((o) => o.name));
-  const named = m.decoding.type === 'classification'
-    ? [['decoding.output', m.decoding.output]]
-    : [['decoding.boxes', m.decoding.boxes], ['decoding.scores', m.decoding.scores], ['decoding.landmarks', m.decoding.landmarks]];
-  for (const [field, name] of named) {
+  for (const [field, name] of decodingOutputs(m.decoding)) {
     if (name !== undefined && !outNames.has(name)) throw new ManifestError(where, `${field}: "${name}" is not one of outputs`);
   }
   const { input } = m;
   const channels = input.colour === 'gray' ? 1 : 3;
   const [, a, b, c] = input.shape;
   const [h, w, ch] = input.layout === 'NHWC' ? [a, b, c] : [b, c, a];
-  if (h !== input.height || w !== input.width) {
+  // 'fit' feeds a different size per frame aspect: the model's height/width must be dynamic (-1), and
+  // input.width/height are the largest size fed.
+  const fit = input.resize === 'fit';
+  if (fit && (h !== -1 || w !== -1)) {
+    throw new ManifestError(where, `input.shape: resize "fit" needs dynamic height and width (-1), got ${JSON.stringify(input.shape)}`);
+  }
+  if (!fit && (h !== input.height || w !== input.width)) {
     throw new ManifestError(where, `input.shape: ${JSON.stringify(input.shape)} does not match input.width/height ${input.width}x${input.height} in layout ${input.layout}`);
   }
   if (ch !== channels) throw new ManifestError(where, `input.shape: ${ch} channels but colour "${input.colour}" needs ${channels}`);

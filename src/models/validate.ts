@@ -28,14 +28,15 @@ export interface ValidationResult {
 
 /** The output a task's decoding reads scores from: what must be finite and vary with the input. */
 function mainOutput(m: Manifest): string {
-  return m.decoding.type === 'classification' ? m.decoding.output : m.decoding.scores;
+  if (m.decoding.type === 'classification') return m.decoding.output;
+  return m.decoding.type === 'boxes-scores' ? m.decoding.scores : m.decoding.heads[0]!.cls;
 }
 
 /** NaN/Inf anywhere, or the main output identical for different inputs, is a broken model. */
 async function probeOutputs(session: ort.InferenceSession, m: Manifest, where: string): Promise<void> {
   const seen: Float32Array[] = [];
   for (let seed = 1001; seed < 1005; seed++) {
-    const shape = concreteShape(m.input.shape);
+    const shape = concreteShape(m.input.shape, m.input);
     const out = await runOnce(session, m, syntheticInput(m, seed, shape), shape);
     for (const [name, data] of Object.entries(out)) {
       const bad = data.findIndex((v) => !Number.isFinite(v));
@@ -74,13 +75,13 @@ export async function validateCandidate(dir: string, opts: ValidateOptions): Pro
     await probeOutputs(cand.session, m, where);
     const result: ValidationResult = { ok: true, version: m.version, goldens };
     const runs = opts.runs ?? 9;
-    const shape = concreteShape(m.input.shape);
+    const shape = concreteShape(m.input.shape, m.input);
     const input = syntheticInput(m, 7, shape);
     if (opts.baseline) {
       const base = await load(opts.baseline, opts.task);
       opened.push(base.session);
       const bm = base.bundle.manifest;
-      const bShape = concreteShape(bm.input.shape);
+      const bShape = concreteShape(bm.input.shape, bm.input);
       const bInput = syntheticInput(bm, 7, bShape);
       // Interleaved after a warm-up, so a busy moment on a shared box hits both models alike.
       await timeOnce(cand.session, m, input, shape);

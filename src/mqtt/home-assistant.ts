@@ -1,5 +1,5 @@
 // Home Assistant MQTT discovery: the retained config messages that make each camera's window topic
-// appear in Home Assistant as sensors (people, and people per dominant emotion), grouped under one
+// appear in Home Assistant as sensors (people, viewers, and people per dominant emotion), grouped under one
 // device per agent and marked unavailable when the agent's `status` says offline. Pure: the sink
 // publishes what this returns, retained, on every connect (a broker that lost its retained messages
 // gets them back).
@@ -38,7 +38,7 @@ export interface DiscoveryConfig {
 /** Home Assistant accepts only [A-Za-z0-9_-] in a discovery object id; device ids may also hold '.'. */
 const objectIdPart = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 
-/** One sensor for people and one per emotion label, per camera: 8 messages per camera. */
+/** Sensors for people, viewers (issue 12) and one per emotion label, per camera: 9 messages per camera. */
 export function homeAssistantDiscovery(opts: HomeAssistantOptions, topics: Topics): DiscoveryMessage[] {
   const device = { identifiers: [opts.deviceId], name: `emotion-agent ${opts.deviceId}`, manufacturer: 'emotion-agent' as const, sw_version: opts.swVersion };
   const out: DiscoveryMessage[] = [];
@@ -60,6 +60,8 @@ export function homeAssistantDiscovery(opts: HomeAssistantOptions, topics: Topic
       out.push({ topic: `${opts.prefix}/sensor/${objectId}/config`, payload: JSON.stringify(config) });
     };
     sensor('people', `${cameraId} people`, '{{ value_json.people }}');
+    // Windows of agents from before the audience metrics have no viewers field: counted as 0.
+    sensor('viewers', `${cameraId} viewers`, '{{ value_json.viewers if value_json.viewers is defined else 0 }}');
     // A withheld window (fewer people than aggregate.minPeople) has emotions = null: counted as 0.
     for (const label of CANONICAL_LABELS) sensor(label, `${cameraId} ${label}`, `{{ value_json.emotions.${label} if value_json.emotions else 0 }}`);
   }

@@ -4,8 +4,9 @@
 import type { Logger } from 'pino';
 import { performance } from 'node:perf_hooks';
 import type { WindowSink } from '../aggregate/sink.js';
-import { WindowAggregator, type AggregateWindow } from '../aggregate/window.js';
+import { WindowAggregator, type AggregateWindow, type SkippedFaces } from '../aggregate/window.js';
 import type { CameraCapture } from '../capture/camera.js';
+import { DEFAULT_ATTENTION, isLooking, type AttentionOptions } from '../vision/attention.js';
 import type { Rect } from '../vision/image.js';
 import { Tracker, type TrackView } from '../vision/tracker.js';
 import { CANONICAL_LABELS } from '../models/manifest.js';
@@ -25,6 +26,8 @@ export interface CameraPipelineOptions {
   preview?: PreviewTap;
   /** Latency windows shared by all cameras: the per-model figures. */
   modelLatency?: { detect: LatencyWindow; classify: LatencyWindow };
+  /** When a face "looks at the kiosk", and how long makes a viewer (default DEFAULT_ATTENTION). */
+  attention?: AttentionOptions;
 }
 
 /** Seconds of CPU-ish wall time per stage, for the benchmark and the status page. */
@@ -47,8 +50,12 @@ export interface PipelineStats {
   /** Milliseconds since the last frame was analysed; null before the first. */
   lastAnalysedAgeMs: number | null;
   stageMs: StageTimes;
+  /** Audience figures of the last closed window (null before the first closes). */
+  lastWindow: LastWindowAudience | null;
   lastError?: string;
 }
+
+export type LastWindowAudience = Pick<AggregateWindow, 'people' | 'viewers' | 'passersBy' | 'notClassified' | 'lookTime'>;
 
 export class CameraPipeline {
   private running: Promise<void> | undefined;
@@ -60,6 +67,7 @@ export class CameraPipeline {
   private active: TrackView[] = [];
   private readonly counters = { framesAnalysed: 0, framesDiscarded: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
   private lastError: string | undefined;
+  private lastWindow: LastWindowAudience | null = null;
   private lastAnalysedAt: number | undefined;
   private readonly latency = { detect: new LatencyWindow(), classify: new LatencyWindow() };
 
@@ -76,7 +84,8 @@ export class CameraPipeline {
     if (this.running) return;
     const now = this.clock.now();
     this.tracker = new Tracker(this.opts.tracker);
-    this.aggregator = new WindowAggregator(this.opts.cameraId, { windowMs: this.opts.windowMs, minPeople: this.opts.minPeople }, now);
+    const minLookMs = (this.opts.attention ?? DEFAULT_ATTENTION).minLookS * 1000;
+    this.aggregator = new WindowAggregator(this.opts.cameraId, { windowMs: this.opts.windowMs, minPeople: this.opts.minPeople, minLookMs }, now);
     this.abort = new AbortController();
     // Windows close on the clock even when the camera delivers nothing (a dead camera shows as
     // empty windows, not as silence).
@@ -113,6 +122,7 @@ export class CameraPipeline {
       latencyMs: { detect: this.latency.detect.summary(), classify: this.latency.classify.summary() },
       lastAnalysedAgeMs: this.lastAnalysedAt === undefined ? null : Math.max(0, this.clock.now() - this.lastAnalysedAt),
       stageMs: { ...this.counters.stageMs },
+      lastWindow: this.lastWindow,
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }
@@ -146,8 +156,8 @@ export class CameraPipeline {
     const small = tap?.wants(this.opts.cameraId) ? downscaleToRgb(frame, tap.width) : undefined;
     const { faces, detectMs, classifyMs } = await this.analyzer.analyze(frame, roi, this.opts.minFaceSize);
     // A model gone bad (NaN on real faces) must not reach a track or a window: the whole frame goes,
-    // counted. The update machinery sees the same outputs and rolls the model back.
-    if (!faces.every((f) => f.probabilities.every(Number.isFinite) && [f.box.x, f.box.y, f.box.width, f.box.height].every(Number.isFinite))) {
+    // counted (faces the quality gate left unclassified have none). Updates see it and roll back.
+    if (!faces.every((f) => (f.probabilities ?? []).every(Number.isFinite) && [f.box.x, f.box.y, f.box.width, f.box.height].every(Number.isFinite))) {
       this.counters.framesDiscarded++;
       this.lastAnalysedAt = this.clock.now(); // the loop is alive: this is the model's fault, not a hang
       if (this.counters.framesDiscarded === 1 || this.counters.framesDiscarded % 100 === 0) {
@@ -159,21 +169,27 @@ export class CameraPipeline {
       tap.publish({
         cameraId: this.opts.cameraId, capturedAtMs: frame.capturedAtMs, width: small.width, height: small.height, rgb: small.rgb,
         faces: faces.map((f) => {
-          const best = f.probabilities.indexOf(Math.max(...f.probabilities));
+          const p = f.probabilities;
+          const best = p ? p.indexOf(Math.max(...p)) : -1;
           const b = f.box;
-          return { box: { x: b.x * small.scale, y: b.y * small.scale, width: b.width * small.scale, height: b.height * small.scale }, label: CANONICAL_LABELS[best] ?? '?', score: f.probabilities[best] ?? 0 };
+          // A face the quality gate kept back shows why instead of an emotion.
+          const label = p ? (CANONICAL_LABELS[best] ?? '?') : `(${f.skipped ?? 'not classified'})`;
+          return { box: { x: b.x * small.scale, y: b.y * small.scale, width: b.width * small.scale, height: b.height * small.scale }, label, score: p?.[best] ?? 0 };
         }),
       });
     }
     const t2 = performance.now();
     const now = frame.capturedAtMs;
-    const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities })));
+    const attention = this.opts.attention ?? DEFAULT_ATTENTION;
+    const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities, looking: isLooking(f.pose, attention) })));
+    const skipped: Partial<SkippedFaces> = {};
+    for (const f of faces) if (f.skipped) skipped[f.skipped] = (skipped[f.skipped] ?? 0) + 1;
     this.active = active;
     const dropped = this.capture.dropped;
     if (dropped > this.lastDropped) this.aggregator!.framesDropped(dropped - this.lastDropped);
     this.lastDropped = dropped;
     await this.closeDue(now);
-    this.aggregator!.frameAnalysed(now, faces.length, active, ended);
+    this.aggregator!.frameAnalysed(now, faces.length, active, ended, skipped);
     const t3 = performance.now();
     this.counters.framesAnalysed++;
     this.lastAnalysedAt = this.clock.now();
@@ -195,6 +211,7 @@ export class CameraPipeline {
 
   private async emit(windows: AggregateWindow[]): Promise<void> {
     for (const w of windows) {
+      this.lastWindow = { people: w.people, viewers: w.viewers, passersBy: w.passersBy, notClassified: w.notClassified, lookTime: w.lookTime };
       for (const sink of this.sinks) {
         try {
           await sink.write(w);

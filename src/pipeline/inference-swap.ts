@@ -49,7 +49,7 @@ export class SwappableAnalyzer extends EventEmitter<{ health: [InferenceHealth] 
     const used = this.current;
     this.inflight.set(used, (this.inflight.get(used) ?? 0) + 1);
     try {
-      const result = await analyseFrame(used, frame, roi, minFaceSize);
+      const result = await analyseFrame(used, frame, roi, minFaceSize, this.opts.quality);
       this.watch(result);
       return result;
     } catch (err) {
@@ -85,11 +85,12 @@ export class SwappableAnalyzer extends EventEmitter<{ health: [InferenceHealth] 
 
   private watch(r: FrameAnalysis): void {
     for (const f of r.faces) {
-      if (f.probabilities.some((p) => !Number.isFinite(p))) {
-        this.emit('health', { task: 'emotion-classifier', problem: 'nan', message: `the classifier gave ${JSON.stringify(f.probabilities.slice(0, 3))}… for a detected face` });
+      const p = f.probabilities;
+      if (!p) continue; // not classified (quality gate)
+      if (p.some((v) => !Number.isFinite(v))) {
+        this.emit('health', { task: 'emotion-classifier', problem: 'nan', message: `the classifier gave ${JSON.stringify(p.slice(0, 3))}… for a detected face` });
         return;
       }
-      const p = f.probabilities;
       const same = p.length === this.lastProbs.length && p.every((v, i) => v === this.lastProbs[i]);
       this.sameStreak = same ? this.sameStreak + 1 : 0;
       this.lastProbs = p;

@@ -1,17 +1,21 @@
-// Face detection on full frames: one ONNX Runtime run per frame, then threshold, NMS and size filter
-// in our code (the graph ends at decoded boxes and scores).
+// Face detection on full frames: one ONNX Runtime run per frame, then decoding (SSD: boxes decoded in
+// the graph; YuNet: prior grids, src/vision/yunet.ts), threshold, NMS and size filter in our code.
 import type * as ort from 'onnxruntime-node';
 import { createSession, readBundle, type BundleInfo, type SessionOptions } from '../models/bundle.js';
-import type { BoxesScoresDecoding } from '../models/manifest.js';
+import type { BoxesScoresDecoding, DetectorDecoding } from '../models/manifest.js';
 import type { Frame, Rect } from './image.js';
 import { nms } from './nms.js';
 import { frameToDetectorInput, type Point } from './preprocess.js';
+import { decodeYunet, type Candidate } from './yunet.js';
 
 export interface Face {
   /** Pixels of the full frame. */
   box: Rect;
   score: number;
-  /** Named points in frame pixels, when the model gives them (e.g. leftEye, rightEye). */
+  /**
+   * Named points in frame pixels, when the model gives them. Sides are as seen in the image: leftEye is
+   * the eye nearer the image's left edge (the person's right eye), as cropFace's alignment expects.
+   */
   landmarks?: Record<string, Point>;
 }
 
@@ -26,10 +30,10 @@ export interface DetectorOptions {
 export class FaceDetector {
   readonly scoreThreshold: number;
   readonly iouThreshold: number;
-  private readonly decoding: BoxesScoresDecoding;
+  private readonly decoding: DetectorDecoding;
 
   constructor(readonly bundle: BundleInfo, private readonly session: ort.InferenceSession, private readonly opts: DetectorOptions = {}) {
-    this.decoding = bundle.manifest.decoding as BoxesScoresDecoding;
+    this.decoding = bundle.manifest.decoding as DetectorDecoding;
     this.scoreThreshold = opts.scoreThreshold ?? this.decoding.scoreThreshold ?? 0.5;
     this.iouThreshold = opts.iouThreshold ?? this.decoding.iouThreshold ?? 0.4;
   }
@@ -52,48 +56,73 @@ export class FaceDetector {
     const spec = this.bundle.manifest.input;
     const { tensor, mapping } = frameToDetectorInput(frame, spec, roi);
     const out = await this.session.run({ [spec.name]: tensor });
-    const boxesT = out[this.decoding.boxes];
-    const scoresT = out[this.decoding.scores];
-    if (!boxesT || !scoresT) throw new Error(`${this.name}: model did not return its boxes/scores outputs`);
-    const boxes = boxesT.data as Float32Array;
-    const scores = scoresT.data as Float32Array;
-    const marks = this.decoding.landmarks ? (out[this.decoding.landmarks]?.data as Float32Array | undefined) : undefined;
-    const names = this.decoding.landmarkNames ?? [];
-    const perMark = marks && scores.length > 0 ? marks.length / scores.length : 0;
-    const yx = this.decoding.boxFormat === 'yxyx-normalized';
-    const minSize = this.opts.minFaceSize ?? 0;
-
-    const cand: number[] = [];
-    const rects: Rect[] = [];
-    for (let i = 0; i < scores.length; i++) {
-      const s = scores[i]!;
-      if (!(s >= scoreThreshold)) continue; // also drops NaN
-      const a = boxes[i * 4]!, b = boxes[i * 4 + 1]!, c = boxes[i * 4 + 2]!, d = boxes[i * 4 + 3]!;
-      const [x0, y0, x1, y1] = yx ? [b, a, d, c] : [a, b, c, d];
-      // Clip to the analysed region: boxes past the border are partly outside the image.
-      const px0 = Math.max(0, x0) * mapping.scaleX + mapping.offsetX;
-      const py0 = Math.max(0, y0) * mapping.scaleY + mapping.offsetY;
-      const px1 = Math.min(roi ? roi.x + roi.width : frame.width, Math.min(1, x1) * mapping.scaleX + mapping.offsetX);
-      const py1 = Math.min(roi ? roi.y + roi.height : frame.height, Math.min(1, y1) * mapping.scaleY + mapping.offsetY);
-      if (px1 <= px0 || py1 <= py0) continue;
-      rects[i] = { x: px0, y: py0, width: px1 - px0, height: py1 - py0 };
-      cand.push(i);
+    const output = (name: string): Float32Array => {
+      const t = out[name];
+      if (!t) throw new Error(`${this.name}: model did not return its "${name}" output`);
+      return t.data as Float32Array;
+    };
+    // Candidates in normalised input coordinates (0..1 of the tensor fed), whatever the model's format.
+    let cand: Candidate[];
+    let names: readonly string[];
+    if (this.decoding.type === 'yunet') {
+      const [h, w] = tensor.dims.slice(2) as [number, number];
+      cand = decodeYunet(this.decoding.heads, output, w, h, scoreThreshold).map((c) => normalise(c, w, h));
+      names = this.decoding.landmarkNames;
+    } else {
+      cand = decodeBoxesScores(this.decoding, output, scoreThreshold);
+      names = this.decoding.landmarkNames ?? [];
     }
-    cand.sort((p, q) => scores[q]! - scores[p]!);
+    const right = roi ? roi.x + roi.width : frame.width;
+    const bottom = roi ? roi.y + roi.height : frame.height;
+    const rects: Rect[] = [];
+    const kept: number[] = [];
+    cand.forEach((c, i) => {
+      // Clip to the analysed region: boxes past the border are partly outside the image.
+      const px0 = Math.max(0, c.x0) * mapping.scaleX + mapping.offsetX;
+      const py0 = Math.max(0, c.y0) * mapping.scaleY + mapping.offsetY;
+      const px1 = Math.min(right, Math.min(1, c.x1) * mapping.scaleX + mapping.offsetX);
+      const py1 = Math.min(bottom, Math.min(1, c.y1) * mapping.scaleY + mapping.offsetY);
+      if (px1 <= px0 || py1 <= py0) return;
+      rects[i] = { x: px0, y: py0, width: px1 - px0, height: py1 - py0 };
+      kept.push(i);
+    });
+    kept.sort((p, q) => cand[q]!.score - cand[p]!.score);
     // Size filter after NMS: filtering first would let a larger, weaker duplicate of a small face
     // survive once its better-scoring box is gone.
-    const keep = nms(rects, cand, this.iouThreshold).filter((i) => rects[i]!.height >= minSize).slice(0, this.opts.maxFaces ?? 100);
+    const minSize = this.opts.minFaceSize ?? 0;
+    const keep = nms(rects, kept, this.iouThreshold).filter((i) => rects[i]!.height >= minSize).slice(0, this.opts.maxFaces ?? 100);
     return keep.map((i) => {
-      const face: Face = { box: rects[i]!, score: scores[i]! };
-      if (marks && perMark >= 2) {
+      const c = cand[i]!;
+      const face: Face = { box: rects[i]!, score: c.score };
+      if (c.points.length >= 2) {
         face.landmarks = {};
-        for (let k = 0; k < perMark / 2; k++) {
-          const x = marks[i * perMark + 2 * k]! * mapping.scaleX + mapping.offsetX;
-          const y = marks[i * perMark + 2 * k + 1]! * mapping.scaleY + mapping.offsetY;
-          face.landmarks[names[k] ?? `p${k}`] = { x, y };
+        for (let k = 0; k < c.points.length / 2; k++) {
+          face.landmarks[names[k] ?? `p${k}`] = { x: c.points[2 * k]! * mapping.scaleX + mapping.offsetX, y: c.points[2 * k + 1]! * mapping.scaleY + mapping.offsetY };
         }
       }
       return face;
     });
   }
+}
+
+function normalise(c: Candidate, w: number, h: number): Candidate {
+  return { x0: c.x0 / w, y0: c.y0 / h, x1: c.x1 / w, y1: c.y1 / h, score: c.score, points: c.points.map((v, j) => (j % 2 === 0 ? v / w : v / h)) };
+}
+
+/** SSD-style outputs: boxes already decoded (normalised) in the graph, one score per anchor. */
+function decodeBoxesScores(d: BoxesScoresDecoding, output: (name: string) => Float32Array, threshold: number): Candidate[] {
+  const boxes = output(d.boxes);
+  const scores = output(d.scores);
+  const marks = d.landmarks ? output(d.landmarks) : undefined;
+  const perMark = marks && scores.length > 0 ? marks.length / scores.length : 0;
+  const yx = d.boxFormat === 'yxyx-normalized';
+  const found: Candidate[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i]!;
+    if (!(s >= threshold)) continue; // also drops NaN
+    const a = boxes[i * 4]!, b = boxes[i * 4 + 1]!, c = boxes[i * 4 + 2]!, e = boxes[i * 4 + 3]!;
+    const [x0, y0, x1, y1] = yx ? [b, a, e, c] : [a, b, c, e];
+    found.push({ x0, y0, x1, y1, score: s, points: marks ? Array.from(marks.subarray(i * perMark, (i + 1) * perMark)) : [] });
+  }
+  return found;
 }

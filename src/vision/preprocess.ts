@@ -3,6 +3,7 @@ import * as ort from 'onnxruntime-node';
 import type { InputSpec } from '../models/manifest.js';
 import { cropResize, frameToMat, type Frame, type Rect, type ResizeKernel } from './image.js';
 import { cv, type Mat } from './opencv.js';
+import { planarApplies, planarTensor } from './planar.js';
 
 export interface Point {
   x: number;
@@ -72,11 +73,21 @@ export function frameToDetectorInput(frame: Frame, spec: InputSpec, roi?: Rect):
     const side = Math.max(region.width, region.height);
     mat = cropResize(frame, { x: region.x, y: region.y, width: side, height: side }, spec.width, spec.height, undefined, spec.resizeKernel);
     mapping = { scaleX: side, scaleY: side, offsetX: region.x, offsetY: region.y };
+  } else if (spec.resize === 'fit') {
+    // Scale to fit width x height keeping the aspect, then pad at the bottom/right to the model's
+    // stride: a 16:9 camera feeds 640x384 instead of a 640x640 square that is 40 % black.
+    const f = Math.min(spec.width / region.width, spec.height / region.height);
+    const m = spec.sizeMultiple ?? 1;
+    const w = Math.max(m, Math.ceil((region.width * f) / m) * m);
+    const h = Math.max(m, Math.ceil((region.height * f) / m) * m);
+    mat = cropResize(frame, { x: region.x, y: region.y, width: w / f, height: h / f }, w, h, undefined, spec.resizeKernel);
+    mapping = { scaleX: w / f, scaleY: h / f, offsetX: region.x, offsetY: region.y };
   } else {
     mat = cropResize(frame, region, spec.width, spec.height, undefined, spec.resizeKernel);
     mapping = { scaleX: region.width, scaleY: region.height, offsetX: region.x, offsetY: region.y };
   }
-  return { tensor: matsToTensor([mat], spec), mapping };
+  const tensor = planarApplies(spec) ? planarTensor(mat, spec) : matsToTensor([mat], spec);
+  return { tensor, mapping };
 }
 
 /** The crop taken around a detected face: margin on every side, then squared about its centre. */

@@ -39,8 +39,10 @@ export interface TrackerOptions {
 
 export interface TrackedFace {
   box: Rect;
-  /** Canonical label order (CANONICAL_LABELS). */
-  probabilities: number[];
+  /** Canonical label order (CANONICAL_LABELS); null when the face was not classified (quality gate). */
+  probabilities: number[] | null;
+  /** The face looks at the kiosk in this frame (head pose within the attention limits). */
+  looking?: boolean;
 }
 
 export interface TrackView {
@@ -51,9 +53,16 @@ export interface TrackView {
   hits: number;
   /** Filtered box; for a track missed this frame, its prediction at the update time. */
   box: Rect;
-  /** Mean of the per-frame probability vectors, canonical order. */
-  meanProbabilities: number[];
-  dominant: EmotionLabel;
+  /** Mean of the per-frame probability vectors over the classified detections, canonical order; null when none was classified. */
+  meanProbabilities: number[] | null;
+  dominant: EmotionLabel | null;
+  /**
+   * Time spent looking at the kiosk: for each detection that looks, the time since the track's previous
+   * detection (at most maxUnseenMs), so dropped frames do not shorten it and a gap does not inflate it.
+   */
+  lookingMs: number;
+  /** Mean probabilities over the detections that looked AND were classified; null when none. */
+  lookingProbabilities: number[] | null;
   /** Met minTrackMs and minHits at some point (it never goes back). */
   confirmed: boolean;
 }
@@ -93,8 +102,13 @@ interface Track {
   firstSeenMs: number;
   lastSeenMs: number;
   hits: number;
-  // Running sum of the per-frame probability vectors; mean = sum / hits. Nothing else per frame.
+  // Running sums of the per-frame probability vectors (all classified detections, and those that
+  // also looked) with their counts. Nothing else per frame.
   probSum: number[];
+  classified: number;
+  lookSum: number[];
+  lookClassified: number;
+  lookingMs: number;
   confirmed: boolean;
 }
 
@@ -219,7 +233,11 @@ export class Tracker {
       firstSeenMs: t,
       lastSeenMs: t,
       hits: 1,
-      probSum: [...f.probabilities],
+      probSum: f.probabilities ? [...f.probabilities] : CANONICAL_LABELS.map(() => 0),
+      classified: f.probabilities ? 1 : 0,
+      lookSum: f.probabilities && f.looking ? [...f.probabilities] : CANONICAL_LABELS.map(() => 0),
+      lookClassified: f.probabilities && f.looking ? 1 : 0,
+      lookingMs: 0,
       confirmed: this.minHits <= 1 && this.minTrackMs <= 0,
     };
   }
@@ -250,10 +268,18 @@ export class Tracker {
     }
     tr.w += ALPHA_SIZE * (b.width - tr.w);
     tr.h += ALPHA_SIZE * (b.height - tr.h);
+    if (f.looking) tr.lookingMs += Math.min(t - tr.lastSeenMs, this.maxUnseenMs);
     tr.stateMs = t;
     tr.lastSeenMs = t;
     tr.hits++;
-    f.probabilities.forEach((p, i) => (tr.probSum[i]! += p));
+    if (f.probabilities) {
+      f.probabilities.forEach((p, i) => (tr.probSum[i]! += p));
+      tr.classified++;
+      if (f.looking) {
+        f.probabilities.forEach((p, i) => (tr.lookSum[i]! += p));
+        tr.lookClassified++;
+      }
+    }
     if (!tr.confirmed) tr.confirmed = tr.hits >= this.minHits && tr.lastSeenMs - tr.firstSeenMs >= this.minTrackMs;
   }
 
@@ -265,8 +291,8 @@ export class Tracker {
   }
 }
 
-function checkProbabilities(p: readonly number[]): void {
-  if (p.length !== CANONICAL_LABELS.length) {
+function checkProbabilities(p: readonly number[] | null): void {
+  if (p && p.length !== CANONICAL_LABELS.length) {
     throw new Error(`tracker: probabilities must have ${CANONICAL_LABELS.length} entries (canonical order), got ${p.length}`);
   }
 }
@@ -279,7 +305,7 @@ function predictBox(tr: Track, t: number): Rect {
 }
 
 function view(tr: Track, box: Rect): TrackView {
-  const meanProbabilities = tr.probSum.map((s) => s / tr.hits);
+  const meanProbabilities = tr.classified > 0 ? tr.probSum.map((s) => s / tr.classified) : null;
   return {
     id: tr.id,
     firstSeenMs: tr.firstSeenMs,
@@ -287,7 +313,9 @@ function view(tr: Track, box: Rect): TrackView {
     hits: tr.hits,
     box,
     meanProbabilities,
-    dominant: dominantLabel(meanProbabilities),
+    dominant: meanProbabilities ? dominantLabel(meanProbabilities) : null,
+    lookingMs: tr.lookingMs,
+    lookingProbabilities: tr.lookClassified > 0 ? tr.lookSum.map((s) => s / tr.lookClassified) : null,
     confirmed: tr.confirmed,
   };
 }

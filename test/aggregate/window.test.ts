@@ -14,7 +14,7 @@ const iso = (t: number): string => new Date(t).toISOString();
 
 const onehot = (label: EmotionLabel): number[] => CANONICAL_LABELS.map((l) => (l === label ? 1 : 0));
 function track(id: number, firstSeenMs: number, lastSeenMs: number, mean: number[] = onehot('neutral'), confirmed = true): TrackView {
-  return { id, firstSeenMs, lastSeenMs, hits: 10, box: { x: 0, y: 0, width: 1, height: 1 }, meanProbabilities: mean, dominant: dominantLabel(mean), confirmed };
+  return { id, firstSeenMs, lastSeenMs, hits: 10, box: { x: 0, y: 0, width: 1, height: 1 }, meanProbabilities: mean, dominant: dominantLabel(mean), lookingMs: 0, lookingProbabilities: null, confirmed };
 }
 function ended(id: number, firstSeenMs: number, lastSeenMs: number, counts = true, mean?: number[]): EndedTrack {
   return { ...track(id, firstSeenMs, lastSeenMs, mean, counts), durationMs: lastSeenMs - firstSeenMs, counts };
@@ -172,7 +172,7 @@ describe('WindowAggregator', () => {
     agg.frameAnalysed(at(0, 5), 1, [track(77, at(0, 1), at(0, 5))], [ended(78, at(0, 0), at(0, 3))]);
     const [w] = agg.tick(at(1, 0));
     expect(Object.keys(w!).sort()).toEqual(
-      ['cameraId', 'start', 'end', 'startMs', 'endMs', 'partial', 'framesAnalysed', 'framesDropped', 'faceDetections', 'people', 'newPeople', 'emotions', 'meanProbabilities', 'withheld', 'dwell'].sort(),
+      ['cameraId', 'start', 'end', 'startMs', 'endMs', 'partial', 'framesAnalysed', 'framesDropped', 'faceDetections', 'people', 'newPeople', 'emotions', 'meanProbabilities', 'withheld', 'dwell', 'notClassified', 'skippedFaces', 'viewers', 'passersBy', 'lookTime', 'viewerEmotions'].sort(),
     );
     const json = JSON.stringify(w);
     expect(json).not.toMatch(/box|"id"|77|78/);

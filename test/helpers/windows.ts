@@ -17,4 +17,10 @@ export const testWindow = (i: number, cameraId = 'cam1'): AggregateWindow => ({
   meanProbabilities: [0.01, 0, 0.02, 0.6, 0.05, 0.02, 0.3],
   withheld: false,
   dwell: { count: 1, meanS: 12.5, p50S: 12.5, p90S: 12.5 },
+  notClassified: 0,
+  skippedFaces: { small: 1, blurred: 0, turned: 2 },
+  viewers: 1,
+  passersBy: 2,
+  lookTime: { count: 1, meanS: 4.2, p50S: 4.2, p90S: 4.2 },
+  viewerEmotions: null,
 });

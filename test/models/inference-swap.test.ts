@@ -44,7 +44,7 @@ describe('InferenceWorker.swap', () => {
 
       await worker.swap('emotion-classifier', nanDir);
       const r = await worker.analyze(decode(sample(1), 1280, 853), undefined, 0);
-      expect(r.faces[0]!.probabilities.every((p) => Number.isNaN(p))).toBe(true);
+      expect(r.faces[0]!.probabilities!.every((p) => Number.isNaN(p))).toBe(true);
       await new Promise((res) => setTimeout(res, 100)); // the health message trails the result
       expect(health[0]).toMatchObject({ task: 'emotion-classifier', problem: 'nan' });
     } finally {

@@ -20,8 +20,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
 /** Renders the two template shapes the builder emits, enough to check them against window payloads. */
-function render(template: string, value: { people: number; emotions: Record<string, number> | null }): number {
+function render(template: string, value: { people: number; viewers?: number; emotions: Record<string, number> | null }): number {
   if (template === '{{ value_json.people }}') return value.people;
+  if (template === '{{ value_json.viewers if value_json.viewers is defined else 0 }}') return value.viewers ?? 0;
   const m = /^\{\{ value_json\.emotions\.(\w+) if value_json\.emotions else 0 \}\}$/.exec(template);
   if (!m) throw new Error(`unexpected template ${template}`);
   return value.emotions ? value.emotions[m[1]!] ?? NaN : 0;
@@ -32,17 +33,17 @@ describe('homeAssistantDiscovery', () => {
   const msgs = homeAssistantDiscovery({ prefix: 'homeassistant', deviceId: 'kiosk-1', cameras: ['entrance', 'desk'], swVersion: '1.2.3' }, topics);
   const configs = msgs.map((m) => JSON.parse(m.payload) as DiscoveryConfig);
 
-  it('8 sensors per camera: people and one per emotion, at <prefix>/sensor/<device>_<camera>_<key>/config', () => {
-    expect(msgs).toHaveLength(16);
-    expect(msgs.slice(0, 8).map((m) => m.topic)).toEqual(['people', ...LABELS].map((k) => `homeassistant/sensor/kiosk-1_entrance_${k}/config`));
-    expect(msgs[8]!.topic).toBe('homeassistant/sensor/kiosk-1_desk_people/config');
-    expect(new Set(configs.map((c) => c.unique_id)).size).toBe(16);
+  it('9 sensors per camera: people, viewers and one per emotion, at <prefix>/sensor/<device>_<camera>_<key>/config', () => {
+    expect(msgs).toHaveLength(18);
+    expect(msgs.slice(0, 9).map((m) => m.topic)).toEqual(['people', 'viewers', ...LABELS].map((k) => `homeassistant/sensor/kiosk-1_entrance_${k}/config`));
+    expect(msgs[9]!.topic).toBe('homeassistant/sensor/kiosk-1_desk_people/config');
+    expect(new Set(configs.map((c) => c.unique_id)).size).toBe(18);
     expect(configs[0]).toMatchObject({ name: 'entrance people', unique_id: 'kiosk-1_entrance_people' });
   });
 
   it('state from the camera window topic; availability from the device status; one device block', () => {
     for (const [i, c] of configs.entries()) {
-      expect(c.state_topic).toBe(topics.window(i < 8 ? 'entrance' : 'desk'));
+      expect(c.state_topic).toBe(topics.window(i < 9 ? 'entrance' : 'desk'));
       expect(c).toMatchObject({
         unit_of_measurement: 'people', state_class: 'measurement',
         availability_topic: 'emotion-agent/kiosk-1/status', payload_available: 'online', payload_not_available: 'offline',
@@ -54,11 +55,12 @@ describe('homeAssistantDiscovery', () => {
 
   it('templates extract people and each emotion, and cope with a withheld window (emotions null)', () => {
     const emotions = Object.fromEntries(LABELS.map((l, i) => [l, i + 1]));
-    const full = { people: 28, emotions };
+    const full = { people: 28, viewers: 11, emotions };
     const withheld = { people: 2, emotions: null };
-    expect(configs.slice(0, 8).map((c) => render(c.value_template, full))).toEqual([28, 1, 2, 3, 4, 5, 6, 7]);
-    expect(configs.slice(0, 8).map((c) => render(c.value_template, withheld))).toEqual([2, 0, 0, 0, 0, 0, 0, 0]);
-    expect(configs[4]!.value_template).toBe('{{ value_json.emotions.happy if value_json.emotions else 0 }}');
+    expect(configs.slice(0, 9).map((c) => render(c.value_template, full))).toEqual([28, 11, 1, 2, 3, 4, 5, 6, 7]);
+    // A window from an agent without audience metrics (no viewers field) reads 0 viewers.
+    expect(configs.slice(0, 9).map((c) => render(c.value_template, withheld))).toEqual([2, 0, 0, 0, 0, 0, 0, 0, 0]);
+    expect(configs[5]!.value_template).toBe('{{ value_json.emotions.happy if value_json.emotions else 0 }}');
   });
 
   it('object ids keep to what Home Assistant accepts; a custom prefix is used as is', () => {
@@ -103,7 +105,7 @@ describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
       // The status (published before the configs on connect) arrives first: after it, what is retained is there.
       await sub.subscribeAsync([`${root}/status`, 'homeassistant/#'], { qos: 1 });
       const until = Date.now() + 5000;
-      while (!(online && got.length >= (homeAssistant ? homeAssistant.cameras.length * 8 : 0)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      while (!(online && got.length >= (homeAssistant ? homeAssistant.cameras.length * 9 : 0)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 300)); // anything more (or, disabled, anything at all) would show now
       await sub.endAsync();
     } finally {
@@ -114,13 +116,13 @@ describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
     return got;
   }
 
-  it('enabled: a subscriber to homeassistant/# receives 8 retained configs per camera', async () => {
+  it('enabled: a subscriber to homeassistant/# receives 9 retained configs per camera', async () => {
     const got = await discoveryFrom({ prefix: 'homeassistant', cameras: ['entrance', 'desk'], swVersion: '9.9.9' });
-    expect(got).toHaveLength(16);
+    expect(got).toHaveLength(18);
     expect(got.every((m) => m.retain)).toBe(true);
     for (const cam of ['entrance', 'desk']) {
       const mine = got.filter((m) => m.topic.includes(`_${cam}_`));
-      expect(mine.map((m) => m.topic.split('/')[2]!.split('_').at(-1)).sort()).toEqual(['people', ...LABELS].sort());
+      expect(mine.map((m) => m.topic.split('/')[2]!.split('_').at(-1)).sort()).toEqual(['people', 'viewers', ...LABELS].sort());
       for (const m of mine) expect(JSON.parse(m.text)).toMatchObject({ state_topic: expect.stringMatching(new RegExp(`/cameras/${cam}/window$`)) as unknown, device: { sw_version: '9.9.9' } });
     }
   });
@@ -144,14 +146,14 @@ describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
       sub.on('message', (t, p) => got.set(t, p.toString()));
       await sub.subscribeAsync('ha/#', { qos: 1 });
       const end = Date.now() + 10_000;
-      while (got.size < 8 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      while (got.size < 9 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 200));
       await sub.endAsync();
     } finally {
       await sink.stop();
       await broker.dispose();
     }
-    expect([...got.keys()].sort()).toEqual(['people', ...LABELS].map((k) => `ha/sensor/kiosk-9_front_${k}/config`).sort());
+    expect([...got.keys()].sort()).toEqual(['people', 'viewers', ...LABELS].map((k) => `ha/sensor/kiosk-9_front_${k}/config`).sort());
     expect(JSON.parse(got.get('ha/sensor/kiosk-9_front_people/config')!)).toMatchObject({
       state_topic: 'emotion-agent/kiosk-9/cameras/front/window', availability_topic: 'emotion-agent/kiosk-9/status', device: { identifiers: ['kiosk-9'] },
     });

@@ -15,7 +15,7 @@ describe('InferenceWorker', () => {
   it('loads the models in a worker thread and analyses frames there, keeping the event loop free', async () => {
     const worker = new InferenceWorker({ threads: 1 });
     await worker.start();
-    expect(worker.models.detector).toMatch(/^face-ssd@/);
+    expect(worker.models.detector).toMatch(/^face-yunet-n@/);
     const frame = decode(sample(1), 1920, 1280);
     // While the worker runs inference, timers on this thread keep firing.
     let ticks = 0;
@@ -24,7 +24,7 @@ describe('InferenceWorker', () => {
     clearInterval(timer);
     expect(results[0].faces).toHaveLength(3);
     expect(results[1].faces).toHaveLength(3);
-    for (const f of results[0].faces) expect(f.probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+    for (const f of results[0].faces) expect(f.probabilities!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     expect(ticks).toBeGreaterThan(3);
     // The frame's pixels were transferred to the worker, not copied.
     expect(frame.data.byteLength).toBe(0);

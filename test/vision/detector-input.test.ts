@@ -1,0 +1,66 @@
+// Detector input for dynamic-size models (resize 'fit') and the native planar (NCHW) conversion,
+// against hand-computed values and against matsToTensor's reference loop.
+import { describe, expect, it } from 'vitest';
+import type { InputSpec } from '../../src/models/manifest.js';
+import { frameToMat, type Frame } from '../../src/vision/image.js';
+import { planarApplies, planarTensor } from '../../src/vision/planar.js';
+import { frameToDetectorInput, matsToTensor } from '../../src/vision/preprocess.js';
+
+/** A frame whose pixel (x, y) is B = x, G = y, R = 100. */
+function gradient(w: number, h: number): Frame {
+  const data = Buffer.alloc(w * h * 3);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.set([x % 256, y % 256, 100], (y * w + x) * 3);
+  return { data, width: w, height: h };
+}
+
+const fit: InputSpec = {
+  name: 'input', shape: [-1, 3, -1, -1], layout: 'NCHW', colour: 'bgr', width: 64, height: 64,
+  normalization: { scale: 1, mean: [0], std: [1] }, resize: 'fit', sizeMultiple: 32,
+};
+
+describe("resize 'fit'", () => {
+  it('keeps the aspect, pads to the size multiple, and maps back to frame pixels', () => {
+    // 100x50 into 64x64: factor 0.64 -> 64x32 exactly.
+    const { tensor, mapping } = frameToDetectorInput(gradient(100, 50), fit);
+    expect(tensor.dims).toEqual([1, 3, 32, 64]);
+    expect(mapping).toEqual({ scaleX: 100, scaleY: 50, offsetX: 0, offsetY: 0 });
+  });
+
+  it('pads a size that is not a multiple with black at the bottom/right', () => {
+    // 100x40 -> factor 0.64 -> 64x25.6, padded to 64x32: rows 26..31 are outside the frame.
+    const { tensor, mapping } = frameToDetectorInput(gradient(100, 40), fit);
+    expect(tensor.dims).toEqual([1, 3, 32, 64]);
+    expect(mapping.scaleY).toBeCloseTo(50, 10);
+    const d = tensor.data as Float32Array;
+    const red = (x: number, y: number): number => d[2 * 32 * 64 + y * 64 + x]!;
+    expect(red(10, 5)).toBeCloseTo(100, 3);
+    expect(red(10, 31)).toBe(0);
+  });
+
+  it('maps a region of interest back with its offset', () => {
+    const { mapping } = frameToDetectorInput(gradient(200, 100), fit, { x: 50, y: 20, width: 100, height: 50 });
+    expect(mapping).toEqual({ scaleX: 100, scaleY: 50, offsetX: 50, offsetY: 20 });
+  });
+});
+
+describe('planarTensor', () => {
+  it('gives exactly what matsToTensor gives, for bgr and rgb with normalisation', () => {
+    const mat = frameToMat(gradient(37, 23));
+    for (const colour of ['bgr', 'rgb'] as const) {
+      const spec: InputSpec = { ...fit, colour, width: 37, height: 23, shape: [1, 3, 23, 37], resize: 'stretch', normalization: { scale: 1 / 255, mean: [0.5], std: [0.25] } };
+      expect(planarApplies(spec)).toBe(true);
+      const a = planarTensor(mat, spec);
+      const b = matsToTensor([mat], spec);
+      expect(a.dims).toEqual(b.dims);
+      const x = a.data as Float32Array;
+      const y = b.data as Float32Array;
+      for (let i = 0; i < x.length; i++) expect(x[i]).toBeCloseTo(y[i]!, 5);
+    }
+  });
+
+  it('does not apply to gray, NHWC or per-channel normalisation', () => {
+    expect(planarApplies({ ...fit, colour: 'gray' })).toBe(false);
+    expect(planarApplies({ ...fit, layout: 'NHWC' })).toBe(false);
+    expect(planarApplies({ ...fit, normalization: { scale: 1, mean: [1, 2, 3], std: [1] } })).toBe(false);
+  });
+});
