@@ -73,7 +73,7 @@ beforeAll(async () => {
   await v('labels', '2.5.0', k, (m, b) => { (m.outputs as { shape: number[] }[])[0]!.shape = [-1, 8]; return withExtraClass(b); }, 0);
   await v('corrupt', '2.6.0', k, (_m, b) => b.subarray(0, 5000), 0);
   await v('nan', '2.7.0', k, (_m, b) => withNaNOutput(b), 0);
-  await v('slow', '2.8.0', k, (_m, b) => withSlowChain(b, 150));
+  await v('slow', '2.8.0', k, (_m, b) => withSlowChain(b, 600));
   await v('resumed', '3.0.0', k);
   await v('autonan', '4.0.0', k, (_m, b) => withNaNOnRealImages(b), 2, 'emotion-fp32');
   await v('later', '5.0.0', k);

@@ -95,6 +95,8 @@ export function withNaNOutput(model: Uint8Array, output = 'probabilities'): Uint
  * Output + 0 * (a chain of `steps` 256x256 MatMul+Tanh fed by the input): same results, much slower.
  * The chain depends on the input, so ONNX Runtime cannot fold it away at load time.
  */
+// `steps` 256x256 MatMuls per 256 input values: 600 adds tens of ms per face, far past the 4x limit even on a
+// CPU where the serving model itself is slow (150 was borderline on an AVX2-only EPYC: 4.5 ms/face serving).
 export function withSlowChain(model: Uint8Array, steps: number, output = 'probabilities'): Uint8Array {
   const m = decodeModel(model);
   const inputName = m.graph!.input![0]!.name!;
