@@ -3,7 +3,7 @@
 // while the nose tip's offset from the eye-mouth frame is a direct, cheap and stable cue.
 //
 // Model: a generic face whose frontal 5-point layout is the common alignment template (eyes, nose tip,
-// mouth corners of the 112x112 ArcFace reference; nose tip 0.57 of the eye-to-mouth distance below the
+// mouth corners of the 112x112 ArcFace reference; nose tip 0.495 of the eye-to-mouth distance below the
 // eyes, centred) and whose nose tip stands NOSE_DEPTH eye distances in front of the eye/mouth plane.
 // Turning the head by yaw moves the projected nose sideways by depth * sin(yaw) while the eye distance
 // shrinks by cos(yaw): offset / eyeDistance = depth * tan(yaw). Pitch works the same way along the
@@ -29,7 +29,7 @@ export interface FiveLandmarks {
 }
 
 // ArcFace 112x112 template: eyes (38.29, 51.70) (73.53, 51.50), nose (56.03, 71.74), mouth
-// (41.55, 92.37) (70.73, 92.20): nose at 0.495 of the eye-mouth distance... measured from the eye line,
+// (41.55, 92.37) (70.73, 92.20): the nose 0.495 of the eye-to-mouth distance below the eye line,
 // and the mouth 1.154 eye distances below the eyes.
 const FRONTAL_NOSE_DOWN = 0.495;
 const EYE_TO_MOUTH = 1.154;
