@@ -80,8 +80,13 @@ def main(argv: list[str] | None = None) -> int:
                 cfg["name"] = cfg.get("name") or os.path.splitext(os.path.basename(args.config))[0]
             run_id = args.run_id or f"{cfg['name']}-{datetime.datetime.utcnow().strftime('%Y%m%d-%H%M%S')}"
             run_dir = os.path.join(args.out, run_id)
-            if os.path.exists(run_dir):
+            if args.run_id and os.path.exists(run_dir):
                 raise config_mod.ConfigError(f"run folder already exists: {run_dir} (use --resume {run_id})")
+            # Two runs started in the same second get -2, -3...: a default id never collides.
+            n = 1
+            while os.path.exists(run_dir):
+                n += 1
+                run_dir = os.path.join(args.out, f"{run_id}-{n}")
             os.makedirs(run_dir)
             cfg["gitCommit"] = git_commit()
             config_mod.dump(cfg, os.path.join(run_dir, "config.yaml"))
