@@ -53,22 +53,25 @@ const DETECTOR_OPTIONS: QuantizeOptions = {
   reduceRange: false,
 };
 
+/** The emotion classifiers' INT8 options: the borrowed model's, and every model we train (train-bundle.ts). */
+export const EMOTION_INT8_OPTIONS: QuantizeOptions = {
+  activationType: 'uint8',
+  calibration: { method: 'percentile', percentile: 99.99 },
+  weightScale: 'mse',
+  perChannel: true,
+  biasCorrection: true,
+  // 7-bit weights: with 8 bits the borrowed model saturates AVX2 kernels (43.2 % top-1 on an AMD EPYC
+  // without VNNI, 65.3 % with 7 bits; quantize.ts reduceRange).
+  reduceRange: true,
+};
+
 export const TARGETS: QuantizeTarget[] = [
   {
     key: 'emotion',
     fp32: 'models/emotion-fp32',
     int8: 'models/emotion-int8',
     calibrate: (m) => classifierCalibration(m),
-    options: {
-      activationType: 'uint8',
-      calibration: { method: 'percentile', percentile: 99.99 },
-      weightScale: 'mse',
-      perChannel: true,
-      biasCorrection: true,
-      // 7-bit weights: with 8 bits this model saturates AVX2 kernels (43.2 % top-1 on an AMD EPYC
-      // without VNNI, 65.3 % with 7 bits; quantize.ts reduceRange).
-      reduceRange: true,
-    },
+    options: EMOTION_INT8_OPTIONS,
     notes:
       'all 13 Conv quantized with 7-bit weights (4 of the 5 Relu folded into them); Transpose, MaxPool, Add, the Relu after the first Add, ReduceMean, Softmax stay fp32. Ranges: 99.99th percentile ' +
       '(fp32/int8 argmax agreement on FER-2013 PublicTest 97.2% vs 95.2% with min/max ranges), per-channel weight scale with the least squared error, ' +

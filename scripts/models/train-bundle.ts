@@ -19,21 +19,11 @@ import * as ort from 'onnxruntime-node';
 import { evaluateEmotion } from '../../src/evaluate/run.js';
 import { packBundle } from '../../src/models/pack.js';
 import { EmotionClassifier } from '../../src/vision/classifier.js';
-import { quantizeStatic, type QuantizeOptions } from './quantize.js';
+import { quantizeStatic } from './quantize.js';
+import { EMOTION_INT8_OPTIONS } from './quantize-models.js';
 import { sha256, writeBundle } from './write-bundle.js';
 
 export const PARITY_TOLERANCE = 1e-4;
-
-// The options measured best for the shipped emotion model (quantize-models.ts), reused as they are.
-export const INT8_OPTIONS: QuantizeOptions = {
-  activationType: 'uint8',
-  calibration: { method: 'percentile', percentile: 99.99 },
-  weightScale: 'mse',
-  perChannel: true,
-  biasCorrection: true,
-  // 7-bit weights: full 8-bit ones can saturate the AVX2 kernels of CPUs without VNNI (quantize.ts).
-  reduceRange: true,
-};
 
 function readF32(path: string): Float32Array {
   const b = readFileSync(path);
@@ -107,7 +97,7 @@ async function main(): Promise<void> {
     feeds.push({ input: new ort.Tensor('float32', cal.slice(i * per, (i + k) * per), [k, 1, input.height, input.width]) });
   }
   const fp32Bytes = readFileSync(join(fp32Dir, 'model.onnx'));
-  const { bytes, report } = await quantizeStatic(fp32Bytes, feeds, INT8_OPTIONS);
+  const { bytes, report } = await quantizeStatic(fp32Bytes, feeds, EMOTION_INT8_OPTIONS);
   const { ranges, ...counts } = report;
   const prov = fp32Manifest.provenance as Json;
   const int8Manifest: Json = {
@@ -121,7 +111,7 @@ async function main(): Promise<void> {
         tool: 'scripts/models/quantize.ts quantizeStatic (emotion-agent)',
         fp32Model: { bundle: `models/${name}-fp32`, sha256: sha256(fp32Bytes) },
         onnxruntime: ort.env.versions.node ?? ort.env.versions.common,
-        options: INT8_OPTIONS,
+        options: EMOTION_INT8_OPTIONS,
         ...counts,
         ranges: Object.fromEntries(Object.entries(ranges).map(([t, r]) => [t, { range: [r.rangeMin, r.rangeMax], scale: r.scale, zeroPoint: r.zeroPoint }])),
         calibration: {

@@ -84,13 +84,20 @@ class MobileNet(nn.Module):
 
 
 class VGG(nn.Module):
-    def __init__(self, classes: int = 7, widths: tuple[int, ...] = (32, 64, 128, 256), dropout: float = 0.3):
+    def __init__(self, classes: int = 7, widths: tuple[int, ...] = (32, 64, 128, 256),
+                 depths: tuple[int, ...] = (2, 2, 2, 2), dropout: float = 0.3):
         super().__init__()
+        if len(depths) != len(widths):
+            raise ValueError(f"model.depths: {len(depths)} entries for {len(widths)} widths")
         layers: list[nn.Module] = []
         c = 1
-        for w in widths:
-            layers += [ConvBNReLU(c, w), ConvBNReLU(w, w), nn.MaxPool2d(2)]
-            c = w
+        # Every 3x3 conv after the first stage costs the same (channels double as the area quarters), so
+        # the full-resolution stage is where a second conv is dearest: depths (1, 2, 2, 2) saves it.
+        for w, d in zip(widths, depths):
+            for _ in range(d):
+                layers.append(ConvBNReLU(c, w))
+                c = w
+            layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(c, classes)
@@ -106,8 +113,9 @@ def build(cfg: dict[str, Any], classes: int = 7) -> nn.Module:
     if kind == "mobilenet":
         return MobileNet(classes, **opts)
     if kind == "vgg":
-        if "widths" in opts:
-            opts["widths"] = tuple(opts["widths"])
+        for key in ("widths", "depths"):
+            if key in opts:
+                opts[key] = tuple(opts[key])
         return VGG(classes, **opts)
     raise ValueError(f"model.arch: unknown architecture {kind!r} (mobilenet, vgg)")
 
