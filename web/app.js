@@ -29,6 +29,12 @@ const fmtAge = (ms) => (ms === null ? 'never' : ms < 1000 ? `${ms} ms` : `${(ms 
 const fmtBytes = (b) => (b >= 1e9 ? `${(b / 1e9).toFixed(1)} GB` : `${(b / 1e6).toFixed(0)} MB`);
 const fmtMs = (v) => (v === null ? '–' : `${v.toFixed(1)} ms`);
 
+function legendItem(text, colour) {
+  const s = el('span', {}, text);
+  s.style.setProperty('--c', colour); // CSSOM, not a style attribute: the CSP allows no inline styles
+  return s;
+}
+
 function showLogin(message) {
   $('main').hidden = true;
   $('login').hidden = false;
@@ -39,12 +45,7 @@ $('login').addEventListener('submit', (ev) => {
   ev.preventDefault();
   token = $('token').value.trim();
   sessionStorage.setItem('emotion-agent-token', token);
-  $('legend').replaceChildren(...[...LABELS, 'withheld'].map((l) => {
-  const s = el('span', {}, l === 'withheld' ? 'withheld (fewer than aggregate.minPeople)' : l);
-  s.style.setProperty('--c', COLOURS[l]); // CSSOM, not a style attribute: the CSP allows no inline styles
-  return s;
-}));
-void start();
+  void start();
 });
 
 function renderStatus(s) {
@@ -134,19 +135,37 @@ function renderPreview(p) {
   img.src = p.image;
 }
 
-/** Stacked bars, one per window end (all cameras summed), over the last hour. */
-function renderChart() {
+const AUDIENCE = ['viewers', 'passersBy'];
+const AUDIENCE_COLOURS = { viewers: '#2f6fd6', passersBy: '#c9d3e3' };
+
+/** Both charts: windows of the last hour, all cameras summed per window end. */
+function renderCharts() {
   const now = Date.now();
   while (windows.length && windows[0].endMs < now - HOUR) windows.shift();
-  const byEnd = new Map();
+  const moods = new Map();
+  const audience = new Map();
   for (const w of windows) {
-    const b = byEnd.get(w.endMs) || { withheld: 0, ...Object.fromEntries(LABELS.map((l) => [l, 0])) };
+    const b = moods.get(w.endMs) || { withheld: 0, ...Object.fromEntries(LABELS.map((l) => [l, 0])) };
     if (w.emotions) for (const l of LABELS) b[l] += w.emotions[l] || 0;
     else b.withheld += w.people;
-    byEnd.set(w.endMs, b);
+    moods.set(w.endMs, b);
+    // Windows from agents older than the audience metrics have no viewers field: they count as passers-by.
+    const a = audience.get(w.endMs) || { viewers: 0, passersBy: 0, lookS: [] };
+    a.viewers += w.viewers || 0;
+    a.passersBy += w.passersBy ?? w.people - (w.viewers || 0);
+    if (w.lookTime) a.lookS.push(`${w.cameraId}: ${w.lookTime.meanS} s`);
+    audience.set(w.endMs, a);
   }
+  drawBars('chart', now, moods, [...LABELS, 'withheld'], COLOURS, () => '');
+  drawBars('attention-chart', now, audience, AUDIENCE, AUDIENCE_COLOURS, (b) => (b.lookS.length ? ` (mean look ${b.lookS.join(', ')})` : ''));
+  $('chart').dataset.windows = String(windows.length);
+  $('attention-chart').dataset.windows = String(windows.length);
+}
+
+/** Stacked bars, one per window end, over the last hour; each segment's tooltip gives its count. */
+function drawBars(id, now, byEnd, keys, colours, note) {
   const W = 1000, H = 200, pad = 24;
-  const max = Math.max(1, ...[...byEnd.values()].map((b) => Object.values(b).reduce((a, v) => a + v, 0)));
+  const max = Math.max(1, ...[...byEnd.values()].map((b) => keys.reduce((a, k) => a + b[k], 0)));
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', `0 0 ${W} ${H + pad}`);
@@ -155,14 +174,14 @@ function renderChart() {
   for (const [end, b] of byEnd) {
     const x = ((end - (now - HOUR)) / HOUR) * W - barW;
     let y = H;
-    for (const key of [...LABELS, 'withheld']) {
+    for (const key of keys) {
       const h = (b[key] / max) * (H - 10);
       if (h <= 0) continue;
       y -= h;
       const r = document.createElementNS(ns, 'rect');
-      for (const [k, v] of Object.entries({ x, y, width: barW, height: h, fill: COLOURS[key] })) r.setAttribute(k, String(v));
+      for (const [k, v] of Object.entries({ x, y, width: barW, height: h, fill: colours[key], 'data-key': key })) r.setAttribute(k, String(v));
       const t = document.createElementNS(ns, 'title');
-      t.textContent = `${new Date(end).toLocaleTimeString()}: ${key} ${b[key]}`;
+      t.textContent = `${new Date(end).toLocaleTimeString()}: ${key} ${b[key]}${note(b)}`;
       r.append(t);
       svg.append(r);
     }
@@ -173,8 +192,7 @@ function renderChart() {
     t.textContent = label;
     svg.append(t);
   }
-  $('chart').replaceChildren(svg);
-  $('chart').dataset.windows = String(windows.length);
+  $(id).replaceChildren(svg);
 }
 
 async function events() {
@@ -195,7 +213,7 @@ async function events() {
       if (!event || data === undefined) continue;
       const msg = JSON.parse(data);
       if (event === 'status') renderStatus(msg);
-      else if (event === 'window') { windows.push(msg); renderChart(); }
+      else if (event === 'window') { windows.push(msg); renderCharts(); }
       else if (event === 'preview') renderPreview(msg);
     }
   }
@@ -211,8 +229,8 @@ async function start() {
   renderStatus(status);
   const hist = await (await fetch('/api/history', { headers: headers() })).json();
   windows.splice(0, windows.length, ...Object.values(hist).flat().sort((a, b) => a.endMs - b.endMs));
-  renderChart();
-  setInterval(renderChart, 30_000);
+  renderCharts();
+  setInterval(renderCharts, 30_000);
   // The stream ends when the agent restarts: reconnect after a pause, without reloading the page.
   for (;;) {
     try {
@@ -222,9 +240,6 @@ async function start() {
   }
 }
 
-$('legend').replaceChildren(...[...LABELS, 'withheld'].map((l) => {
-  const s = el('span', {}, l === 'withheld' ? 'withheld (fewer than aggregate.minPeople)' : l);
-  s.style.setProperty('--c', COLOURS[l]); // CSSOM, not a style attribute: the CSP allows no inline styles
-  return s;
-}));
+$('legend').replaceChildren(...[...LABELS, 'withheld'].map((l) => legendItem(l === 'withheld' ? 'withheld (fewer than aggregate.minPeople)' : l, COLOURS[l])));
+$('attention-legend').replaceChildren(legendItem('viewers (looked at least attention.minLookS)', AUDIENCE_COLOURS.viewers), legendItem('passers-by', AUDIENCE_COLOURS.passersBy));
 void start();

@@ -48,6 +48,8 @@ describe.runIf(existsSync(CHROMIUM))('technician page in Chromium', () => {
     // Windows close every 2 s; the chart draws them.
     await expect.poll(async () => Number(await page.locator('[data-testid=chart]').getAttribute('data-windows')), { timeout: 20_000 }).toBeGreaterThan(0);
     await expect.poll(() => page.locator('#chart svg rect').count(), { timeout: 20_000 }).toBeGreaterThan(0);
+    // The audience chart draws the same windows: the demo clip's people are viewers or passers-by.
+    await expect.poll(() => page.locator('#attention-chart svg rect').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     // The preview canvas gets the downscaled frame (480 px wide by default).
     await expect.poll(() => card.locator('[data-testid=preview]').evaluate((c: HTMLCanvasElement) => c.width), { timeout: 20_000 }).toBe(480);
 
