@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stop-after", type=int, help="stop after this epoch (the run stays resumable)")
     ap.add_argument("--no-export", action="store_true", help="train only; export later with --export-only")
     ap.add_argument("--export-only", action="store_true", help="with --resume: export the run's best checkpoint")
+    ap.add_argument("--bundle", help="override export.bundle (folder names <NAME>-fp32/-int8; default emotion-<arch>)")
+    ap.add_argument("--bundle-version", help="override export.version (the manifest's semver; remote updates refuse older ones)")
     ap.add_argument("--json", action="store_true", help="JSON-line progress even on a terminal")
     args = ap.parse_args(argv)
     progress = Progress(force_json=args.json)
@@ -92,6 +94,11 @@ def main(argv: list[str] | None = None) -> int:
             config_mod.dump(cfg, os.path.join(run_dir, "config.yaml"))
         if args.threads is not None:
             cfg["train"]["threads"] = args.threads
+        # Export naming never changes the weights, so it may be overridden on --resume too.
+        if args.bundle:
+            cfg["export"]["bundle"] = args.bundle
+        if args.bundle_version:
+            cfg["export"]["version"] = args.bundle_version
         data_cfg = cfg["data"]
         cache = os.path.join(os.path.dirname(os.path.abspath(run_dir)), "cache")
         root = lambda p: p if os.path.isabs(p) else os.path.join(REPO, p)  # noqa: E731

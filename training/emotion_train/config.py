@@ -58,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
         # Select the best epoch (and evaluate) with horizontal-flip averaging, as the export does.
         "flip_tta": True,
     },
-    "export": {"bundle": "emotion-mobilenet", "version": "2.0.0", "opset": 13, "calibration_images": 512, "parity_images": 64, "golden": 2},
+    "export": {"bundle": None, "version": "2.0.0", "opset": 13, "calibration_images": 512, "parity_images": 64, "golden": 2},
 }
 
 

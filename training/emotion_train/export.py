@@ -58,9 +58,15 @@ def write_f32(path: str, a: np.ndarray) -> None:
     np.ascontiguousarray(a, dtype="<f4").tofile(path)
 
 
+def bundle_name(cfg: dict[str, Any]) -> str:
+    """export.bundle, or emotion-<arch>: a VGG run must not produce folders named after MobileNet."""
+    return str(cfg["export"].get("bundle") or f"emotion-{cfg['model']['arch']}")
+
+
 def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Split, progress: Progress) -> dict[str, Any]:
     spec = cfg["preprocess"]
     ex = cfg["export"]
+    bundle = bundle_name(cfg)
     best = torch.load(os.path.join(run_dir, "checkpoints", "best.pt"), map_location="cpu")
     net = models.build(cfg["model"])
     net.load_state_dict(best["model"])
@@ -68,7 +74,7 @@ def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spl
     flip = bool(cfg["train"]["flip_tta"])
     model = Deployable(net, flip).eval()
     out_dir = os.path.join(run_dir, "bundle")
-    fp32_dir = os.path.join(out_dir, f"{ex['bundle']}-fp32")
+    fp32_dir = os.path.join(out_dir, f"{bundle}-fp32")
     os.makedirs(fp32_dir, exist_ok=True)
     onnx_path = os.path.join(fp32_dir, "model.onnx")
     h, w = spec["height"], spec["width"]
@@ -150,7 +156,7 @@ def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spl
         json.dump(manifest, f, indent=2)
     progress.event(event="onnx", path=onnx_path, bestEpoch=best["epoch"])
     cmd = ["node", "--import", "tsx", os.path.join(REPO, "scripts", "models", "train-bundle.ts"), run_dir,
-           "--val", val_split.root, "--golden", str(ex["golden"]), "--bundle", ex["bundle"]]
+           "--val", val_split.root, "--golden", str(ex["golden"]), "--bundle", bundle]
     if cfg["data"].get("limit_per_class"):
         cmd += ["--limit", str(len(val_split.y))]
     r = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True)
