@@ -2,13 +2,13 @@
 // sinks, captures, pipelines); stop() runs in reverse. Nothing else wires modules together.
 import type { Logger } from 'pino';
 import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
-import { CameraCapture, type CameraCaptureConfig, type CaptureStats } from './capture/camera.js';
+import { CameraCapture, type CameraCaptureConfig } from './capture/camera.js';
 import type { AgentConfig, CameraConfig } from './config/index.js';
 import { packageVersion } from './models/defaults.js';
 import type { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { embeddedBrokerFromConfig, mqttSinkFromConfig } from './mqtt/from-config.js';
 import type { MqttSink, MqttSinkStats } from './mqtt/sink.js';
-import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
+import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
 import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
 import { LatencyWindow } from './pipeline/latency.js';
@@ -16,30 +16,7 @@ import { HealthService } from './health/service.js';
 import { ModelUpdates, type Swapper } from './models/updates.js';
 import type { ModelStatePayload } from './mqtt/topics.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
-
-export interface CameraStatus {
-  capture: CaptureStats;
-  pipeline: PipelineStats;
-}
-
-/** One consistent reading of the agent, for the health endpoint. */
-export interface AgentSnapshot {
-  status: AgentStatus;
-  readiness: Readiness;
-  /** null when MQTT is off. */
-  mqtt: MqttSinkStats | null;
-  /** null when remote model updates are off. */
-  modelUpdates: ModelStatePayload | null;
-}
-
-export interface AgentStatus {
-  version: string;
-  startedAt: string | null;
-  models: { detector: string; classifier: string } | null;
-  /** Per-frame latency over the last 512 frames of all cameras. */
-  modelLatencyMs: { detect: { p50: number | null; p95: number | null }; classify: { p50: number | null; p95: number | null } };
-  cameras: CameraStatus[];
-}
+import type { AgentSnapshot, AgentStatus } from './health/agent-status.js';
 
 export function captureConfig(c: CameraConfig): CameraCaptureConfig {
   return {
