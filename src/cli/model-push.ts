@@ -8,10 +8,10 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import { CliError, nonNegativeInt, positiveNumber } from '../cli-util.js';
+import { CliError, nonNegativeInt, positiveNumber } from './util.js';
 import type { CommandResponse, ModelStatePayload, ModelTaskState } from '../mqtt/topics.js';
-import { MANIFEST_FILE, parseManifestText } from './signed-bundle.js';
-import { SIGNATURE_FILE } from './signing.js';
+import { MANIFEST_FILE, parseManifestText } from '../models/signed-bundle.js';
+import { SIGNATURE_FILE } from '../models/signing.js';
 
 export interface PushOptions {
   broker: string;

@@ -2,12 +2,12 @@
 // updates (docs/models.md, "Remote updates"). `models list|verify` (plural) stays the shipped-bundle tool.
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CliError, nonNegativeInt, positiveNumber } from '../cli-util.js';
-import { packBundle } from './pack.js';
-import { DEFAULT_MAX_FILE_BYTES, verifyBundleDir, writeSignature } from './signed-bundle.js';
-import { generateKeys, keyIdOf, parsePublicKey } from './signing.js';
-import { registerModelPush } from './push-command.js';
-import { registerModelValidate } from './validate-command.js';
+import { CliError, nonNegativeInt, positiveNumber } from './util.js';
+import { packBundle } from '../models/pack.js';
+import { DEFAULT_MAX_FILE_BYTES, verifyBundleDir, writeSignature } from '../models/signed-bundle.js';
+import { generateKeys, keyIdOf, parsePublicKey } from '../models/signing.js';
+import { registerModelPush } from './model-push.js';
+import { registerModelValidate } from './model-validate.js';
 
 /** `--pub` values: a .pub file written by keygen, a PEM file, or the one-line key itself. */
 export function readPublicKeys(values: readonly string[]): ReturnType<typeof parsePublicKey>[] {

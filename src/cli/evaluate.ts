@@ -2,13 +2,13 @@
 import { Option, type Command } from 'commander';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from '../cli-util.js';
+import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './util.js';
 import { defaultBundleDir } from '../models/defaults.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 import { FaceDetector } from '../vision/detector.js';
-import type { Fer2013Usage } from './datasets.js';
-import { renderDetectorReportHtml, renderEmotionReportHtml } from './report-html.js';
-import { evaluateDetector, evaluateEmotion } from './run.js';
+import type { Fer2013Usage } from '../evaluate/datasets.js';
+import { renderDetectorReportHtml, renderEmotionReportHtml } from '../evaluate/report-html.js';
+import { evaluateDetector, evaluateEmotion } from '../evaluate/run.js';
 
 interface EvalOpts {
   data: string;

@@ -3,9 +3,9 @@
 // is shown as such, never a crash, since anything on the broker may have written it.
 import type { Command } from 'commander';
 import { connect } from 'mqtt';
-import { CliError } from '../cli-util.js';
-import { describeMqttError } from './client.js';
-import type { CameraStatePayload, WindowPayload } from './topics.js';
+import { CliError } from './util.js';
+import { describeMqttError } from '../mqtt/client.js';
+import type { CameraStatePayload, WindowPayload } from '../mqtt/topics.js';
 import { redactString } from '../config/redact-url.js';
 
 export interface WatchOptions { broker: string; device?: string; all?: boolean; prefix: string }

@@ -5,12 +5,12 @@
 // (src/platform/systemd.ts); elsewhere ($NOTIFY_SOCKET unset) that part is inert.
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { Agent } from './app.js';
-import { loadConfig, type AgentConfig } from './config/index.js';
-import { createLogger } from './platform/logger.js';
-import { SdNotify, watchdogIntervalMs } from './platform/sd-notify.js';
-import { ServiceNotifier } from './platform/systemd.js';
-import { within } from './platform/async.js';
+import { Agent } from '../app.js';
+import { loadConfig, type AgentConfig } from '../config/index.js';
+import { createLogger } from '../platform/logger.js';
+import { SdNotify, watchdogIntervalMs } from '../platform/sd-notify.js';
+import { ServiceNotifier } from '../platform/systemd.js';
+import { within } from '../platform/async.js';
 
 interface RunOpts {
   config?: string;

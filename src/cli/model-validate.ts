@@ -2,9 +2,9 @@
 // agent runs it in a child process (ONNX Runtime blocks its thread) and operators can run it by hand.
 // Prints one JSON line (ValidationResult); exit 0 when valid, 65 when not.
 import { Option, type Command } from 'commander';
-import { CliError, positiveNumber } from '../cli-util.js';
-import type { Task } from './manifest.js';
-import { validateCandidate } from './validate.js';
+import { CliError, positiveNumber } from './util.js';
+import type { Task } from '../models/manifest.js';
+import { validateCandidate } from '../models/validate.js';
 
 export function registerModelValidate(model: Command): void {
   model.command('validate')

@@ -1,7 +1,7 @@
 // `emotion-agent config --print|--schema`: what the agent would run with, and what it could be told.
 import type { Command } from 'commander';
-import { CliError } from '../cli-util.js';
-import { configSchemaDoc, loadConfig, redactConfig } from './index.js';
+import { CliError } from './util.js';
+import { configSchemaDoc, loadConfig, redactConfig } from '../config/index.js';
 
 export function registerConfig(program: Command): void {
   program.command('config')
