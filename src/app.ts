@@ -13,7 +13,7 @@ import { InferenceWorker } from './pipeline/inference-client.js';
 import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
 import { LatencyWindow } from './pipeline/latency.js';
 import { HealthService } from './health/service.js';
-import { ModelUpdates, type Swapper } from './models/updates.js';
+import { ModelUpdates, type Swapper } from './updates/updates.js';
 import type { ModelStatePayload } from './mqtt/topics.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
 import type { AgentSnapshot, AgentStatus } from './health/agent-status.js';
@@ -76,7 +76,7 @@ export class Agent {
       this.health = new HealthService(cfg, this, log.child({ module: 'http' }));
       await this.health.start();
     }
-    // Remote model updates: the store may name newer bundles than the configuration (src/models/updates.ts).
+    // Remote model updates: the store may name newer bundles than the configuration (src/updates/updates.ts).
     const updates = cfg.models.update.enabled
       ? new ModelUpdates(cfg.models.update, { 'face-detector': cfg.models.detector, 'emotion-classifier': cfg.models.classifier }, log.child({ module: 'model-update' }))
       : undefined;
