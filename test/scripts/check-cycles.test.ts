@@ -1,7 +1,9 @@
 // The dependency-rule checker (scripts/check-cycles.ts) on small made-up trees: it must see every
 // form of import, find cycles between folders and between files, and flag imports of the root.
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkLayers, cyclesOf, importsOf } from '../../scripts/check-cycles.js';
+import { checkLayers, cyclesOf, importsOf, readSources } from '../../scripts/check-cycles.js';
+import { ROOT } from '../helpers/paths.js';
 
 describe('importsOf', () => {
   it('sees value, type-only, re-export, dynamic and import-type references', () => {
@@ -53,5 +55,9 @@ describe('checkLayers', () => {
     expect(problems).toContain('folder cycle high <-> low, through:\n  high -> low (high/y.ts:1…)\n  low -> high (low/x.ts:1…)');
     expect(problems).toContain('file cycle high/a <-> high/y');
     expect(problems).toHaveLength(4);
+  });
+
+  it('holds for src/ itself (what `npm run check:cycles` checks)', () => {
+    expect(checkLayers(readSources(join(ROOT, 'src')))).toEqual([]);
   });
 });
