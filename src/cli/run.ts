@@ -51,7 +51,7 @@ function serviceNotifier(log: Logger): ServiceNotifier | null {
 
 async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
   let fatalHandler: (err: unknown) => void = () => undefined;
-  const agent = new Agent(cfg, log, [], (err) => fatalHandler(err));
+  const agent = new Agent(cfg, log, { onFatal: (err) => fatalHandler(err) });
   const notifier = serviceNotifier(log);
   let stopping: Promise<number> | undefined;
   const shutdown = (reason: string): Promise<number> => {
