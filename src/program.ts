@@ -1,10 +1,11 @@
 // The `emotion-agent` command line (the entry is src/cli.ts, the subcommands are in src/cli/). Subcommands
 // are thin: each parses options, calls a module, and turns errors into one clear line and an exit code
-// (64 usage, 65 bad data, 66 missing input, 78 bad configuration, 1 other).
+// (src/cli/exit-codes.ts: 64 usage, 65 bad data, 66 missing input, 73 cannot create, 78 bad configuration, 1 other).
 import { Command } from 'commander';
 import { registerAnalyze } from './cli/analyze.js';
 import { registerConfig } from './cli/config.js';
 import { registerEvaluate } from './cli/evaluate.js';
+import { EXIT } from './cli/exit-codes.js';
 import { registerModel } from './cli/model.js';
 import { registerModels } from './cli/models.js';
 import { registerRun } from './cli/run.js';
@@ -36,14 +37,14 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (e.code?.startsWith('commander.')) {
       // commander already printed help/version/usage errors.
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 64;
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.usage;
     }
-    const code = err instanceof CliError || err instanceof ConfigError ? err.exitCode : err instanceof ManifestError ? 65 : 1;
+    const code = err instanceof CliError || err instanceof ConfigError ? err.exitCode : err instanceof ManifestError ? EXIT.dataErr : EXIT.failure;
     console.error(`emotion-agent: ${e.message ?? String(err)}`);
     return code;
   }
