@@ -2,44 +2,23 @@
 // sinks, captures, pipelines); stop() runs in reverse. Nothing else wires modules together.
 import type { Logger } from 'pino';
 import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
-import { CameraCapture, type CameraCaptureConfig, type CaptureStats } from './capture/camera.js';
+import { CameraCapture, type CameraCaptureConfig } from './capture/camera.js';
 import type { AgentConfig, CameraConfig } from './config/index.js';
 import { packageVersion } from './models/defaults.js';
+import type { Task } from './models/manifest.js';
+import { MAX_COMMAND_BYTES } from './mqtt/commands.js';
 import type { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { embeddedBrokerFromConfig, mqttSinkFromConfig } from './mqtt/from-config.js';
 import type { MqttSink, MqttSinkStats } from './mqtt/sink.js';
-import { CameraPipeline, type PipelineStats } from './pipeline/camera-pipeline.js';
+import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
 import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
 import { LatencyWindow } from './pipeline/latency.js';
 import { HealthService } from './health/service.js';
-import { ModelUpdates, type Swapper } from './models/updates.js';
+import { ModelUpdates, type Swapper } from './updates/updates.js';
 import type { ModelStatePayload } from './mqtt/topics.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
-
-export interface CameraStatus {
-  capture: CaptureStats;
-  pipeline: PipelineStats;
-}
-
-/** One consistent reading of the agent, for the health endpoint. */
-export interface AgentSnapshot {
-  status: AgentStatus;
-  readiness: Readiness;
-  /** null when MQTT is off. */
-  mqtt: MqttSinkStats | null;
-  /** null when remote model updates are off. */
-  modelUpdates: ModelStatePayload | null;
-}
-
-export interface AgentStatus {
-  version: string;
-  startedAt: string | null;
-  models: { detector: string; classifier: string } | null;
-  /** Per-frame latency over the last 512 frames of all cameras. */
-  modelLatencyMs: { detect: { p50: number | null; p95: number | null }; classify: { p50: number | null; p95: number | null } };
-  cameras: CameraStatus[];
-}
+import type { AgentSnapshot, AgentStatus } from './health/agent-status.js';
 
 export function captureConfig(c: CameraConfig): CameraCaptureConfig {
   return {
@@ -59,8 +38,23 @@ export function captureConfig(c: CameraConfig): CameraCaptureConfig {
   };
 }
 
+/** What the Agent holds of inference, in the worker thread or in this one. */
+type Inference = FrameAnalyzer & { stop(): Promise<void>; readonly providerFallbacks: readonly string[] };
+
+export interface AgentOptions {
+  /** Sinks besides the configured ones (tests, benchmarks), written after them and before the history. */
+  extraSinks?: WindowSink[];
+  /** Called when the agent cannot go on (the inference worker died): exit non-zero. */
+  onFatal?: (err: Error) => void;
+  /**
+   * Inference in this thread instead of the worker. The OpenCV binding can live in only one thread
+   * per process, so tests that start several agents in one process use this; the daemon never does.
+   */
+  inProcessInference?: boolean;
+}
+
 export class Agent {
-  private inference: (FrameAnalyzer & { stop(): Promise<void>; readonly providerFallbacks: readonly string[] }) | undefined;
+  private inference: Inference | undefined;
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline; stallTimeoutS: number }[] = [];
   private mqtt: MqttSink | undefined;
@@ -74,18 +68,15 @@ export class Agent {
   /** Remote model updates (models.update.*): which bundles serve, and the model/* commands. */
   private updates: ModelUpdates | undefined;
 
-  constructor(
-    private readonly cfg: AgentConfig,
-    private readonly log: Logger,
-    private readonly extraSinks: WindowSink[] = [],
-    /** Called when the agent cannot go on (the inference worker died): exit non-zero. */
-    private readonly onFatal: (err: Error) => void = () => undefined,
-    /**
-     * Inference in this thread instead of the worker. The OpenCV binding can live in only one thread
-     * per process, so tests that start several agents in one process use this; the daemon never does.
-     */
-    private readonly inProcessInference = false,
-  ) {}
+  private readonly opts: Required<AgentOptions>;
+
+  constructor(private readonly cfg: AgentConfig, private readonly log: Logger, opts: AgentOptions = {}) {
+    this.opts = {
+      extraSinks: opts.extraSinks ?? [],
+      onFatal: opts.onFatal ?? (() => undefined),
+      inProcessInference: opts.inProcessInference ?? false,
+    };
+  }
 
   /** Idempotent. Rejects when the models cannot be loaded (the process should exit non-zero). */
   start(): Promise<void> {
@@ -93,18 +84,39 @@ export class Agent {
     return this.starting;
   }
 
+  /** The start order (docs/architecture.md); stop() undoes it in reverse. */
   private async doStart(): Promise<void> {
-    const { cfg, log } = this;
-    if (cfg.http.enabled) {
-      this.health = new HealthService(cfg, this, log.child({ module: 'http' }));
-      await this.health.start();
-    }
-    // Remote model updates: the store may name newer bundles than the configuration (src/models/updates.ts).
-    const updates = cfg.models.update.enabled
-      ? new ModelUpdates(cfg.models.update, { 'face-detector': cfg.models.detector, 'emotion-classifier': cfg.models.classifier }, log.child({ module: 'model-update' }))
-      : undefined;
-    this.updates = updates;
-    const bundles = updates?.boot();
+    await this.startHealth();
+    const inference = await this.startInference(this.startModelUpdates());
+    const mqtt = await this.startMqtt(inference);
+    await this.startSinks();
+    this.startCameras(inference, mqtt);
+    this.startedAt = new Date();
+    this.log.info({ cameras: this.cameras.length, version: packageVersion() }, 'agent started');
+  }
+
+  /** First, so /healthz answers while the models load. */
+  private async startHealth(): Promise<void> {
+    if (!this.cfg.http.enabled) return;
+    this.health = new HealthService(this.cfg, this, this.log.child({ module: 'http' }));
+    await this.health.start();
+  }
+
+  /**
+   * Remote model updates (src/updates/updates.ts): the store may name newer bundles than the
+   * configuration. Returns the bundle to load per task, or undefined when updates are off.
+   */
+  private startModelUpdates(): Record<Task, string> | undefined {
+    const { cfg } = this;
+    if (!cfg.models.update.enabled) return undefined;
+    const configured = { 'face-detector': cfg.models.detector, 'emotion-classifier': cfg.models.classifier };
+    this.updates = new ModelUpdates(cfg.models.update, configured, this.log.child({ module: 'model-update' }));
+    return this.updates.boot();
+  }
+
+  /** Loads the models in the worker thread (or in this one, for tests) and lets the updates swap them. */
+  private async startInference(bundles: Record<Task, string> | undefined): Promise<Inference> {
+    const { cfg } = this;
     const analyzerOptions = {
       detector: bundles?.['face-detector'] ?? cfg.models.detector,
       classifier: bundles?.['emotion-classifier'] ?? cfg.models.classifier,
@@ -114,60 +126,69 @@ export class Agent {
       quality: { ...cfg.quality },
       ...(cfg.detector.scoreThreshold !== null ? { scoreThreshold: cfg.detector.scoreThreshold } : {}),
     };
-    let swapper: Swapper;
-    if (this.inProcessInference) {
+    let inference: Inference & Swapper;
+    if (this.opts.inProcessInference) {
       // Imported here so the daemon's main thread never loads OpenCV (the worker does).
       const { LocalSwappableAnalyzer, SwappableAnalyzer } = await import('./pipeline/inference-swap.js');
-      const local = new LocalSwappableAnalyzer(await SwappableAnalyzer.load(analyzerOptions));
-      this.inference = swapper = local;
+      inference = new LocalSwappableAnalyzer(await SwappableAnalyzer.load(analyzerOptions));
     } else {
       const worker = new InferenceWorker(analyzerOptions);
-      worker.on('error', (err) => this.onFatal(err));
+      worker.on('error', (err) => this.opts.onFatal(err));
       await worker.start();
-      this.inference = swapper = worker;
+      inference = worker;
     }
-    updates?.attach(swapper);
-    const mlog = log.child({ module: 'models' });
-    mlog.info({ ...this.inference.models, provider: cfg.inference.provider }, 'models loaded');
-    for (const why of this.inference.providerFallbacks) mlog.warn({ provider: cfg.inference.provider }, why);
+    this.inference = inference;
+    this.updates?.attach(inference);
+    const mlog = this.log.child({ module: 'models' });
+    mlog.info({ ...inference.models, provider: cfg.inference.provider }, 'models loaded');
+    for (const why of inference.providerFallbacks) mlog.warn({ provider: cfg.inference.provider }, why);
+    return inference;
+  }
 
-    let mqtt: MqttSink | undefined;
+  /** The embedded broker (mqtt.url = embedded), then the MQTT sink, first of the sinks; undefined when MQTT is off. */
+  private async startMqtt(inference: Inference): Promise<MqttSink | undefined> {
+    const { cfg, log, updates } = this;
     const broker = await embeddedBrokerFromConfig(cfg, log.child({ module: 'mqtt-broker' }));
     if (broker !== null && broker !== 'unavailable') this.broker = broker;
-    if (cfg.mqtt.enabled && broker !== 'unavailable') {
-      const inference = this.inference;
-      this.sinks.push(mqtt = mqttSinkFromConfig(cfg, log, () => ({
-        version: packageVersion(),
-        models: inference.models,
-        cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id),
-        startedAt: (this.startedAt ?? new Date()).toISOString(),
-      }), updates?.commands(), updates ? { 'model/update': 64 * 1024 + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) } : undefined));
-      const sink = mqtt;
-      let served = '';
-      updates?.onState((st) => {
-        sink.setModelState(st);
-        // info names the serving models: after a swap or rollback it would be stale until the next reconnect.
-        const now = `${st['face-detector'].version} ${st['emotion-classifier'].version}`;
-        if (now !== served) sink.refreshInfo();
-        served = now;
-      });
-    }
-    this.mqtt = mqtt;
-    // After MQTT: the pipeline writes sinks in order, so a crash between the two leaves a window in the
-    // durable outbox but not in the local file, never the reverse (a local record of a window nobody got).
+    if (!cfg.mqtt.enabled || broker === 'unavailable') return undefined;
+    const sink = mqttSinkFromConfig(cfg, log, () => ({
+      version: packageVersion(),
+      models: inference.models,
+      cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id),
+      startedAt: (this.startedAt ?? new Date()).toISOString(),
+    }), updates?.commands(), updates ? { 'model/update': MAX_COMMAND_BYTES + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) } : undefined);
+    this.sinks.push(sink);
+    let served = '';
+    updates?.onState((st) => {
+      sink.setModelState(st);
+      // info names the serving models: after a swap or rollback it would be stale until the next reconnect.
+      const now = `${st['face-detector'].version} ${st['emotion-classifier'].version}`;
+      if (now !== served) sink.refreshInfo();
+      served = now;
+    });
+    this.mqtt = sink;
+    return sink;
+  }
+
+  /**
+   * After MQTT: the pipeline writes sinks in order, so a crash between the two leaves a window in the
+   * durable outbox but not in the local file, never the reverse (a local record of a window nobody got).
+   */
+  private async startSinks(): Promise<void> {
+    const { cfg } = this;
     if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
-    this.sinks.push(...this.extraSinks);
+    this.sinks.push(...this.opts.extraSinks);
     if (this.health) this.sinks.push(this.health.history);
     for (const s of this.sinks) await s.start();
+  }
 
-    const inference = this.inference;
+  /** A capture and a pipeline per enabled camera, each independent: one that fails to connect goes to backoff, the others stream. */
+  private startCameras(inference: Inference, mqtt: MqttSink | undefined): void {
+    const { cfg, log } = this;
     for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
       // The capture adds its own module/camera fields and logs its state changes itself.
       const capture = new CameraCapture(captureConfig(c), log);
-      if (mqtt) {
-        const sink = mqtt;
-        capture.on('state', (ch) => sink.setCameraState(ch.id, { state: ch.state, since: ch.since, lastError: ch.reason ?? null }));
-      }
+      if (mqtt) capture.on('state', (ch) => mqtt.setCameraState(ch.id, { state: ch.state, since: ch.since, lastError: ch.reason ?? null }));
       const pipeline = new CameraPipeline({
         cameraId: c.id,
         ...(c.roi ? { roi: c.roi } : {}),
@@ -181,7 +202,6 @@ export class Agent {
       }, capture, inference, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
       this.cameras.push({ capture, pipeline, stallTimeoutS: c.stallTimeoutS });
     }
-    // Each camera is independent: one that fails to connect goes to backoff, the others stream.
     for (const { capture, pipeline } of this.cameras) {
       try {
         capture.start();
@@ -191,8 +211,6 @@ export class Agent {
         log.error({ camera: capture.id, err: (err as Error).message }, 'camera could not start; the others go on');
       }
     }
-    this.startedAt = new Date();
-    log.info({ cameras: this.cameras.length, version: packageVersion() }, 'agent started');
   }
 
   /** Idempotent: stop pipelines (closing the open window as partial), captures, then flush sinks. */

@@ -1,17 +1,19 @@
-// The `emotion-agent` command line (the entry is src/cli.ts). Subcommands are thin: each parses options, calls a module, and
-// turns errors into one clear line and an exit code (64 usage, 65 bad data, 66 missing input, 1 other).
+// The `emotion-agent` command line (the entry is src/cli.ts, the subcommands are in src/cli/). Subcommands
+// are thin: each parses options, calls a module, and turns errors into one clear line and an exit code
+// (src/cli/exit-codes.ts: 64 usage, 65 bad data, 66 missing input, 73 cannot create, 78 bad configuration, 1 other).
 import { Command } from 'commander';
-import { existsSync } from 'node:fs';
-import { Analyzer, analyzeSource, formatFrame, toJsonLine } from './analyze/analyze.js';
+import { registerAnalyze } from './cli/analyze.js';
+import { registerConfig } from './cli/config.js';
+import { registerEvaluate } from './cli/evaluate.js';
+import { EXIT } from './cli/exit-codes.js';
+import { registerModel } from './cli/model.js';
+import { registerModels } from './cli/models.js';
+import { registerRun } from './cli/run.js';
+import { CliError } from './cli/util.js';
+import { registerWatch } from './cli/watch.js';
+import { ConfigError } from './config/index.js';
 import { packageVersion } from './models/defaults.js';
 import { ManifestError } from './models/manifest.js';
-import { registerEvaluate } from './evaluate/command.js';
-import { registerModels } from './models/command.js';
-import { registerModel } from './models/model-command.js';
-import { registerRun } from './run-command.js';
-import { registerConfig } from './config/command.js';
-import { registerWatch } from './mqtt/watch.js';
-import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './cli-util.js';
 
 export function buildProgram(): Command {
   const program = new Command('emotion-agent')
@@ -21,43 +23,7 @@ export function buildProgram(): Command {
     // Before any subcommand is added: subcommands copy this setting when they are created.
     .exitOverride();
 
-  addInferenceOptions(program.command('analyze')
-    .description('Detect faces and classify their expression in an image, a video file or an rtsp:// stream')
-    .argument('<input>', 'image (.jpg/.png…), video file, or stream URL')
-    .option('--json', 'print one JSON object per frame (JSON lines)')
-    .option('--annotate <out>', 'write boxes and labels: out.jpg (image, or last video frame) or out.mp4')
-    .option('--fps <n>', 'analyse the video at this many frames per second (default: every frame)', positiveNumber)
-    .option('--max-frames <n>', 'stop after this many frames', positiveNumber)
-    .option('--detector <dir>', 'face detector bundle (default: the shipped one)')
-    .option('--classifier <dir>', 'emotion classifier bundle (default: the shipped one)')
-    .option('--score-threshold <p>', 'minimum face score (default: the bundle\'s)', Number)
-    .option('--min-face <px>', 'ignore faces smaller than this many pixels high', nonNegativeInt)
-    .option('--tta', 'average each face with its mirror image (slower, slightly more accurate)'))
-    .action(async (input: string, o: { json?: boolean; annotate?: string; fps?: number; maxFrames?: number; detector?: string; classifier?: string; scoreThreshold?: number; minFace?: number; tta?: boolean; provider: 'cpu' | 'cuda' | 'tensorrt'; threads: number }) => {
-      if (!/^[a-z]+:\/\//i.test(input) && !existsSync(input)) throw new CliError(`input not found: ${input}`, 66);
-      const analyzer = await Analyzer.load({
-        executionProvider: o.provider, threads: o.threads, flipTta: o.tta ?? false,
-        ...(o.detector ? { detector: o.detector } : {}), ...(o.classifier ? { classifier: o.classifier } : {}),
-        ...(o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {}),
-        ...(o.minFace !== undefined ? { minFaceSize: o.minFace } : {}),
-      });
-      if (!o.json) console.error(`analyze: ${analyzer.detector.name} + ${analyzer.classifier.name} on ${o.provider}`);
-      const ac = new AbortController();
-      const stop = (): void => ac.abort();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-      try {
-        const n = await analyzeSource(analyzer, input, {
-          ...(o.annotate ? { annotate: o.annotate } : {}), ...(o.fps ? { fps: o.fps } : {}),
-          ...(o.maxFrames ? { maxFrames: o.maxFrames } : {}), signal: ac.signal,
-        }, (r) => console.log(o.json ? toJsonLine(r) : formatFrame(r)));
-        if (!o.json) console.error(`analyze: ${n} frame(s)${o.annotate ? `, annotated output in ${o.annotate}` : ''}`);
-      } finally {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-    });
-
+  registerAnalyze(program);
   registerRun(program);
   registerConfig(program);
   registerEvaluate(program);
@@ -71,14 +37,14 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
-    return 0;
+    return EXIT.ok;
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (e.code?.startsWith('commander.')) {
       // commander already printed help/version/usage errors.
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? 0 : 64;
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.usage;
     }
-    const code = err instanceof CliError ? err.exitCode : err instanceof ManifestError ? 65 : 1;
+    const code = err instanceof CliError || err instanceof ConfigError ? err.exitCode : err instanceof ManifestError ? EXIT.dataErr : EXIT.failure;
     console.error(`emotion-agent: ${e.message ?? String(err)}`);
     return code;
   }

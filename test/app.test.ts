@@ -38,7 +38,7 @@ function agentFor(cameras: unknown[], over: Record<string, string> = {}, log = m
   const sink = new MemorySink();
   // In-process inference: this file starts several agents in one process (see Agent's doc);
   // test/run.test.ts covers the daemon with its inference worker.
-  const agent = new Agent(cfg, log, [sink], undefined, true);
+  const agent = new Agent(cfg, log, { extraSinks: [sink], inProcessInference: true });
   agents.push(agent);
   return { agent, sink };
 }

@@ -123,7 +123,7 @@ export interface AgentRun {
 export async function agentRun(clip: string, cameras: number, seconds: number, fps = 5, sampleEveryS = 0): Promise<AgentRun> {
   const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps }));
   const cfg = loadConfig({ env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cams) }, argvOverrides: { 'sinks.jsonl.enabled': 'false', 'aggregate.windowS': '10' } });
-  const agent = new Agent(cfg, pino({ level: 'warn' }, new Writable({ write(_c, _e, cb) { cb(); } })), [new CountingSink()]);
+  const agent = new Agent(cfg, pino({ level: 'warn' }, new Writable({ write(_c, _e, cb) { cb(); } })), { extraSinks: [new CountingSink()] });
   await agent.start();
   await new Promise((r) => setTimeout(r, 3000)); // connect, warm up
   const s0 = agent.status();

@@ -2,9 +2,14 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { EmotionLabel } from '../models/manifest.js';
-import { frameToMat, matToFrame, type Frame } from '../vision/image.js';
+import { frameToMat, matToFrame, type Frame, type Rect } from '../vision/image.js';
 import { cv } from '../vision/opencv.js';
-import type { FaceResult } from './analyze.js';
+
+/** What is drawn per face; analyze.ts's FaceResult is one (declared here so the two files do not import each other). */
+export interface LabelledFace {
+  box: Rect;
+  emotion: { label: EmotionLabel; score: number };
+}
 
 /** BGR colours, one per emotion, chosen to be told apart at a glance. */
 const COLOURS: Record<EmotionLabel, [number, number, number]> = {
@@ -17,7 +22,7 @@ const COLOURS: Record<EmotionLabel, [number, number, number]> = {
   neutral: [200, 200, 200],
 };
 
-export function annotateFrame(frame: Frame, faces: FaceResult[]): Frame {
+export function annotateFrame(frame: Frame, faces: LabelledFace[]): Frame {
   const mat = frameToMat(frame).copy();
   const thick = Math.max(2, Math.round(frame.width / 640));
   const fontScale = Math.max(0.5, frame.width / 1600);

@@ -6,7 +6,6 @@
 import convict from 'convict';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError } from '../cli-util.js';
 import { parseCameras } from './cameras.js';
 import { parseJson } from './json.js';
 import { configTree } from './schema.js';
@@ -21,9 +20,12 @@ export { redactConfig, redactString } from './redact.js';
 /** sysexits.h EX_CONFIG: systemd and balena show it, and it tells "fix the config" from "crashed". */
 export const EX_CONFIG = 78;
 
-export class ConfigError extends CliError {
+/** Carries its exit code like the command line's CliError, without config depending on the command line. */
+export class ConfigError extends Error {
+  readonly exitCode = EX_CONFIG;
+
   constructor(readonly problems: readonly string[], source?: string) {
-    super(`invalid configuration${source ? ` (${source})` : ''}:\n  ${problems.join('\n  ')}`, EX_CONFIG);
+    super(`invalid configuration${source ? ` (${source})` : ''}:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
 }

@@ -39,7 +39,7 @@ export interface CameraConfig {
   readonly backoff: { readonly initialMs: number; readonly maxMs: number; readonly resetAfterMs: number };
 }
 
-/** models.update.*: remote model updates (src/models/updates.ts). */
+/** models.update.*: remote model updates (src/updates/updates.ts). */
 export interface ModelUpdateConfig {
   readonly enabled: boolean;
   readonly trustedKeys: readonly string[];

@@ -1,9 +1,9 @@
 // The /api/status document: one snapshot of everything a technician asks about, built from the
 // agent's counters. Rates (fps, faces/s) come from the difference between two snapshots at least a
 // second apart, so any number of pollers see the same figures and none of them resets anything.
-import type { AgentSnapshot, AgentStatus } from '../app.js';
 import type { ModelStatePayload } from '../mqtt/topics.js';
 import type { LastWindowAudience } from '../pipeline/camera-pipeline.js';
+import type { AgentSnapshot, AgentStatus } from './agent-status.js';
 import type { HostStats } from './host.js';
 import type { Readiness } from './readiness.js';
 

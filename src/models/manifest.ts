@@ -73,7 +73,7 @@ export interface Manifest {
   schemaVersion: 1;
   name: string;
   version: string;
-  /** Signed permission to replace a higher version (see src/models/version-order.ts). */
+  /** Signed permission to replace a higher version (see src/updates/version-order.ts). */
   allowDowngrade?: boolean;
   task: Task;
   precision: 'fp32' | 'fp16' | 'int8';

@@ -10,13 +10,18 @@
 // - STATUS= whenever its text changes: ready, degraded (readiness reasons) or unhealthy (health reasons).
 // - STOPPING=1 when shutting down.
 import type { Logger } from 'pino';
-import type { Readiness } from '../health/readiness.js';
 import type { SdNotify } from './sd-notify.js';
+
+/** A verdict with the reasons against it: src/health/readiness.ts's Readiness, declared here so platform imports nothing above it. */
+export interface Verdict {
+  ready: boolean;
+  reasons: readonly string[];
+}
 
 /** The part of the Agent this needs (src/app.ts). */
 export interface SupervisedAgent {
-  readiness(): Readiness;
-  healthy(): Readiness;
+  readiness(): Verdict;
+  healthy(): Verdict;
   status(): { cameras: readonly { capture: { id: string }; pipeline: { lastAnalysedAgeMs: number | null } }[] };
 }
 

@@ -9,7 +9,7 @@ export function healthAgent(cameras: unknown[], over: Record<string, string> = {
     env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cameras), ...env },
     argvOverrides: { 'sinks.jsonl.enabled': 'false', 'inference.threads': '1', 'http.port': '0', ...over },
   });
-  return new Agent(cfg, memoryLogger(lines), [], undefined, true);
+  return new Agent(cfg, memoryLogger(lines), { inProcessInference: true });
 }
 
 export async function get(url: string, token?: string): Promise<{ status: number; body: string; json: () => unknown; headers: Headers }> {

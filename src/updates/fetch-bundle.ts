@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { CommandError } from '../mqtt/commands.js';
 import { download } from './download.js';
-import type { Manifest } from './manifest.js';
-import { MANIFEST_FILE, parseManifestText } from './signed-bundle.js';
-import { SIGNATURE_FILE } from './signing.js';
+import type { Manifest } from '../models/manifest.js';
+import { MANIFEST_FILE, parseManifestText } from '../models/signed-bundle.js';
+import { SIGNATURE_FILE } from '../models/signing.js';
 
 export type FileSource = { url: string; token?: string } | { data: string };
 

@@ -2,7 +2,7 @@
 // loop, exactly as the update path does, until the test SIGKILLs it at a random moment.
 import { copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ModelStore } from '../../src/models/store.js';
+import { ModelStore } from '../../src/updates/store.js';
 
 const [root, bundle] = process.argv.slice(2) as [string, string];
 const task = 'emotion-classifier' as const;

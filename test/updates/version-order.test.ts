@@ -1,6 +1,6 @@
-// The downgrade rule (src/models/version-order.ts): semantic version order, and when a lower version may replace a higher one.
+// The downgrade rule (src/updates/version-order.ts): semantic version order, and when a lower version may replace a higher one.
 import { describe, expect, it } from 'vitest';
-import { compareVersions, downgradeRefusal } from '../../src/models/version-order.js';
+import { compareVersions, downgradeRefusal } from '../../src/updates/version-order.js';
 
 describe('version order', () => {
   it('orders semantic versions numerically, pre-releases before their release, build metadata ignored', () => {

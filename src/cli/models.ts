@@ -2,9 +2,9 @@
 import type { Command } from 'commander';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createSession, readBundle } from './bundle.js';
-import { MODELS_DIR } from './defaults.js';
-import type { Task } from './manifest.js';
+import { createSession, readBundle } from '../models/bundle.js';
+import { MODELS_DIR } from '../models/defaults.js';
+import type { Task } from '../models/manifest.js';
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('List the shipped model bundles or verify one');

@@ -2,12 +2,13 @@
 // updates (docs/models.md, "Remote updates"). `models list|verify` (plural) stays the shipped-bundle tool.
 import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { CliError, nonNegativeInt, positiveNumber } from '../cli-util.js';
-import { packBundle } from './pack.js';
-import { DEFAULT_MAX_FILE_BYTES, verifyBundleDir, writeSignature } from './signed-bundle.js';
-import { generateKeys, keyIdOf, parsePublicKey } from './signing.js';
-import { registerModelPush } from './push-command.js';
-import { registerModelValidate } from './validate-command.js';
+import { EXIT } from './exit-codes.js';
+import { CliError, nonNegativeInt, positiveNumber } from './util.js';
+import { packBundle } from '../models/pack.js';
+import { DEFAULT_MAX_FILE_BYTES, verifyBundleDir, writeSignature } from '../models/signed-bundle.js';
+import { generateKeys, keyIdOf, parsePublicKey } from '../models/signing.js';
+import { registerModelPush } from './model-push.js';
+import { registerModelValidate } from './model-validate.js';
 
 /** `--pub` values: a .pub file written by keygen, a PEM file, or the one-line key itself. */
 export function readPublicKeys(values: readonly string[]): ReturnType<typeof parsePublicKey>[] {
@@ -15,7 +16,7 @@ export function readPublicKeys(values: readonly string[]): ReturnType<typeof par
     try {
       return parsePublicKey(existsSync(v) ? readFileSync(v, 'utf8') : v);
     } catch (err) {
-      throw new CliError(`--pub ${v}: ${(err as Error).message}`, 64);
+      throw new CliError(`--pub ${v}: ${(err as Error).message}`, EXIT.usage);
     }
   });
 }
@@ -32,7 +33,7 @@ export function registerModel(program: Command): void {
     .action((o: { out: string; force?: boolean }) => {
       const keyPath = `${o.out}.key`;
       const pubPath = `${o.out}.pub`;
-      if (!o.force && (existsSync(keyPath) || existsSync(pubPath))) throw new CliError(`${keyPath} or ${pubPath} exists (use --force to overwrite)`, 73);
+      if (!o.force && (existsSync(keyPath) || existsSync(pubPath))) throw new CliError(`${keyPath} or ${pubPath} exists (use --force to overwrite)`, EXIT.cantCreate);
       const k = generateKeys();
       writeFileSync(keyPath, k.privatePem, { mode: 0o600 });
       writeFileSync(pubPath, `${k.publicKey}\n`);

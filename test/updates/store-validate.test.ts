@@ -5,11 +5,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseAtBoot } from '../../src/models/boot.js';
-import { ModelStore } from '../../src/models/store.js';
-import { validateInChild } from '../../src/models/validator.js';
+import { chooseAtBoot } from '../../src/updates/boot.js';
+import { ModelStore } from '../../src/updates/store.js';
+import { validateInChild } from '../../src/updates/validator.js';
 import { MODELS } from '../helpers/paths.js';
-import { copyDir, shippedVariant, withInputSize, withNaNOutput, withSlowChain } from './fixtures.js';
+import { copyDir, shippedVariant, withInputSize, withNaNOutput, withSlowChain } from '../models/fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ea-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

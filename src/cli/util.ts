@@ -1,8 +1,9 @@
 // Shared pieces of the command line: the error type that carries an exit code, option parsers.
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { EXIT } from './exit-codes.js';
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(message: string, readonly exitCode: number = EXIT.failure) {
     super(message);
   }
 }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatMessage, watchTopics } from '../../src/mqtt/watch.js';
+import { formatMessage, watchTopics } from '../../src/cli/watch.js';
 import { Mosquitto } from '../helpers/mosquitto.js';
 import { ROOT, TSX } from '../helpers/paths.js';
 import { testWindow } from '../helpers/windows.js';

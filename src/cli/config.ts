@@ -1,7 +1,8 @@
 // `emotion-agent config --print|--schema`: what the agent would run with, and what it could be told.
 import type { Command } from 'commander';
-import { CliError } from '../cli-util.js';
-import { configSchemaDoc, loadConfig, redactConfig } from './index.js';
+import { EXIT } from './exit-codes.js';
+import { CliError } from './util.js';
+import { configSchemaDoc, loadConfig, redactConfig } from '../config/index.js';
 
 export function registerConfig(program: Command): void {
   program.command('config')
@@ -10,7 +11,7 @@ export function registerConfig(program: Command): void {
     .option('--print', 'validate and print the effective configuration as JSON (the default)')
     .option('--schema', 'print every key as JSON: doc, format, default, environment variable')
     .action((o: { config?: string; print?: boolean; schema?: boolean }) => {
-      if (o.print && o.schema) throw new CliError('choose one of --print and --schema', 64);
+      if (o.print && o.schema) throw new CliError('choose one of --print and --schema', EXIT.usage);
       if (o.schema) console.log(JSON.stringify(configSchemaDoc(), null, 2));
       else console.log(JSON.stringify(redactConfig(loadConfig(o.config ? { file: o.config } : {})), null, 2));
     });

@@ -8,9 +8,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chooseAtBoot } from '../../src/models/boot.js';
+import { chooseAtBoot } from '../../src/updates/boot.js';
 import { readBundle } from '../../src/models/bundle.js';
-import { ModelStore } from '../../src/models/store.js';
+import { ModelStore } from '../../src/updates/store.js';
 import { MODELS, ROOT, TSX } from '../helpers/paths.js';
 import { prng } from '../helpers/prng.js';
 
@@ -19,7 +19,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const CONFIGURED = join(MODELS, 'emotion-int8');
 
 async function churnAndKill(afterMs: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'test', 'models', 'store-churn.ts'), root, CONFIGURED], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'test', 'updates', 'store-churn.ts'), root, CONFIGURED], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`churn exited early (${code})`)));

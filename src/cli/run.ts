@@ -5,12 +5,13 @@
 // (src/platform/systemd.ts); elsewhere ($NOTIFY_SOCKET unset) that part is inert.
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { Agent } from './app.js';
-import { loadConfig, type AgentConfig } from './config/index.js';
-import { createLogger } from './platform/logger.js';
-import { SdNotify, watchdogIntervalMs } from './platform/sd-notify.js';
-import { ServiceNotifier } from './platform/systemd.js';
-import { within } from './platform/async.js';
+import { Agent } from '../app.js';
+import { loadConfig, type AgentConfig } from '../config/index.js';
+import { createLogger } from '../platform/logger.js';
+import { EXIT } from './exit-codes.js';
+import { SdNotify, watchdogIntervalMs } from '../platform/sd-notify.js';
+import { ServiceNotifier } from '../platform/systemd.js';
+import { within } from '../platform/async.js';
 
 interface RunOpts {
   config?: string;
@@ -51,7 +52,7 @@ function serviceNotifier(log: Logger): ServiceNotifier | null {
 
 async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
   let fatalHandler: (err: unknown) => void = () => undefined;
-  const agent = new Agent(cfg, log, [], (err) => fatalHandler(err));
+  const agent = new Agent(cfg, log, { onFatal: (err) => fatalHandler(err) });
   const notifier = serviceNotifier(log);
   let stopping: Promise<number> | undefined;
   const shutdown = (reason: string): Promise<number> => {
@@ -61,14 +62,14 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
       const stoppingSent = notifier?.stopping();
       const timer = setTimeout(() => {
         log.error({ timeoutS: cfg.shutdown.timeoutS }, 'shutdown took too long; exiting');
-        process.exit(1);
+        process.exit(EXIT.failure);
       }, cfg.shutdown.timeoutS * 1000);
       try {
         await agent.stop();
-        return 0;
+        return EXIT.ok;
       } catch (err) {
         log.error({ err }, 'error while stopping');
-        return 1;
+        return EXIT.failure;
       } finally {
         clearTimeout(timer);
         await within(stoppingSent, 2000);
@@ -78,7 +79,7 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
   };
   const fatal = (err: unknown): void => {
     log.fatal({ err }, 'fatal error');
-    void shutdown('fatal error').finally(() => process.exit(1));
+    void shutdown('fatal error').finally(() => process.exit(EXIT.failure));
   };
   fatalHandler = fatal;
   process.on('uncaughtException', fatal);
@@ -93,7 +94,7 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
     log.fatal({ err }, 'agent failed to start');
     await within(notifier?.failed(err instanceof Error ? err.message : String(err)), 2000);
     await shutdown('start failed');
-    return 1;
+    return EXIT.failure;
   }
   // In the background: READY=1 after the first frames (bounded), then the watchdog.
   void notifier?.started(agent);

@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ModelStore } from '../../src/models/store.js';
-import { UpdateStates } from '../../src/models/update-state.js';
+import { ModelStore } from '../../src/updates/store.js';
+import { UpdateStates } from '../../src/updates/update-state.js';
 import { topicSpec, Topics } from '../../src/mqtt/topics.js';
 import { ROOT } from '../helpers/paths.js';
 

@@ -3,8 +3,8 @@
 // ONNX Runtime takes down only the child. The child gets its own ONNX Runtime but no OpenCV.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Task } from './manifest.js';
-import type { ValidationResult } from './validate.js';
+import type { Task } from '../models/manifest.js';
+import type { ValidationResult } from '../models/validate.js';
 
 /** node arguments that start this package's CLI: the compiled one, or the TypeScript sources through tsx. */
 export function cliCommand(): string[] {

@@ -2,9 +2,10 @@
 // agent runs it in a child process (ONNX Runtime blocks its thread) and operators can run it by hand.
 // Prints one JSON line (ValidationResult); exit 0 when valid, 65 when not.
 import { Option, type Command } from 'commander';
-import { CliError, positiveNumber } from '../cli-util.js';
-import type { Task } from './manifest.js';
-import { validateCandidate } from './validate.js';
+import { EXIT } from './exit-codes.js';
+import { CliError, positiveNumber } from './util.js';
+import type { Task } from '../models/manifest.js';
+import { validateCandidate } from '../models/validate.js';
 
 export function registerModelValidate(model: Command): void {
   model.command('validate')
@@ -16,6 +17,6 @@ export function registerModelValidate(model: Command): void {
     .action(async (dir: string, o: { task: Task; baseline?: string; latencyMultiple: number }) => {
       const r = await validateCandidate(dir, { task: o.task, latencyMultiple: o.latencyMultiple, ...(o.baseline ? { baseline: o.baseline } : {}) });
       console.log(JSON.stringify(r));
-      if (!r.ok) throw new CliError(`model validate: ${r.error ?? 'invalid'}`, 65);
+      if (!r.ok) throw new CliError(`model validate: ${r.error ?? 'invalid'}`, EXIT.dataErr);
     });
 }

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelStatePayload, ModelTaskState, ModelUpdateState } from '../mqtt/topics.js';
-import type { Task } from './manifest.js';
+import type { Task } from '../models/manifest.js';
 import { writeFileAtomic, type ModelStore } from './store.js';
 
 export const TASKS: readonly Task[] = ['face-detector', 'emotion-classifier'];

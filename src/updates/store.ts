@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Task } from './manifest.js';
+import type { Task } from '../models/manifest.js';
 
 export interface StoredVersion {
   /** Folder name under versions/. */

@@ -3,8 +3,8 @@
 // configured bundle. Runs before the models load, so a bad stored model can never keep the agent down.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Task } from './manifest.js';
-import { checkFile, DEFAULT_MAX_FILE_BYTES, parseManifestText } from './signed-bundle.js';
+import type { Task } from '../models/manifest.js';
+import { checkFile, DEFAULT_MAX_FILE_BYTES, parseManifestText } from '../models/signed-bundle.js';
 import type { ModelStore, StoredVersion } from './store.js';
 
 export interface BootChoice {

@@ -2,13 +2,14 @@
 import { Option, type Command } from 'commander';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from '../cli-util.js';
+import { EXIT } from './exit-codes.js';
+import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './util.js';
 import { defaultBundleDir } from '../models/defaults.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 import { FaceDetector } from '../vision/detector.js';
-import type { Fer2013Usage } from './datasets.js';
-import { renderDetectorReportHtml, renderEmotionReportHtml } from './report-html.js';
-import { evaluateDetector, evaluateEmotion } from './run.js';
+import type { Fer2013Usage } from '../evaluate/datasets.js';
+import { renderDetectorReportHtml, renderEmotionReportHtml } from '../evaluate/report-html.js';
+import { evaluateDetector, evaluateEmotion } from '../evaluate/run.js';
 
 interface EvalOpts {
   data: string;
@@ -43,8 +44,8 @@ export function registerEvaluate(program: Command): void {
     .option('--tta', 'emotion: average each face with its mirror image')
     .option('--limit <n>', 'only the first n samples/images (quick checks)', positiveNumber))
     .action(async (o: EvalOpts) => {
-      if (!existsSync(o.data)) throw new CliError(`evaluation data not found: ${o.data}`, 66);
-      if (o.detector && statSync(o.data).isDirectory()) throw new CliError(`--detector needs a boxes.jsonl file, ${o.data} is a folder`, 64);
+      if (!existsSync(o.data)) throw new CliError(`evaluation data not found: ${o.data}`, EXIT.noInput);
+      if (o.detector && statSync(o.data).isDirectory()) throw new CliError(`--detector needs a boxes.jsonl file, ${o.data} is a folder`, EXIT.usage);
       const session = { executionProvider: o.provider, threads: o.threads };
       const progress = (done: number, total: number): void => {
         if (process.stderr.isTTY && (done % 50 === 0 || done === total)) process.stderr.write(`\r  ${done}/${total}`);

@@ -3,9 +3,10 @@
 // is shown as such, never a crash, since anything on the broker may have written it.
 import type { Command } from 'commander';
 import { connect } from 'mqtt';
-import { CliError } from '../cli-util.js';
-import { describeMqttError } from './client.js';
-import type { CameraStatePayload, WindowPayload } from './topics.js';
+import { EXIT } from './exit-codes.js';
+import { CliError } from './util.js';
+import { describeMqttError } from '../mqtt/client.js';
+import type { CameraStatePayload, WindowPayload } from '../mqtt/topics.js';
 import { redactString } from '../config/redact-url.js';
 
 export interface WatchOptions { broker: string; device?: string; all?: boolean; prefix: string }
@@ -52,7 +53,7 @@ function emotionsText(w: Partial<WindowPayload>): string {
 
 /** Prints until SIGINT/SIGTERM; reconnects by itself while the broker is away. */
 export async function watch(o: WatchOptions, print: (line: string) => void = (l) => console.log(l)): Promise<void> {
-  if (o.device && o.all) throw new CliError('watch: give --device or --all, not both', 64);
+  if (o.device && o.all) throw new CliError('watch: give --device or --all, not both', EXIT.usage);
   const topics = watchTopics(o.prefix, o.all || !o.device ? null : o.device);
   const client = connect(o.broker, { reconnectPeriod: 2000, connectTimeout: 10_000 });
   let lastError = '';

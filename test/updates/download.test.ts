@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download } from '../../src/models/download.js';
-import { readCa } from '../../src/models/fetch-bundle.js';
+import { download } from '../../src/updates/download.js';
+import { readCa } from '../../src/updates/fetch-bundle.js';
 import { HttpsFiles } from '../helpers/https-files.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ea-download-'));

@@ -8,10 +8,11 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
-import { CliError, nonNegativeInt, positiveNumber } from '../cli-util.js';
+import { EXIT } from './exit-codes.js';
+import { CliError, nonNegativeInt, positiveNumber } from './util.js';
 import type { CommandResponse, ModelStatePayload, ModelTaskState } from '../mqtt/topics.js';
-import { MANIFEST_FILE, parseManifestText } from './signed-bundle.js';
-import { SIGNATURE_FILE } from './signing.js';
+import { MANIFEST_FILE, parseManifestText } from '../models/signed-bundle.js';
+import { SIGNATURE_FILE } from '../models/signing.js';
 
 export interface PushOptions {
   broker: string;
@@ -47,7 +48,7 @@ export function updateArgs(dir: string, o: { baseUrl?: string; token?: string })
 }
 
 export async function push(dir: string, o: PushOptions, print: (line: string) => void = (l) => console.log(l)): Promise<boolean> {
-  if (Boolean(o.device) === Boolean(o.all)) throw new CliError('model push: give --device ID or --all', 64);
+  if (Boolean(o.device) === Boolean(o.all)) throw new CliError('model push: give --device ID or --all', EXIT.usage);
   const { args: bundleArgs, task, version } = updateArgs(dir, o);
   const args = o.allowDowngrade ? { ...bundleArgs, allowDowngrade: true } : bundleArgs;
   const settleMs = (o.settleS ?? 10) * 1000;
@@ -135,6 +136,6 @@ export function registerModelPush(model: Command): void {
     .option('--allow-downgrade', 'install a lower version than the device serves (the signed manifest must carry rollback permission)')
     .action(async (dir: string, o: { broker: string; device?: string; all?: boolean; prefix: string; baseUrl?: string; token?: string; timeout: number; replyWait: number; settle: number; allowDowngrade?: boolean }) => {
       const ok = await push(dir, { broker: o.broker, prefix: o.prefix, timeout: o.timeout, replyWaitS: o.replyWait, settleS: o.settle, ...(o.allowDowngrade ? { allowDowngrade: true } : {}), ...(o.device ? { device: o.device } : {}), ...(o.all ? { all: true } : {}), ...(o.baseUrl ? { baseUrl: o.baseUrl } : {}), ...(o.token ? { token: o.token } : {}) });
-      if (!ok) throw new CliError('model push: not every device activated the update', 1);
+      if (!ok) throw new CliError('model push: not every device activated the update', EXIT.failure);
     });
 }
