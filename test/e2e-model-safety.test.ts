@@ -56,6 +56,8 @@ beforeAll(async () => {
     EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false', EMOTION_AGENT_INFERENCE_THREADS: '1', EMOTION_AGENT_HTTP_PORT: String(port),
     EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: broker.url, EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '0',
     EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'), EMOTION_AGENT_LOG_LEVEL: 'info',
+    // The update checks count versions from the borrowed model's 1.0.0, whatever the default is.
+    EMOTION_AGENT_MODELS_CLASSIFIER: join(ROOT, 'models', 'emotion-int8'),
     EMOTION_AGENT_MODELS_UPDATE_TRUSTED_KEYS: keys.publicKey, EMOTION_AGENT_MODELS_UPDATE_DIR: join(tmp, 'store'),
     EMOTION_AGENT_MODELS_UPDATE_LATENCY_MULTIPLE: '5',
   }, tmp);

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateKeys } from '../../src/models/signing.js';
 import { freePort } from '../../test/helpers/net.js';
+import { MODELS } from '../../test/helpers/paths.js';
 import { prng } from '../../test/helpers/prng.js';
 import { PLANTED } from '../../test/helpers/secrets.js';
 import { ChaosAgent, type Crash } from './agent.js';
@@ -70,6 +71,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: world.broker.url, EMOTION_AGENT_MQTT_USERNAME: 'agent', EMOTION_AGENT_MQTT_PASSWORD: PLANTED.mqttPassword,
     EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '5', EMOTION_AGENT_OUTBOX_PATH: outboxPath,
     EMOTION_AGENT_HTTP_PORT: String(port), EMOTION_AGENT_HTTP_TOKEN: PLANTED.httpToken,
+    // The pushes count versions up from the borrowed model's 1.0.0 (episodes.ts), whatever the default is.
+    EMOTION_AGENT_MODELS_CLASSIFIER: join(MODELS, 'emotion-int8'),
     EMOTION_AGENT_MODELS_UPDATE_TRUSTED_KEYS: keys.publicKey, EMOTION_AGENT_MODELS_UPDATE_DIR: join(o.dir, 'models'),
     EMOTION_AGENT_MODELS_UPDATE_LATENCY_MULTIPLE: '20',
   }, join(o.dir, 'agent.log'));
