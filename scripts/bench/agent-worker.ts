@@ -2,7 +2,7 @@
 // measurements' models and frames). Prints the result as one JSON line.
 import { agentRun } from './daemon.js';
 
-const [clip, cameras, seconds, sampleEveryS] = process.argv.slice(2);
-const r = await agentRun(clip!, Number(cameras), Number(seconds), 5, Number(sampleEveryS ?? 0));
+const [clip, cameras, seconds, sampleEveryS, fps] = process.argv.slice(2);
+const r = await agentRun(clip!, Number(cameras), Number(seconds), Number(fps ?? 5), Number(sampleEveryS ?? 0));
 process.stdout.write(`${JSON.stringify(r)}\n`);
 process.exit(0);

@@ -172,9 +172,9 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
 }
 
 /** The compiled daemon (`emotion-agent run`) as a real process: RSS/PSS of it and its FFmpeg children. */
-export async function daemonMemory(clip: string, cameras: number, seconds: number, bin: string): Promise<{ rssMB: number; pssMB: number; childrenRssMB: number; childrenPssMB: number }> {
-  const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps: 5 }));
-  const env = { ...process.env, EMOTION_AGENT_CAMERAS: JSON.stringify(cams), EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false' };
+export async function daemonMemory(clip: string, cameras: number, seconds: number, bin: string, baseEnv: NodeJS.ProcessEnv = process.env, fps = 5): Promise<{ rssMB: number; pssMB: number; childrenRssMB: number; childrenPssMB: number }> {
+  const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps }));
+  const env = { ...baseEnv, EMOTION_AGENT_CAMERAS: JSON.stringify(cams), EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false' };
   const child = spawn(process.execPath, [bin, 'run'], { env, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const pid = child.pid!;

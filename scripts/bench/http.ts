@@ -18,10 +18,10 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 };
 
-export async function benchHttp(bin: string, clip: string, cameras: number, seconds: number): Promise<HttpBench> {
+export async function benchHttp(bin: string, clip: string, cameras: number, seconds: number, baseEnv: NodeJS.ProcessEnv = process.env): Promise<HttpBench> {
   const port = await freePort();
   const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps: 5 }));
-  const env = { ...process.env, EMOTION_AGENT_CAMERAS: JSON.stringify(cams), EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false', EMOTION_AGENT_HTTP_PORT: String(port) };
+  const env = { ...baseEnv, EMOTION_AGENT_CAMERAS: JSON.stringify(cams), EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false', EMOTION_AGENT_HTTP_PORT: String(port) };
   const child = spawn(process.execPath, [bin, 'run'], { env, stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
   try {

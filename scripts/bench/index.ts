@@ -13,9 +13,12 @@ import { benchModels } from './models.js';
 import { benchHttp } from './http.js';
 import { benchMqtt } from './mqtt.js';
 
-const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, soak: { type: 'string', default: '0' }, only: { type: 'string' } } });
+const { values: args } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, soak: { type: 'string', default: '0' }, only: { type: 'string' }, 'glibc-default-malloc': { type: 'boolean', default: false }, fps: { type: 'string', default: '5' } } });
 const seconds = Number(args.seconds);
 const soakS = Number(args.soak);
+// Analysis rate per camera. A machine that cannot keep up with 4 x 5 fps can still measure memory at a
+// lower rate: frame buffers depend on the frame size, not on the rate.
+const fps = Number(args.fps);
 const PARTS = ['models', 'daemon', 'mqtt', 'http'];
 if (args.only && !PARTS.includes(args.only)) throw new Error(`--only ${args.only}: expected one of ${PARTS.join(', ')}`);
 const out = join(PACKAGE_ROOT, 'var', 'bench');
@@ -30,11 +33,18 @@ const results: Record<string, unknown> = {
 };
 const save = (): void => writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 const f = (v: number, d = 1): string => v.toFixed(d);
+// The deployed configuration (systemd unit, balena images) pins glibc's mmap threshold; the agent runs
+// measure that unless --glibc-default-malloc asks for glibc's own behaviour, for comparison.
+const agentEnv: NodeJS.ProcessEnv = { ...process.env };
+if (args['glibc-default-malloc']) delete agentEnv.MALLOC_MMAP_THRESHOLD_;
+else agentEnv.MALLOC_MMAP_THRESHOLD_ ??= '131072';
+results.mallocMmapThreshold = agentEnv.MALLOC_MMAP_THRESHOLD_ ?? 'glibc default';
+results.fps = fps;
 const TSX = pathToFileURL(join(PACKAGE_ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** One agent run in a fresh process, so RSS is the agent's own. */
-function agentRun(clip: string, cameras: number, secs: number, _fps = 5, sampleEveryS = 0): AgentRun {
-  const r = spawnSync(process.execPath, ['--import', TSX, join(PACKAGE_ROOT, 'scripts', 'bench', 'agent-worker.ts'), clip, String(cameras), String(secs), String(sampleEveryS)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+function agentRun(clip: string, cameras: number, secs: number, sampleEveryS = 0): AgentRun {
+  const r = spawnSync(process.execPath, ['--import', TSX, join(PACKAGE_ROOT, 'scripts', 'bench', 'agent-worker.ts'), clip, String(cameras), String(secs), String(sampleEveryS), String(fps)], { encoding: 'utf8', maxBuffer: 1 << 24, env: agentEnv });
   if (r.status !== 0) throw new Error(`agent run failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as AgentRun;
 }
@@ -50,11 +60,11 @@ if (!args.only || args.only === 'daemon') {
   const analyzer = await Analyzer.load({ threads: 0 });
   const floors: Record<string, unknown> = {};
   const runs: AgentRun[] = [];
-  console.log('\nDaemon (5 fps analysis per camera; CPU-seconds per analysed frame; RSS of the agent process, and with its FFmpeg children)');
+  console.log(`\nDaemon (${fps} fps analysis per camera; CPU-seconds per analysed frame; RSS of the agent process, and with its FFmpeg children)`);
   console.log('clip                       cams  in fps  analysed/s  dropped%  faces/s   cpu/frame  decode  detect  classify  track   floor(dec+inf)  ratio   RSS MB (+children)  PSS MB total  loop p99 ms');
   for (const clip of clips) {
-    const dec = await decodeFloor(clip, 5);
-    const inf = await inferenceFloor(analyzer, clip, 5);
+    const dec = await decodeFloor(clip, fps);
+    const inf = await inferenceFloor(analyzer, clip, fps);
     const floor = dec.cpuSPerFrame + inf.cpuSPerFrame;
     floors[clip] = { decode: dec, inference: inf, floorCpuSPerFrame: floor };
     for (const n of [1, 2, 4]) {
@@ -68,14 +78,14 @@ if (!args.only || args.only === 'daemon') {
     console.log(`  floors for ${clip.split('/').pop()}: FFmpeg decode ${f(dec.cpuSPerFrame, 3)} CPU-s/frame (decodes at ${f(dec.decodeFps, 0)} fps), bare ONNX Runtime ${f(inf.cpuSPerFrame, 3)} CPU-s/frame (${f(inf.facesPerFrame)} faces/frame)`);
   }
   if (clips[0]) {
-    const mem = await daemonMemory(clips[0], 4, Math.max(20, seconds), join(PACKAGE_ROOT, 'bin', 'emotion-agent.js'));
+    const mem = await daemonMemory(clips[0], 4, Math.max(20, seconds), join(PACKAGE_ROOT, 'bin', 'emotion-agent.js'), agentEnv, fps);
     results.daemonMemory = mem;
     save();
-    console.log(`\nCompiled daemon, 4 cameras of ${clips[0].split('/').pop()}: agent RSS ${f(mem.rssMB, 0)} MB (PSS ${f(mem.pssMB, 0)}), FFmpeg children RSS ${f(mem.childrenRssMB, 0)} MB (PSS ${f(mem.childrenPssMB, 0)})`);
+    console.log(`\nCompiled daemon, 4 cameras at ${fps} fps of ${clips[0].split('/').pop()}: agent RSS ${f(mem.rssMB, 0)} MB (PSS ${f(mem.pssMB, 0)}), FFmpeg children RSS ${f(mem.childrenRssMB, 0)} MB (PSS ${f(mem.childrenPssMB, 0)})`);
   }
   if (soakS > 0 && clips[0]) {
     console.log(`\nSoak: 4 cameras of ${clips[0].split('/').pop()} for ${soakS} s, RSS sampled every 10 s`);
-    const r = agentRun(clips[0], 4, soakS, 5, 10);
+    const r = agentRun(clips[0], 4, soakS, 10);
     const s = r.rssSamplesMB ?? [];
     const early = s.slice(6, 12); // minute 2: after warm-up
     const late = s.slice(-6);
@@ -92,7 +102,7 @@ if (!args.only || args.only === 'mqtt') {
 }
 if (!args.only || args.only === 'http') {
   const clip = [join(PACKAGE_ROOT, '..', 'shared', 'data', 'videos', 'crowd-walking-1080p.mp4'), join(PACKAGE_ROOT, 'var', 'demo', 'demo.mp4')].find((c) => existsSync(c))!;
-  const r = await benchHttp(join(PACKAGE_ROOT, 'bin', 'emotion-agent.js'), clip, 4, seconds);
+  const r = await benchHttp(join(PACKAGE_ROOT, 'bin', 'emotion-agent.js'), clip, 4, seconds, agentEnv);
   results.http = r;
   save();
   console.log(`\nHealth endpoint under full load (compiled daemon, ${r.cameras} cameras of ${clip.split('/').pop()}, ${f(r.analysedFps)} frames analysed/s; ${r.requestsPerRoute} requests per route, one at a time)`);

@@ -24,6 +24,10 @@ try {
   const analyzer = await SwappableAnalyzer.load(workerData as AnalyzerOptions);
   analyzer.on('health', (event) => port.postMessage({ type: 'health', event }));
   port.postMessage({ type: 'ready', models: analyzer.models, providerFallbacks: analyzer.providerFallbacks });
+  // One frame at a time: frames from several cameras would otherwise interleave at every await, each
+  // holding its pixels, tensors and crops at once (docs/performance.md has the measurement).
+  // ONNX Runtime already spreads one run over all cores, so nothing is lost.
+  let chain: Promise<void> = Promise.resolve();
   port.on('message', (req: WorkerRequest | SwapRequest) => {
     if ('type' in req) {
       analyzer.swap(req.task, req.dir).then(
@@ -33,7 +37,9 @@ try {
       return;
     }
     const frame = { data: Buffer.from(req.data, 0, req.width * req.height * 3), width: req.width, height: req.height };
-    analyzer.analyze(frame, req.roi, req.minFaceSize).then(
+    const run = chain.then(() => analyzer.analyze(frame, req.roi, req.minFaceSize));
+    chain = run.then(() => undefined, () => undefined);
+    run.then(
       (result) => port.postMessage({ type: 'result', id: req.id, result }),
       (err: unknown) => port.postMessage({ type: 'error', id: req.id, message: (err as Error).message }),
     );

@@ -120,6 +120,8 @@ describe('the images and assemble.sh', () => {
     const jetson = readFileSync(join(DIR, 'Dockerfile.jetson'), 'utf8');
     expect(template).toMatch(/^FROM balenalib\/%%BALENA_ARCH%%-debian-node:20-bookworm-build$/m);
     for (const d of [template, jetson]) expect(d).toMatch(/^RUN deploy\/systemd\/install\.sh --no-systemd /m);
+    // Like the systemd unit: glibc returns freed frame buffers to the kernel (docs/performance.md).
+    for (const d of [template, jetson]) expect(d).toMatch(/^\s+MALLOC_MMAP_THRESHOLD_=131072$/m);
   });
 
   it('lays out a balena project: the source without build output, compose file and Dockerfile at its root', () => {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
+import { mallocHint } from '../../src/cli/run.js';
 import { ROOT } from '../helpers/paths.js';
 
 const UNIT = join(ROOT, 'deploy', 'systemd', 'emotion-agent.service');
@@ -85,5 +86,9 @@ describe('emotion-agent.service', () => {
     expect(cfg.outbox.path.startsWith(state)).toBe(true);
     expect(cfg.models.update.dir.startsWith(state)).toBe(true);
     expect(cfg.log.pretty).toBe(false);
+    // The daemon's own hint (src/cli/run.ts) stays quiet under the unit: glibc's threshold is pinned.
+    expect(env.MALLOC_MMAP_THRESHOLD_).toBe('131072');
+    expect(mallocHint(env, 'linux')).toBeNull();
+    expect(mallocHint({}, 'linux')).toMatch(/MALLOC_MMAP_THRESHOLD_ is not set/);
   });
 });
