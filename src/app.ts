@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
 import { CameraCapture, type CameraCaptureConfig } from './capture/camera.js';
 import type { AgentConfig, CameraConfig } from './config/index.js';
+import { readBundle } from './models/bundle.js';
 import { packageVersion } from './models/defaults.js';
 import type { Task } from './models/manifest.js';
 import { MAX_COMMAND_BYTES } from './mqtt/commands.js';
@@ -19,9 +20,11 @@ import { ModelUpdates, type Swapper } from './updates/updates.js';
 import type { ModelStatePayload } from './mqtt/topics.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
 import type { AgentSnapshot, AgentStatus } from './health/agent-status.js';
+import { detectorCopyBox } from './vision/preprocess.js';
 
-export function captureConfig(c: CameraConfig): CameraCaptureConfig {
+export function captureConfig(c: CameraConfig, detectorCopy?: { width: number; height: number }): CameraCaptureConfig {
   return {
+    ...(detectorCopy ? { detectorCopy } : {}),
     id: c.id,
     source: c.source,
     kind: c.kind,
@@ -55,6 +58,8 @@ export interface AgentOptions {
 
 export class Agent {
   private inference: Inference | undefined;
+  /** The detector bundle the inference loaded at start (the configured one or a pushed update). */
+  private detectorDir: string | undefined;
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline; stallTimeoutS: number }[] = [];
   private mqtt: MqttSink | undefined;
@@ -118,7 +123,7 @@ export class Agent {
   private async startInference(bundles: Record<Task, string> | undefined): Promise<Inference> {
     const { cfg } = this;
     const analyzerOptions = {
-      detector: bundles?.['face-detector'] ?? cfg.models.detector,
+      detector: (this.detectorDir = bundles?.['face-detector'] ?? cfg.models.detector),
       classifier: bundles?.['emotion-classifier'] ?? cfg.models.classifier,
       executionProvider: cfg.inference.provider,
       threads: cfg.inference.threads,
@@ -185,9 +190,13 @@ export class Agent {
   /** A capture and a pipeline per enabled camera, each independent: one that fails to connect goes to backoff, the others stream. */
   private startCameras(inference: Inference, mqtt: MqttSink | undefined): void {
     const { cfg, log } = this;
+    // FFmpeg scales a copy of each frame to the detector's input (docs/performance.md). Sized for the
+    // detector loaded now; after a swap to another input size the detector reads the full frame if the
+    // copy is too small.
+    const copy = detectorCopyBox(readBundle(this.detectorDir!, 'face-detector').manifest.input);
     for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
       // The capture adds its own module/camera fields and logs its state changes itself.
-      const capture = new CameraCapture(captureConfig(c), log);
+      const capture = new CameraCapture(captureConfig(c, copy), log);
       if (mqtt) capture.on('state', (ch) => mqtt.setCameraState(ch.id, { state: ch.state, since: ch.since, lastError: ch.reason ?? null }));
       const pipeline = new CameraPipeline({
         cameraId: c.id,

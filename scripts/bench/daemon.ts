@@ -77,15 +77,15 @@ export async function inferenceFloor(analyzer: Analyzer, clip: string, fps: numb
   const tensors = frames.map((f) => frameToDetectorInput(f, spec).tensor);
   const faces = await Promise.all(frames.map((f) => analyzer.detector.detect(f)));
   const { input } = analyzer.classifier.bundle.manifest;
-  const { cropFace, faceCropRect, frameToMat } = await import('../../src/vision/preprocess.js');
-  const crops = frames.map((f, i) => faces[i]!.map((face) => cropFace(f, frameToMat(f), faceCropRect(face.box, 0.2, true), input.width, input.height, undefined, input.resizeKernel)));
+  const { cropFace, faceCropRect } = await import('../../src/vision/preprocess.js');
+  const crops = frames.map((f, i) => faces[i]!.map((face) => cropFace(f, faceCropRect(face.box, 0.2, true), input.width, input.height, undefined, input.resizeKernel)));
   // The detector session is reached through a private field on purpose: this is the floor, with
   // none of our pre/post-processing.
   const session = (analyzer.detector as unknown as { session: { run(feeds: Record<string, unknown>): Promise<unknown> } }).session;
   const c0 = cpuS();
   for (let i = 0; i < frames.length; i++) {
     await session.run({ [spec.name]: tensors[i] });
-    if (crops[i]!.length) await analyzer.classifier.classifyMats(crops[i]!);
+    if (crops[i]!.length) await analyzer.classifier.classifyCrops(crops[i]!);
   }
   const used = cpuS() - c0;
   return { cpuSPerFrame: used / frames.length, facesPerFrame: faces.reduce((a, f) => a + f.length, 0) / frames.length };

@@ -7,7 +7,7 @@ import { MODELS_DIR } from '../../src/models/defaults.js';
 import { readBundle } from '../../src/models/bundle.js';
 import { EmotionClassifier } from '../../src/vision/classifier.js';
 import { FaceDetector } from '../../src/vision/detector.js';
-import { frameToMat, readImage, type Frame } from '../../src/vision/image.js';
+import { readImage, type Frame } from '../../src/vision/image.js';
 import { faceCropRect, cropFace } from '../../src/vision/preprocess.js';
 
 export interface ModelBenchRow {
@@ -57,11 +57,11 @@ export async function benchModels(photos: string[], runs = 20): Promise<ModelBen
         const clf = await EmotionClassifier.load(dir, { threads }, { maxBatch: 8 });
         const { input, preprocess } = m;
         const crops = frames.flatMap((f, k) => faces[k]!.map((face) =>
-          cropFace(f, frameToMat(f), faceCropRect(face.box, preprocess?.margin ?? 0, true), input.width, input.height, undefined, input.resizeKernel)));
+          cropFace(f, faceCropRect(face.box, preprocess?.margin ?? 0, true), input.width, input.height, undefined, input.resizeKernel)));
         const one = [crops[0]!];
         const eight = Array.from({ length: 8 }, (_, j) => crops[j % crops.length]!);
-        row.msPerFaceBatch1 = await timeIt(() => clf.classifyMats(one), runs * 5);
-        row.msPerFaceBatch8 = (await timeIt(() => clf.classifyMats(eight), runs * 2)) / 8;
+        row.msPerFaceBatch1 = await timeIt(() => clf.classifyCrops(one), runs * 5);
+        row.msPerFaceBatch8 = (await timeIt(() => clf.classifyCrops(eight), runs * 2)) / 8;
       }
       rows.push(row);
     }

@@ -16,8 +16,9 @@ import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import type { InputSpec, Manifest } from '../../src/models/manifest.js';
 import { cropResize, readImage, type Frame, type Rect } from '../../src/vision/image.js';
-import { cv, type Mat } from '../../src/vision/opencv.js';
-import { faceCropRect, frameToDetectorInput, matsToTensor } from '../../src/vision/preprocess.js';
+import { cv } from '../../src/vision/opencv.js';
+import { faceCropRect, frameToDetectorInput, rastersToTensor } from '../../src/vision/preprocess.js';
+import { flipHorizontal, type Raster } from '../../src/vision/raster.js';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -128,11 +129,10 @@ function adjust(frame: Frame, gain: number, bias: number): Frame {
   return { ...frame, data };
 }
 
-function adjustMat(mat: Mat, gain: number, bias: number): Mat {
-  const px = mat.getData();
-  const out = Buffer.allocUnsafe(px.length);
-  for (let i = 0; i < px.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(px[i]! * gain + bias)));
-  return new cv.Mat(out, mat.rows, mat.cols, mat.type);
+function adjustRaster(r: Raster, gain: number, bias: number): Raster {
+  const out = new Uint8Array(r.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(r.data[i]! * gain + bias)));
+  return { ...r, data: out };
 }
 
 function mirror(frame: Frame): Frame {
@@ -223,12 +223,11 @@ export function classifierCalibration(manifest: Pick<Manifest, 'input' | 'prepro
   const perFace = opts.variantsPerFace ?? 6;
   const batch = opts.batch ?? 16;
   const rnd = prng(opts.seed ?? 20240611);
-  const mats: Mat[] = [];
+  const mats: Raster[] = [];
   const images: CalibrationImage[] = [];
   for (const src of SOURCES.filter((s) => s.faces.length > 0)) {
     const frame = readImage(join(REPO_ROOT, src.path));
     images.push(describe(src.path, frame, src.faces.length));
-    const whole = new cv.Mat(frame.data, frame.height, frame.width, cv.CV_8UC3);
     for (const [x, y, w, h] of src.faces) {
       for (let v = 0; v < perFace; v++) {
         let box: Rect = { x, y, width: w, height: h };
@@ -244,15 +243,15 @@ export function classifierCalibration(manifest: Pick<Manifest, 'input' | 'prepro
           gain = 0.7 + 0.6 * rnd();
           bias = Math.round((rnd() * 2 - 1) * 20);
         }
-        let mat = cropResize(frame, faceCropRect(box, margin, square), spec.width, spec.height, whole);
-        if (flip) mat = mat.flip(1);
-        if (gain !== 1 || bias !== 0) mat = adjustMat(mat, gain, bias);
+        let mat = cropResize(frame, faceCropRect(box, margin, square), spec.width, spec.height);
+        if (flip) mat = flipHorizontal(mat);
+        if (gain !== 1 || bias !== 0) mat = adjustRaster(mat, gain, bias);
         mats.push(mat);
       }
     }
   }
   const feeds: Record<string, ort.Tensor>[] = [];
-  for (let i = 0; i < mats.length; i += batch) feeds.push({ [spec.name]: matsToTensor(mats.slice(i, i + batch), spec) });
+  for (let i = 0; i < mats.length; i += batch) feeds.push({ [spec.name]: rastersToTensor(mats.slice(i, i + batch), spec) });
   const faces = SOURCES.reduce((a, s) => a + s.faces.length, 0);
   return {
     feeds,

@@ -14,10 +14,10 @@ import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { readBundle } from '../../src/models/bundle.js';
 import { validateManifest, type Manifest } from '../../src/models/manifest.js';
-import { readImage } from '../../src/vision/image.js';
+import { matToRaster, readImage } from '../../src/vision/image.js';
 import { cv } from '../../src/vision/opencv.js';
 import { nms } from '../../src/vision/nms.js';
-import { frameToDetectorInput, matsToTensor } from '../../src/vision/preprocess.js';
+import { frameToDetectorInput, rastersToTensor } from '../../src/vision/preprocess.js';
 import { classifierCalibration, detectorCalibration, REPO_ROOT, type CalibrationSet } from './calibration.js';
 import { upgradeOpset11To13 } from './onnx/opset13.js';
 import { quantizeStatic, type QuantizeOptions, type QuantizeReport } from './quantize.js';
@@ -231,9 +231,9 @@ async function measureClassifier(q: Quantized, s32: ort.InferenceSession, s8: or
     const mats = chunk.map((f) => {
       const fr = readImage(f.path);
       // INTER_LINEAR, as EmotionClassifier.classifyImages does.
-      return new cv.Mat(fr.data, fr.height, fr.width, cv.CV_8UC3).resize(spec.height, spec.width, 0, 0, cv.INTER_LINEAR);
+      return matToRaster(new cv.Mat(fr.data, fr.height, fr.width, cv.CV_8UC3).resize(spec.height, spec.width, 0, 0, cv.INTER_LINEAR));
     });
-    const feed = { [spec.name]: matsToTensor(mats, spec) };
+    const feed = { [spec.name]: rastersToTensor(mats, spec) };
     const ys = [(await s32.run(feed))[out]!.data as Float32Array, (await s8.run(feed))[out]!.data as Float32Array];
     const k = order.length;
     chunk.forEach((f, r) => {

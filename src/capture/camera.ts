@@ -21,10 +21,11 @@ import type { Logger } from 'pino';
 import type { Frame } from '../vision/image.js';
 import { attemptAfterFailure, backoffDelay, jitter, type BackoffConfig } from './backoff.js';
 import {
-  buildCaptureCommand, classifyExit, errorLines, missingLocalSource, parseOutputSize, redactSecrets, secretsOf,
+  buildCaptureCommand, classifyExit, errorLines, missingLocalSource, parseOutputSizes, redactSecrets, secretsOf,
   type Failure, type SourceConfig,
 } from './capture-command.js';
 import { FrameAssembler } from './frame-assembler.js';
+import { FramePairer } from './frame-pair.js';
 
 export type { SourceKind } from './capture-command.js';
 
@@ -95,6 +96,8 @@ interface Run {
   proc: ChildProcess;
   tool: string;
   assembler: FrameAssembler;
+  /** The detector-sized copies (fd 3), when the command makes them. */
+  copyAssembler?: FrameAssembler;
   startedAt: number;
   lastFrameAt: number | null;
   /** Raw stderr (may contain the URL with credentials: only ever shown through redact()). */
@@ -255,7 +258,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     const done = new Promise<void>((r) => { markDone = r; });
     let proc: ChildProcess;
     try {
-      proc = spawn(cmd.file, cmd.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      proc = spawn(cmd.file, cmd.args, { stdio: cmd.copyOnFd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
     } catch (err) {
       // Synchronous only for arguments the OS can't take (e.g. a NUL in the source): no retry will help.
       this.retry({ reason: `cannot start ${cmd.file}: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}`, permanent: true });
@@ -264,8 +267,17 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     const run: Run = {
       proc, tool: cmd.file, startedAt: this.clock.now(), lastFrameAt: null, stderr: '', killedFor: null, killTimers: [],
       spawnError: null, exited: false, done, markDone,
-      assembler: new FrameAssembler((data, w, h) => this.onFrame(run, data, w, h)),
+      assembler: new FrameAssembler((data, w, h) => this.onFrame(run, { data, width: w, height: h })),
     };
+    if (cmd.copyOnFd3) {
+      const pairer = new FramePairer((f) => this.onFrame(run, f));
+      run.assembler = new FrameAssembler((data, width, height) => pairer.full({ data, width, height }));
+      run.copyAssembler = new FrameAssembler((data, width, height) => pairer.copy({ data, width, height }));
+      const fd3 = proc.stdio[3] as NodeJS.ReadableStream & { on(e: 'error', l: () => void): unknown };
+      // Copies whose size FFmpeg never printed are not held without bound: the frames go out alone.
+      fd3.on('data', (chunk: Buffer) => { if (!run.copyAssembler!.overflowed) run.copyAssembler!.push(chunk); });
+      fd3.on('error', () => {});
+    }
     this.run = run;
     if (cmd.width && cmd.height) run.assembler.setSize(cmd.width, cmd.height);
     // Flowing mode, never paused: the child must never block on a full pipe.
@@ -292,17 +304,22 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
 
   private onStderr(run: Run, text: string): void {
     run.stderr += text;
-    if (!run.assembler.sizeKnown) {
-      const size = parseOutputSize(run.stderr);
-      if (size) {
+    if (!run.assembler.sizeKnown || (run.copyAssembler && !run.copyAssembler.sizeKnown)) {
+      const [size, copy] = parseOutputSizes(run.stderr);
+      if (size && !run.assembler.sizeKnown) {
         this.log.debug({ width: size.width, height: size.height }, 'decoder output size');
         run.assembler.setSize(size.width, size.height);
+      }
+      if (copy && run.copyAssembler && !run.copyAssembler.sizeKnown) {
+        this.log.debug({ width: copy.width, height: copy.height }, 'detector copy size');
+        run.copyAssembler.setSize(copy.width, copy.height);
       }
     }
     if (run.stderr.length > STDERR_KEEP * 8) run.stderr = run.stderr.slice(-STDERR_KEEP);
   }
 
-  private onFrame(run: Run, data: Buffer, width: number, height: number): void {
+  private onFrame(run: Run, picture: Frame): void {
+    const { width, height } = picture;
     // Frames still draining from a child being killed are not news.
     if (run !== this.run || run.killedFor || !this.active) return;
     const now = this.clock.now();
@@ -317,7 +334,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
       this.streamingSince = now;
       this.setState('streaming', undefined);
     }
-    const frame: CapturedFrame = { data, width, height, seq: this.framesIn, capturedAtMs: now };
+    const frame: CapturedFrame = { ...picture, seq: this.framesIn, capturedAtMs: now };
     const waiter = this.waiters.shift();
     if (waiter) {
       waiter.resolve(frame);
@@ -326,6 +343,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     if (this.latest) {
       this.droppedFrames++;
       run.assembler.recycle(this.latest.data);
+      if (this.latest.detectorCopy) run.copyAssembler?.recycle(this.latest.detectorCopy.data);
     }
     this.latest = frame;
   }

@@ -28,11 +28,19 @@ export interface SourceConfig {
   width?: number;
   height?: number;
   rtspTransport: 'tcp' | 'udp';
+  /**
+   * FFmpeg sources: also deliver each frame scaled to fit this box (never enlarged), on fd 3, for the
+   * detector. Its input is a fraction of the frame: scaling in FFmpeg's decoder process is far cheaper
+   * than resampling the full frame in the agent, which then reads only the small copy.
+   */
+  detectorCopy?: { width: number; height: number };
 }
 
 export interface CaptureCommand {
   file: string;
   args: string[];
+  /** A second raw BGR24 output, the detector-sized copy, on fd 3. */
+  copyOnFd3: boolean;
   /** Known up front for gstreamer; FFmpeg prints it on stderr (see parseOutputSize). */
   width?: number;
   height?: number;
@@ -97,6 +105,18 @@ export function buildCaptureCommand(cfg: SourceConfig): CaptureCommand {
   const filters: string[] = [];
   if (cfg.fps > 0) filters.push(`fps=${cfg.fps}`);
   if (width || height) filters.push(`scale=${width || -2}:${height || -2}`);
+  const raw = ['-f', 'rawvideo', '-pix_fmt', 'bgr24'];
+  let outputs: string[];
+  const copy = cfg.detectorCopy;
+  if (copy) {
+    // One decode, split after the rate (and size) filters: both outputs carry the same frames in the
+    // same order. Area averaging is the right filter for shrinking (no aliasing of fine detail).
+    const box = `w='min(iw,${copy.width})':h='min(ih,${copy.height})':force_original_aspect_ratio=decrease:flags=area`;
+    const graph = `[0:v:0]${filters.length ? `${filters.join(',')},` : ''}split=2[full][det];[det]scale=${box}[small]`;
+    outputs = ['-filter_complex', graph, '-map', '[full]', ...raw, 'pipe:1', '-map', '[small]', ...raw, 'pipe:3'];
+  } else {
+    outputs = ['-map', '0:v:0', ...(filters.length ? ['-vf', filters.join(',')] : []), ...raw, 'pipe:1'];
+  }
   return {
     file: 'ffmpeg',
     args: [
@@ -104,9 +124,9 @@ export function buildCaptureCommand(cfg: SourceConfig): CaptureCommand {
       // the failure lines. -nostats: no progress lines every half second for months.
       '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
       ...input, '-i', withCredentials(cfg.source, cfg.username, cfg.password),
-      '-map', '0:v:0', ...(filters.length ? ['-vf', filters.join(',')] : []),
-      '-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1',
+      ...outputs,
     ],
+    copyOnFd3: Boolean(copy),
   };
 }
 
@@ -124,6 +144,7 @@ function gstreamerCommand(cfg: SourceConfig, width: number, height: number): Cap
   const caps = `video/x-raw,format=BGR,width=${width},height=${height}${cfg.fps > 0 ? `,framerate=${fpsFraction(cfg.fps)}` : ''}`;
   return {
     file: 'gst-launch-1.0',
+    copyOnFd3: false,
     // -q: nothing but frames on stdout. sync=true: frames leave at their timestamps, so a file plays
     // at its real speed and a live source is unaffected.
     args: ['-q', ...head, ...rate, '!', 'videoconvert', '!', 'videoscale', '!', caps, '!', 'fdsink', 'fd=1', 'sync=true'],
@@ -143,8 +164,12 @@ export function missingLocalSource(cfg: Pick<SourceConfig, 'kind' | 'source'>): 
 
 /** The output frame size from FFmpeg's stream dump ("Video: rawvideo (BGR[24] …), bgr24(…), 640x360"). */
 export function parseOutputSize(stderr: string): { width: number; height: number } | null {
-  const m = /Video: rawvideo[^\n]*?bgr24(?:\([^)\n]*\))?, (\d+)x(\d+)/.exec(stderr);
-  return m ? { width: Number(m[1]), height: Number(m[2]) } : null;
+  return parseOutputSizes(stderr)[0] ?? null;
+}
+
+/** Every output's frame size, in output order (pipe:1, then the detector copy on pipe:3). */
+export function parseOutputSizes(stderr: string): { width: number; height: number }[] {
+  return [...stderr.matchAll(/Video: rawvideo[^\n]*?bgr24(?:\([^)\n]*\))?, (\d+)x(\d+)/g)].map((m) => ({ width: Number(m[1]), height: Number(m[2]) }));
 }
 
 /** The failure lines of FFmpeg ("[rtsp @ 0x…] [error] …") or gst-launch ("ERROR: from element …: …"). */

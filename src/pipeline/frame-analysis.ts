@@ -2,7 +2,7 @@
 // analyze command) or in the inference worker (the daemon).
 import type { Analyzer } from '../analyze/analyze.js';
 import type { HeadPose } from '../vision/head-pose.js';
-import { frameToMat, type Frame, type Rect } from '../vision/image.js';
+import { frameToRaster, type Frame, type Rect } from '../vision/image.js';
 import type { Point } from '../vision/preprocess.js';
 import { DEFAULT_QUALITY, gateFace, type QualityOptions, type SkipReason } from '../vision/quality.js';
 
@@ -33,7 +33,7 @@ export async function analyseFrame(analyzer: Analyzer, frame: Frame, roi: Rect |
   const t0 = performance.now();
   const faces = (await analyzer.detector.detect(frame, roi)).filter((f) => f.box.height >= minFaceSize);
   const t1 = performance.now();
-  const src = frameToMat(frame);
+  const src = frameToRaster(frame);
   const gates = faces.map((f) => gateFace(src, f, quality));
   const passed = faces.filter((_, i) => !gates[i]!.skip);
   const emotions = await analyzer.classifier.classifyFaces(frame, passed);

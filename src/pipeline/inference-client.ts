@@ -18,6 +18,12 @@ type WorkerMessage =
   | { type: 'swap-failed'; id: number; message: string }
   | { type: 'health'; event: InferenceHealth };
 
+/** The pixels to transfer: the Buffer's own ArrayBuffer when it owns all of it, otherwise a copy. */
+function transferable(buf: Buffer): ArrayBuffer {
+  const owns = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
+  return owns ? (buf.buffer as ArrayBuffer) : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+}
+
 /** The worker script beside this module; from TypeScript sources a bootstrap registers tsx first. */
 function workerUrl(): URL {
   const ts = import.meta.url.endsWith('.ts');
@@ -82,13 +88,12 @@ export class InferenceWorker extends EventEmitter<{ error: [Error]; health: [Inf
     const worker = this.worker;
     if (!worker || this.stopping) return Promise.reject(new Error('inference worker is not running'));
     const id = this.nextId++;
-    // Transfer the pixels when the Buffer owns its whole ArrayBuffer; otherwise send a copy.
-    const owns = frame.data.byteOffset === 0 && frame.data.byteLength === frame.data.buffer.byteLength;
-    const data = owns ? (frame.data.buffer as ArrayBuffer) : frame.data.buffer.slice(frame.data.byteOffset, frame.data.byteOffset + frame.data.byteLength) as ArrayBuffer;
-    const req: WorkerRequest = { id, data, width: frame.width, height: frame.height, ...(roi ? { roi } : {}), minFaceSize };
+    const data = transferable(frame.data);
+    const copy = frame.detectorCopy ? { data: transferable(frame.detectorCopy.data), width: frame.detectorCopy.width, height: frame.detectorCopy.height } : undefined;
+    const req: WorkerRequest = { id, data, width: frame.width, height: frame.height, ...(copy ? { copy } : {}), ...(roi ? { roi } : {}), minFaceSize };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage(req, [data]);
+      worker.postMessage(req, copy ? [data, copy.data] : [data]);
     });
   }
 

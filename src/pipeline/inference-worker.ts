@@ -13,6 +13,8 @@ export interface WorkerRequest {
   data: ArrayBuffer;
   width: number;
   height: number;
+  /** The capture's detector-sized copy of the frame. */
+  copy?: { data: ArrayBuffer; width: number; height: number };
   roi?: Rect;
   minFaceSize: number;
 }
@@ -36,7 +38,11 @@ try {
       );
       return;
     }
-    const frame = { data: Buffer.from(req.data, 0, req.width * req.height * 3), width: req.width, height: req.height };
+    const { copy } = req;
+    const frame = {
+      data: Buffer.from(req.data, 0, req.width * req.height * 3), width: req.width, height: req.height,
+      ...(copy ? { detectorCopy: { data: Buffer.from(copy.data, 0, copy.width * copy.height * 3), width: copy.width, height: copy.height } } : {}),
+    };
     const run = chain.then(() => analyzer.analyze(frame, req.roi, req.minFaceSize));
     chain = run.then(() => undefined, () => undefined);
     run.then(

@@ -5,9 +5,9 @@ import type * as ort from 'onnxruntime-node';
 import { createSession, readBundle, type BundleInfo, type SessionOptions } from '../models/bundle.js';
 import { CANONICAL_LABELS, type ClassificationDecoding, type EmotionLabel } from '../models/manifest.js';
 import type { Face } from './detector.js';
-import { cropResize, frameToMat, type Frame } from './image.js';
-import type { Mat } from './opencv.js';
-import { cropFace, faceCropRect, hflip, matsToTensor } from './preprocess.js';
+import { cropResize, frameToRaster, type Frame } from './image.js';
+import { cropFace, faceCropRect, hflip, rastersToTensor } from './preprocess.js';
+import type { Raster } from './raster.js';
 
 export interface Emotion {
   label: EmotionLabel;
@@ -60,30 +60,30 @@ export class EmotionClassifier {
   async classifyFaces(frame: Frame, faces: Face[]): Promise<Emotion[]> {
     if (faces.length === 0) return [];
     const { input, preprocess } = this.bundle.manifest;
-    const src = frameToMat(frame);
+    const src = frameToRaster(frame);
     const crops = faces.map((f) => {
       const rect = faceCropRect(f.box, preprocess?.margin ?? 0, preprocess?.square ?? true);
       const l = f.landmarks?.leftEye;
       const r = f.landmarks?.rightEye;
       const eyes = preprocess?.align && l && r ? { left: l, right: r } : undefined;
-      return cropFace(frame, src, rect, input.width, input.height, eyes, input.resizeKernel);
+      return cropFace(src, rect, input.width, input.height, eyes, input.resizeKernel);
     });
-    return this.classifyMats(crops);
+    return this.classifyCrops(crops);
   }
 
   /** Classifies whole images that are already face crops (datasets such as FER-2013). */
   async classifyImages(frames: Frame[]): Promise<Emotion[]> {
     const { input } = this.bundle.manifest;
-    const mats = frames.map((f) => cropResize(f, { x: 0, y: 0, width: f.width, height: f.height }, input.width, input.height, undefined, input.resizeKernel));
-    return this.classifyMats(mats);
+    const crops = frames.map((f) => cropResize(f, { x: 0, y: 0, width: f.width, height: f.height }, input.width, input.height, input.resizeKernel));
+    return this.classifyCrops(crops);
   }
 
-  /** `mats` are already input-sized crops (BGR or gray). */
-  async classifyMats(mats: Mat[]): Promise<Emotion[]> {
+  /** `crops` are already input-sized (BGR or gray). */
+  async classifyCrops(crops: Raster[]): Promise<Emotion[]> {
     const max = Math.max(1, this.opts.maxBatch ?? 32);
     const out: Emotion[] = [];
-    for (let i = 0; i < mats.length; i += max) {
-      const chunk = mats.slice(i, i + max);
+    for (let i = 0; i < crops.length; i += max) {
+      const chunk = crops.slice(i, i + max);
       const probs = await this.run(chunk);
       if (this.opts.flipTta) {
         const flipped = await this.run(chunk.map(hflip));
@@ -99,14 +99,14 @@ export class EmotionClassifier {
   }
 
   /** One batched run; returns canonical-order probabilities per crop. */
-  private async run(mats: Mat[]): Promise<number[][]> {
+  private async run(crops: Raster[]): Promise<number[][]> {
     const { input } = this.bundle.manifest;
-    const res = await this.session.run({ [input.name]: matsToTensor(mats, input) });
+    const res = await this.session.run({ [input.name]: rastersToTensor(crops, input) });
     const t = res[this.decoding.output];
     if (!t) throw new Error(`${this.name}: model did not return output "${this.decoding.output}"`);
     const data = t.data as Float32Array;
     const k = this.toCanonical.length;
-    return mats.map((_, n) => {
+    return crops.map((_, n) => {
       const row = data.subarray(n * k, (n + 1) * k);
       const p = this.decoding.activation === 'softmax' ? softmax(row) : Array.from(row);
       const canon = new Array<number>(k).fill(0);

@@ -2,12 +2,21 @@
 // FFmpeg output straight to analysis without a conversion, and nothing holds a native Mat for long.
 import { existsSync } from 'node:fs';
 import { cv, type Mat } from './opencv.js';
+import { warpAffine, type Raster } from './raster.js';
+
+export type { Raster } from './raster.js';
 
 export interface Frame {
   /** BGR24, row-major, no row padding: length = width * height * 3. */
   data: Buffer;
   width: number;
   height: number;
+  /**
+   * The same picture scaled down for the detector (by FFmpeg, in the capture), when the capture made
+   * one: the detector reads it instead of resampling the full frame; faces are still cut from the full
+   * frame.
+   */
+  detectorCopy?: Frame;
 }
 
 export interface Rect {
@@ -17,10 +26,32 @@ export interface Rect {
   height: number;
 }
 
-export function frameToMat(frame: Frame): Mat {
+function checkFrame(frame: Frame): void {
   if (frame.data.length !== frame.width * frame.height * 3) {
     throw new Error(`frame buffer is ${frame.data.length} bytes, expected ${frame.width}x${frame.height}x3`);
   }
+}
+
+/** The frame as a raster: the same bytes, no copy. */
+export function frameToRaster(frame: Frame): Raster {
+  checkFrame(frame);
+  return { data: frame.data, cols: frame.width, rows: frame.height, channels: 3 };
+}
+
+/** An OpenCV Mat (files, drawing, tests) as a raster: 8-bit gray or BGR. */
+export function matToRaster(mat: Mat): Raster {
+  const m = mat.channels === 4 ? mat.cvtColor(cv.COLOR_BGRA2BGR) : mat;
+  if (m.channels !== 1 && m.channels !== 3) throw new Error(`matToRaster: ${m.channels} channels`);
+  return { data: m.getData(), cols: m.cols, rows: m.rows, channels: m.channels };
+}
+
+export function rasterToMat(r: Raster): Mat {
+  return new cv.Mat(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), r.rows, r.cols, r.channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
+}
+
+/** Copies the frame into an OpenCV Mat (annotation, files; not used by the analysis path). */
+export function frameToMat(frame: Frame): Mat {
+  checkFrame(frame);
   return new cv.Mat(frame.data, frame.height, frame.width, cv.CV_8UC3);
 }
 
@@ -71,14 +102,14 @@ export type ResizeKernel = 'half-pixel' | 'tf-legacy';
 /**
  * Crops `rect` (which may extend past the frame: the outside reads as black, which keeps a face at
  * the border centred in its crop) and resizes it to outW x outH with bilinear sampling, in one
- * warpAffine: no intermediate copy of the region.
+ * affine warp: no intermediate copy of the region.
  */
-export function cropResize(frame: Frame, rect: Rect, outW: number, outH: number, src: Mat = frameToMat(frame), kernel: ResizeKernel = 'half-pixel'): Mat {
+export function cropResize(frame: Frame | Raster, rect: Rect, outW: number, outH: number, kernel: ResizeKernel = 'half-pixel'): Raster {
+  const src = 'cols' in frame ? frame : frameToRaster(frame);
   const sx = rect.width / outW;
   const sy = rect.height / outH;
   // Inverse map: src = dst * s + t. Half-pixel centres: src = (dst + 0.5) * s - 0.5.
   const tx = kernel === 'half-pixel' ? rect.x + 0.5 * sx - 0.5 : rect.x;
   const ty = kernel === 'half-pixel' ? rect.y + 0.5 * sy - 0.5 : rect.y;
-  const inverse = new cv.Mat([[sx, 0, tx], [0, sy, ty]], cv.CV_64F);
-  return src.warpAffine(inverse, new cv.Size(outW, outH), cv.INTER_LINEAR + cv.WARP_INVERSE_MAP, cv.BORDER_CONSTANT);
+  return warpAffine(src, [sx, 0, tx, 0, sy, ty], outW, outH);
 }

@@ -1,5 +1,8 @@
 // Loads the OpenCV native binding directly. The package's JS loader pulls in its build tooling and
 // prints build-environment noise on every start; the compiled binding is all we need at run time.
+// Loaded on first use only: reading and writing image files, drawing annotations, and tests. The
+// daemon's analysis path (src/vision/raster.ts) never touches it, so its ~100 MB of shared libraries
+// stay out of the agent's memory.
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as OpenCV from '@u4/opencv4nodejs';
@@ -19,5 +22,14 @@ function load(): Cv {
   }
 }
 
-/** The OpenCV binding (loaded once by Node's module cache). */
-export const cv: Cv = load();
+let binding: Cv | undefined;
+
+/** The OpenCV binding, loaded when a property is first read (then cached by Node's module cache). */
+export const cv: Cv = new Proxy({} as Cv, {
+  get: (_, key) => (binding ??= load())[key as keyof Cv],
+});
+
+/** Whether anything in this thread has used OpenCV yet (the daemon never should). */
+export function openCvLoaded(): boolean {
+  return binding !== undefined;
+}

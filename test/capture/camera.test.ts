@@ -15,6 +15,8 @@ import {
 } from '../../src/capture/capture-command.js';
 import { CameraCapture, CaptureClosedError, type CameraCaptureConfig, type StateChange } from '../../src/capture/camera.js';
 import { FrameAssembler } from '../../src/capture/frame-assembler.js';
+import { FramePairer } from '../../src/capture/frame-pair.js';
+import type { Frame } from '../../src/vision/image.js';
 import { waitFor } from '../helpers/async.js';
 import { ROOT, SHARED, hasShared } from '../helpers/paths.js';
 import { freePort, rtspServerUnavailable, RtspTestServer } from '../helpers/rtsp-server.js';
@@ -125,6 +127,19 @@ describe('capture helpers', () => {
     expect(classifyExit('gstreamer', 255, gst)).toEqual({ reason: 'file not found', permanent: true });
   });
 
+  it('pairs the n-th detector copy with the n-th frame, whichever pipe is ahead, and gives up pairing when one side runs away', () => {
+    const out: Frame[] = [];
+    const p = new FramePairer((f) => out.push(f), 2);
+    const f = (n: number, w = 4): Frame => ({ data: Buffer.alloc(w * 3, n), width: w, height: 1 });
+    p.full(f(1)); p.full(f(2)); p.copy(f(1, 2)); p.copy(f(2, 2)); p.copy(f(3, 2)); p.full(f(3));
+    expect(out.map((o) => [o.data[0], o.detectorCopy?.data[0], o.detectorCopy?.width])).toEqual([[1, 1, 2], [2, 2, 2], [3, 3, 2]]);
+    out.length = 0;
+    p.full(f(4)); p.full(f(5)); p.full(f(6)); // the copies stopped coming: frames go out without them
+    expect(out.map((o) => [o.data[0], o.detectorCopy])).toEqual([[4, undefined], [5, undefined], [6, undefined]]);
+    p.copy(f(4, 2)); p.full(f(7));
+    expect(out.at(-1)!.detectorCopy).toBeUndefined();
+  });
+
   it('cuts a byte stream into whole frames across chunk boundaries', () => {
     const frames: number[][] = [];
     const a = new FrameAssembler((d) => frames.push([...d]));
@@ -165,6 +180,35 @@ describe('CameraCapture: files and devices', () => {
     expect(s.fpsIn).toBeLessThan(7);
     expect([s.width, s.height, s.reconnects]).toEqual([320, 180, 0]);
     expect(s.lastFrameAgeMs).toBeLessThan(1_000);
+  });
+
+  it('delivers with each frame a detector-sized copy of the same picture, scaled by FFmpeg into the box (aspect kept)', async () => {
+    const { cap } = open(config({ fps: 10, width: 0, height: 0, detectorCopy: { width: 640, height: 640 } }));
+    for (let i = 0; i < 8; i++) {
+      const f = await cap.next(AbortSignal.timeout(10_000));
+      expect([f.width, f.height]).toEqual([1280, 720]);
+      const c = f.detectorCopy!;
+      expect([c.width, c.height, c.data.length]).toEqual([640, 360, 640 * 360 * 3]);
+      // The same picture: each copy pixel is close to the mean of its 2x2 block in the frame (the demo
+      // clip moves, so a copy of another frame would not be).
+      let err = 0;
+      for (let y = 0; y < 360; y += 9) {
+        for (let x = 0; x < 640; x += 7) {
+          for (let k = 0; k < 3; k++) {
+            const at = (yy: number, xx: number): number => f.data[(yy * 1280 + xx) * 3 + k]!;
+            err += Math.abs(c.data[(y * 640 + x) * 3 + k]! - (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4);
+          }
+        }
+      }
+      expect(err / (40 * 92 * 3)).toBeLessThan(4);
+    }
+    expect(cap.stats()).toMatchObject({ state: 'streaming', width: 1280, height: 720 });
+  });
+
+  it('never enlarges: a source smaller than the box gets a same-size copy', async () => {
+    const { cap } = open(config({ detectorCopy: { width: 640, height: 640 } }));
+    const f = await cap.next(AbortSignal.timeout(10_000));
+    expect([f.width, f.height, f.detectorCopy?.width, f.detectorCopy?.height]).toEqual([320, 180, 320, 180]);
   });
 
   it.skipIf(!hasShared)('loops a short clip past its end at source size', async () => {
@@ -280,6 +324,15 @@ describe('CameraCapture: files and devices', () => {
 });
 
 describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () => {
+  it('an RTSP camera delivers the detector-sized copy too', async () => {
+    const server = await serve();
+    const { cap } = open(config({ kind: 'rtsp', source: server.url, width: 0, height: 0, detectorCopy: { width: 160, height: 160 } }));
+    const f = await cap.next(AbortSignal.timeout(10_000));
+    expect([f.detectorCopy?.width, f.detectorCopy?.height]).toEqual([160, Math.round((160 * f.height) / f.width)]);
+    await cap.stop();
+    await server.kill();
+  });
+
   it('streams, survives the camera dying, and reconnects when it returns', async () => {
     const server = await serve();
     const { cap, states } = open(config({ kind: 'rtsp', source: server.url }));

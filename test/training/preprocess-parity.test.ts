@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { InputSpec } from '../../src/models/manifest.js';
 import { cropResize, readImage } from '../../src/vision/image.js';
 import { cv } from '../../src/vision/opencv.js';
-import { matsToTensor } from '../../src/vision/preprocess.js';
+import { rastersToTensor } from '../../src/vision/preprocess.js';
 import { hasShared, ROOT, sample } from '../helpers/paths.js';
 import { FER_TRAIN, PYTHON } from './helpers.js';
 
@@ -34,9 +34,9 @@ describe.skipIf(!hasShared)('preprocessing parity: training vs device', () => {
     // The device's path for an image that is already a face crop (evaluate, classifyImages).
     const mats = images.map((p) => {
       const f = readImage(p);
-      return cropResize(f, { x: 0, y: 0, width: f.width, height: f.height }, spec.width, spec.height, undefined, spec.resizeKernel);
+      return cropResize(f, { x: 0, y: 0, width: f.width, height: f.height }, spec.width, spec.height, spec.resizeKernel);
     });
-    const dev = matsToTensor(mats, spec).data as Float32Array;
+    const dev = rastersToTensor(mats, spec).data as Float32Array;
     expect(dev.length).toBe(py.length);
     // Compare in pixel units (x * std + mean = pixel * scale), where 1/255 is one grey level.
     const std = spec.normalization.std[0]!;

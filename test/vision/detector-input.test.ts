@@ -1,10 +1,10 @@
 // Detector input for dynamic-size models (resize 'fit') and the native planar (NCHW) conversion,
-// against hand-computed values and against matsToTensor's reference loop.
+// against hand-computed values and against rastersToTensor's reference loop.
 import { describe, expect, it } from 'vitest';
 import type { InputSpec } from '../../src/models/manifest.js';
-import { frameToMat, type Frame } from '../../src/vision/image.js';
+import { cropResize, frameToRaster, type Frame } from '../../src/vision/image.js';
 import { planarApplies, planarTensor } from '../../src/vision/planar.js';
-import { frameToDetectorInput, matsToTensor } from '../../src/vision/preprocess.js';
+import { frameToDetectorInput, rastersToTensor } from '../../src/vision/preprocess.js';
 
 /** A frame whose pixel (x, y) is B = x, G = y, R = 100. */
 function gradient(w: number, h: number): Frame {
@@ -43,14 +43,42 @@ describe("resize 'fit'", () => {
   });
 });
 
+describe("the capture's detector-sized copy", () => {
+  // 200x100 into 100x100 (factor 0.5): a half-size copy has exactly the resolution needed. Made here
+  // with the same bilinear resize, the input from the copy must equal the input from the frame.
+  const frame = gradient(200, 100);
+  const half = cropResize(frame, { x: 0, y: 0, width: 200, height: 100 }, 100, 50);
+  const withCopy: Frame = { ...frame, detectorCopy: { data: Buffer.from(half.data), width: 100, height: 50 } };
+  const spec: InputSpec = { ...fit, width: 100, height: 100 };
+
+  it('is read instead of the frame when it has the resolution the input needs', () => {
+    const a = frameToDetectorInput(frame, spec);
+    const b = frameToDetectorInput(withCopy, spec);
+    expect(b.tensor.dims).toEqual([1, 3, 64, 128]);
+    expect(b.mapping).toEqual(a.mapping);
+    expect(Array.from(b.tensor.data as Float32Array)).toEqual(Array.from(a.tensor.data as Float32Array));
+    // It really was the copy: a marked copy pixel shows up in the input.
+    const marked: Frame = { ...withCopy, detectorCopy: { ...withCopy.detectorCopy!, data: Buffer.from(half.data).fill(7, 0, 3) } };
+    expect((frameToDetectorInput(marked, spec).tensor.data as Float32Array)[0]).toBe(7);
+  });
+
+  it('is ignored when it is too small (a region of interest needs more pixels than it has)', () => {
+    const roi = { x: 50, y: 20, width: 100, height: 50 };
+    const marked: Frame = { ...withCopy, detectorCopy: { ...withCopy.detectorCopy!, data: Buffer.alloc(half.data.length, 7) } };
+    const a = frameToDetectorInput(frame, spec, roi);
+    const b = frameToDetectorInput(marked, spec, roi);
+    expect(Array.from(b.tensor.data as Float32Array)).toEqual(Array.from(a.tensor.data as Float32Array));
+  });
+});
+
 describe('planarTensor', () => {
-  it('gives exactly what matsToTensor gives, for bgr and rgb with normalisation', () => {
-    const mat = frameToMat(gradient(37, 23));
+  it('gives exactly what rastersToTensor gives, for bgr and rgb with normalisation', () => {
+    const mat = frameToRaster(gradient(37, 23));
     for (const colour of ['bgr', 'rgb'] as const) {
       const spec: InputSpec = { ...fit, colour, width: 37, height: 23, shape: [1, 3, 23, 37], resize: 'stretch', normalization: { scale: 1 / 255, mean: [0.5], std: [0.25] } };
       expect(planarApplies(spec)).toBe(true);
       const a = planarTensor(mat, spec);
-      const b = matsToTensor([mat], spec);
+      const b = rastersToTensor([mat], spec);
       expect(a.dims).toEqual(b.dims);
       const x = a.data as Float32Array;
       const y = b.data as Float32Array;

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Analyzer } from '../../src/analyze/analyze.js';
 import { analyseFrame } from '../../src/pipeline/frame-analysis.js';
 import { FaceDetector, type Face } from '../../src/vision/detector.js';
-import { frameToMat, matToFrame, readImage, type Frame } from '../../src/vision/image.js';
+import { frameToMat, frameToRaster, matToFrame, matToRaster, readImage, type Frame } from '../../src/vision/image.js';
 import { cv } from '../../src/vision/opencv.js';
 import { DEFAULT_QUALITY, gateFace } from '../../src/vision/quality.js';
 import { defaultBundleDir } from '../../src/models/defaults.js';
@@ -22,7 +22,7 @@ describe('quality gate', () => {
   });
 
   it('passes the sharp, frontal, large faces of sample6', () => {
-    const src = frameToMat(frame);
+    const src = frameToRaster(frame);
     for (const f of faces) expect(gateFace(src, f, DEFAULT_QUALITY).skip).toBeUndefined();
   });
 
@@ -30,19 +30,19 @@ describe('quality gate', () => {
     // The default (40) sits between the sharp faces (195+) and this blur; a kernel of 1/8 of the face
     // height is borderline (15-60): about half of such faces are kept back.
     const k = Math.round(faces[0]!.box.height / 8) * 2 + 1;
-    const blurred = frameToMat(frame).gaussianBlur(new cv.Size(k, k), 0);
+    const blurred = matToRaster(frameToMat(frame).gaussianBlur(new cv.Size(k, k), 0));
     for (const f of faces) expect(gateFace(blurred, f, DEFAULT_QUALITY).skip).toBe('blurred');
   });
 
   it('keeps back faces below quality.minFaceSize', () => {
-    const src = frameToMat(frame);
+    const src = frameToRaster(frame);
     const f = faces[0]!;
     expect(gateFace(src, f, { ...DEFAULT_QUALITY, minFaceSize: f.box.height + 1 }).skip).toBe('small');
   });
 
   it('keeps back the face in profile of sample2', async () => {
     const f2 = readImage(sample(2));
-    const src = frameToMat(f2);
+    const src = frameToRaster(f2);
     const reasons = (await det.detect(f2)).map((f) => gateFace(src, f, DEFAULT_QUALITY));
     const turned = reasons.filter((r) => r.skip === 'turned');
     expect(turned).toHaveLength(1);

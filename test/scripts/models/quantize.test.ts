@@ -369,20 +369,20 @@ describe.skipIf(!have(EMOTION_FP32, EMOTION_INT8))('models/emotion-int8', async 
     // FER-2013 PublicTest (evaluation data: only measured here): top-1 within 1 point of fp32.
     const fer = join(SHARED, 'fer2013-publictest');
     if (!existsSync(fer)) return;
-    const { readImage } = await import('../../../src/vision/image.js');
+    const { matToRaster, readImage } = await import('../../../src/vision/image.js');
     const { cv } = await import('../../../src/vision/opencv.js');
-    const { matsToTensor } = await import('../../../src/vision/preprocess.js');
+    const { rastersToTensor } = await import('../../../src/vision/preprocess.js');
     const spec = fp32.manifest.input;
     const order = fp32.manifest.labels!.modelOrder as string[];
     const labels: number[] = [];
     const batches: Record<string, ort.Tensor>[] = [];
-    let mats: ReturnType<typeof cv.imread>[] = [];
+    let mats: ReturnType<typeof matToRaster>[] = [];
     const files = readdirSync(fer).sort().flatMap((cls) => readdirSync(join(fer, cls)).sort().map((f) => ({ path: join(fer, cls, f), label: order.indexOf(cls) })));
     for (const [i, f] of files.entries()) {
       const fr = readImage(f.path);
-      mats.push(new cv.Mat(fr.data, fr.height, fr.width, cv.CV_8UC3).resize(spec.height, spec.width, 0, 0, cv.INTER_LINEAR));
+      mats.push(matToRaster(new cv.Mat(fr.data, fr.height, fr.width, cv.CV_8UC3).resize(spec.height, spec.width, 0, 0, cv.INTER_LINEAR)));
       labels.push(f.label);
-      if (mats.length === 64 || i === files.length - 1) { batches.push({ [spec.name]: matsToTensor(mats, spec) }); mats = []; }
+      if (mats.length === 64 || i === files.length - 1) { batches.push({ [spec.name]: rastersToTensor(mats, spec) }); mats = []; }
     }
     const y32 = await runAll(fp32.modelBytes, batches, out);
     const y8 = await runAll(int8.modelBytes, batches, out);
