@@ -7,10 +7,8 @@ import type { AgentConfig, CameraConfig } from './config/index.js';
 import { readBundle } from './models/bundle.js';
 import { packageVersion } from './models/defaults.js';
 import type { Task } from './models/manifest.js';
-import { MAX_COMMAND_BYTES } from './mqtt/commands.js';
-import type { EmbeddedBroker } from './mqtt/embedded-broker.js';
-import { embeddedBrokerFromConfig, mqttSinkFromConfig } from './mqtt/from-config.js';
-import type { MqttSink, MqttSinkStats } from './mqtt/sink.js';
+import { mqttIntegrationFromConfig, type MqttIntegration } from './mqtt/integration.js';
+import type { MqttSinkStats } from './mqtt/sink.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
 import { InferenceWorker } from './pipeline/inference-client.js';
 import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
@@ -62,13 +60,12 @@ export class Agent {
   private detectorDir: string | undefined;
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline; stallTimeoutS: number }[] = [];
-  private mqtt: MqttSink | undefined;
+  /** MQTT (src/mqtt/integration.ts): the embedded broker, the MQTT sink and what it publishes; undefined when off. */
+  private mqtt: MqttIntegration | undefined;
   private readonly modelLatency = { detect: new LatencyWindow(), classify: new LatencyWindow() };
   /** The local health endpoint and page: started first (so /healthz answers while models load), stopped last. */
   private health: HealthService | undefined;
   private startedAt: Date | undefined;
-  /** The in-process broker of mqtt.url = embedded: started before the MQTT client, stopped after it. */
-  private broker: EmbeddedBroker | undefined;
   private starting: Promise<void> | undefined;
   /** Remote model updates (models.update.*): which bundles serve, and the model/* commands. */
   private updates: ModelUpdates | undefined;
@@ -93,9 +90,9 @@ export class Agent {
   private async doStart(): Promise<void> {
     await this.startHealth();
     const inference = await this.startInference(this.startModelUpdates());
-    const mqtt = await this.startMqtt(inference);
+    await this.startMqtt(inference);
     await this.startSinks();
-    this.startCameras(inference, mqtt);
+    this.startCameras(inference);
     this.startedAt = new Date();
     this.log.info({ cameras: this.cameras.length, version: packageVersion() }, 'agent started');
   }
@@ -150,29 +147,17 @@ export class Agent {
     return inference;
   }
 
-  /** The embedded broker (mqtt.url = embedded), then the MQTT sink, first of the sinks; undefined when MQTT is off. */
-  private async startMqtt(inference: Inference): Promise<MqttSink | undefined> {
-    const { cfg, log, updates } = this;
-    const broker = await embeddedBrokerFromConfig(cfg, log.child({ module: 'mqtt-broker' }));
-    if (broker !== null && broker !== 'unavailable') this.broker = broker;
-    if (!cfg.mqtt.enabled || broker === 'unavailable') return undefined;
-    const sink = mqttSinkFromConfig(cfg, log, () => ({
-      version: packageVersion(),
-      models: inference.models,
-      cameras: cfg.cameras.filter((c) => c.enabled).map((c) => c.id),
-      startedAt: (this.startedAt ?? new Date()).toISOString(),
-    }), updates?.commands(), updates ? { 'model/update': MAX_COMMAND_BYTES + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) } : undefined);
-    this.sinks.push(sink);
-    let served = '';
-    updates?.onState((st) => {
-      sink.setModelState(st);
-      // info names the serving models: after a swap or rollback it would be stale until the next reconnect.
-      const now = `${st['face-detector'].version} ${st['emotion-classifier'].version}`;
-      if (now !== served) sink.refreshInfo();
-      served = now;
+  /** MQTT (when mqtt.enabled): the embedded broker (mqtt.url = embedded), then the MQTT sink, first of the sinks. */
+  private async startMqtt(inference: Inference): Promise<void> {
+    const mqtt = mqttIntegrationFromConfig(this.cfg, this.log, {
+      models: () => inference.models,
+      startedAt: () => this.startedAt,
+      ...(this.updates ? { updates: this.updates } : {}),
     });
-    this.mqtt = sink;
-    return sink;
+    if (!mqtt) return;
+    this.mqtt = mqtt;
+    await mqtt.start();
+    this.sinks.push(...mqtt.sinks);
   }
 
   /**
@@ -188,8 +173,8 @@ export class Agent {
   }
 
   /** A capture and a pipeline per enabled camera, each independent: one that fails to connect goes to backoff, the others stream. */
-  private startCameras(inference: Inference, mqtt: MqttSink | undefined): void {
-    const { cfg, log } = this;
+  private startCameras(inference: Inference): void {
+    const { cfg, log, mqtt } = this;
     // FFmpeg scales a copy of each frame to the detector's input (docs/performance.md). Sized for the
     // detector loaded now; after a swap to another input size the detector reads the full frame if the
     // copy is too small.
@@ -197,7 +182,7 @@ export class Agent {
     for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
       // The capture adds its own module/camera fields and logs its state changes itself.
       const capture = new CameraCapture(captureConfig(c, copy), log);
-      if (mqtt) capture.on('state', (ch) => mqtt.setCameraState(ch.id, { state: ch.state, since: ch.since, lastError: ch.reason ?? null }));
+      if (mqtt) capture.on('state', (ch) => mqtt.cameraState(ch));
       const pipeline = new CameraPipeline({
         cameraId: c.id,
         ...(c.roi ? { roi: c.roi } : {}),
@@ -241,9 +226,8 @@ export class Agent {
       }
     }
     this.sinks = [];
+    await this.mqtt?.stop();
     this.mqtt = undefined;
-    await this.broker?.stop();
-    this.broker = undefined;
     await this.inference?.stop();
     await this.health?.stop();
     this.health = undefined;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
 import { EXIT } from './exit-codes.js';
 import { CliError, nonNegativeInt, positiveNumber } from './util.js';
-import type { CommandResponse, ModelStatePayload, ModelTaskState } from '../mqtt/topics.js';
+import { FLEET_DEVICE, publishOptions, Topics, type CommandResponse, type ModelStatePayload, type ModelTaskState } from '../mqtt/topics.js';
 import { MANIFEST_FILE, parseManifestText } from '../models/signed-bundle.js';
 import { SIGNATURE_FILE } from '../models/signing.js';
 
@@ -53,8 +53,8 @@ export async function push(dir: string, o: PushOptions, print: (line: string) =>
   const args = o.allowDowngrade ? { ...bundleArgs, allowDowngrade: true } : bundleArgs;
   const settleMs = (o.settleS ?? 10) * 1000;
   const activeAt = new Map<string, number>();
-  const target = o.all ? 'all' : o.device!;
-  const cmdTopic = `${o.prefix}/${target}/cmd/model/update`;
+  const target = o.all ? FLEET_DEVICE : o.device!;
+  const cmdTopic = new Topics(`${o.prefix}/${target}`).command('model/update');
   const client = await connectAsync(o.broker, { connectTimeout: 10_000, reconnectPeriod: 1000 });
   const accepted = new Set<string>();
   const answered = new Set<string>();
@@ -96,7 +96,7 @@ export async function push(dir: string, o: PushOptions, print: (line: string) =>
       } else if (!TERMINAL.has(s.state)) {
         print(`${device} ${task} ${s.state}${s.progress !== null ? ` ${Math.round(s.progress * 100)}%` : ''}`);
       }
-    } else if (parts.at(-1) === 'response') {
+    } else if (Topics.isResponse(topic)) {
       const r = body as CommandResponse;
       if (r.id !== id) return;
       answered.add(r.deviceId);
@@ -106,8 +106,8 @@ export async function push(dir: string, o: PushOptions, print: (line: string) =>
     check();
   });
   const d = o.all ? '+' : o.device!;
-  await client.subscribeAsync([`${o.prefix}/${d}/model`, `${o.prefix}/${target}/cmd/model/update/response`], { qos: 1 });
-  await client.publishAsync(cmdTopic, JSON.stringify({ id, args }), { qos: 1 });
+  await client.subscribeAsync([new Topics(`${o.prefix}/${d}`).model(), Topics.response(cmdTopic)], { qos: 1 });
+  await client.publishAsync(cmdTopic, JSON.stringify({ id, args }), publishOptions('command'));
   print(`sent ${task}@${version} to ${target}`);
   const timer = setTimeout(settle, o.timeout * 1000);
   if (o.all) setTimeout(() => { collecting = false; check(); }, o.replyWaitS * 1000).unref();

@@ -6,15 +6,15 @@ import { connect } from 'mqtt';
 import { EXIT } from './exit-codes.js';
 import { CliError } from './util.js';
 import { describeMqttError } from '../mqtt/client.js';
-import type { CameraStatePayload, WindowPayload } from '../mqtt/topics.js';
+import { Topics, type CameraStatePayload, type WindowPayload } from '../mqtt/topics.js';
 import { redactString } from '../config/redact-url.js';
 
 export interface WatchOptions { broker: string; device?: string; all?: boolean; prefix: string }
 
 /** Status, camera states and windows of one device, or of every device under the prefix. */
 export function watchTopics(prefix: string, device: string | null): string[] {
-  const d = device ?? '+';
-  return [`${prefix}/${d}/status`, `${prefix}/${d}/cameras/+/state`, `${prefix}/${d}/cameras/+/window`];
+  const t = new Topics(`${prefix}/${device ?? '+'}`);
+  return [t.status(), t.cameraState('+'), t.window('+')];
 }
 
 /** One line for a message, or null for a topic that is not one of ours. */

@@ -3,6 +3,7 @@
 // offline when the process dies without saying goodbye (power cut, SIGKILL, network gone).
 import { readFileSync } from 'node:fs';
 import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import { publishOptions } from './topics.js';
 
 export interface MqttClientConfig {
   url: string;
@@ -19,6 +20,7 @@ export interface MqttClientConfig {
   reconnectMs?: number;
 }
 
+/** The last will: the `offline` status, with the status topic's QoS and retain flag (topics.ts). */
 export interface Will { topic: string; payload: string }
 
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
@@ -55,7 +57,7 @@ export function clientOptions(cfg: MqttClientConfig, will: Will): IClientOptions
     ...(cfg.ca !== null ? { ca: readPem('ca', cfg.ca) } : {}),
     ...(cfg.cert !== null ? { cert: readPem('cert', cfg.cert) } : {}),
     ...(cfg.key !== null ? { key: readPem('key', cfg.key) } : {}),
-    will: { topic: will.topic, payload: Buffer.from(will.payload), qos: 1, retain: true },
+    will: { topic: will.topic, payload: Buffer.from(will.payload), ...publishOptions('status') },
   };
 }
 

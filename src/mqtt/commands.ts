@@ -4,7 +4,7 @@
 // a bad payload gets an error reply (or is ignored) and never throws, because a crash here would stop
 // the windows too. This class only decides the reply; the sink owns the connection and publishes it.
 import type { Logger } from 'pino';
-import type { CommandErrorCode, CommandResponse } from './topics.js';
+import { encode, Topics, type CommandErrorCode, type CommandResponse } from './topics.js';
 
 /** Thrown by a command to answer with a specific error code (e.g. busy, bad_request) instead of internal. */
 export class CommandError extends Error {
@@ -46,9 +46,8 @@ export class CommandHandler {
   private readonly prefixes: string[];
 
   constructor(private readonly opts: CommandHandlerOptions) {
-    const cut = opts.root.lastIndexOf('/');
     // A root without a level above it has no fleet to share topics with.
-    this.prefixes = [`${opts.root}/cmd/`, ...(cut > 0 ? [`${opts.root.slice(0, cut)}/all/cmd/`] : [])];
+    this.prefixes = new Topics(opts.root).commandPrefixes();
     this.subscriptions = this.prefixes.map((p) => `${p}#`);
   }
 
@@ -56,12 +55,12 @@ export class CommandHandler {
   handle(topic: string, payload: Buffer, props: RequestProperties = {}): CommandReply | null {
     const prefix = this.prefixes.find((p) => topic.startsWith(p));
     // Our own replies (and other devices' fleet-wide ones) match the `#` subscription too.
-    if (prefix === undefined || topic.endsWith('/response')) return null;
+    if (prefix === undefined || Topics.isResponse(topic)) return null;
     const name = topic.slice(prefix.length);
     const reply = (body: CommandResponse): CommandReply => ({
       // A wildcard response topic is a protocol error that would cost us the connection: use ours.
-      topic: props.responseTopic && !/[+#]/.test(props.responseTopic) ? props.responseTopic : `${topic}/response`,
-      payload: JSON.stringify(body),
+      topic: props.responseTopic && !/[+#]/.test(props.responseTopic) ? props.responseTopic : Topics.response(topic),
+      payload: encode('commandResponse', body),
       ...(props.correlationData ? { correlationData: props.correlationData } : {}),
     });
     const fail = (id: Id, code: CommandErrorCode, message: string): CommandReply => {

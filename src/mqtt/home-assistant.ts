@@ -4,7 +4,7 @@
 // publishes what this returns, retained, on every connect (a broker that lost its retained messages
 // gets them back).
 import { CANONICAL_LABELS } from '../models/manifest.js';
-import type { Topics } from './topics.js';
+import { Topics } from './topics.js';
 
 export interface HomeAssistantOptions {
   /** Discovery prefix, `homeassistant` unless Home Assistant was configured otherwise. */
@@ -18,7 +18,7 @@ export interface HomeAssistantOptions {
 
 export interface DiscoveryMessage {
   topic: string;
-  /** JSON text, published retained with QoS 1. */
+  /** JSON text, published with the `discovery` entry's QoS and retain flag (topics.ts). */
   payload: string;
 }
 
@@ -57,7 +57,7 @@ export function homeAssistantDiscovery(opts: HomeAssistantOptions, topics: Topic
         payload_not_available: 'offline',
         device,
       };
-      out.push({ topic: `${opts.prefix}/sensor/${objectId}/config`, payload: JSON.stringify(config) });
+      out.push({ topic: Topics.discovery(opts.prefix, objectId), payload: JSON.stringify(config) });
     };
     sensor('people', `${cameraId} people`, '{{ value_json.people }}');
     // Windows of agents from before the audience metrics have no viewers field: counted as 0.

@@ -19,7 +19,7 @@ import { homeAssistantDiscovery, type HomeAssistantOptions } from './home-assist
 import type { Outbox, OutboxStats } from './outbox.js';
 import { StoreQueue, type StoreQueueStats } from './store-queue.js';
 import { UnstoredCount } from './unstored-count.js';
-import { encode, topicSpec, Topics, type CameraStatePayload, type InfoPayload, type ModelStatePayload } from './topics.js';
+import { encode, publishOptions, Topics, type CameraStatePayload, type InfoPayload, type ModelStatePayload } from './topics.js';
 
 export interface MqttSinkOptions {
   client: MqttClientConfig;
@@ -120,7 +120,7 @@ export class MqttSink implements WindowSink {
   write(w: AggregateWindow): Promise<void> {
     if (this.state !== 'started') return Promise.reject(new Error(`mqtt: write() on a sink that is ${this.state === 'new' ? 'not started' : 'stopped'}`));
     // The seq is given by the outbox when the row is stored, so a window that waits gets it later, in order.
-    if (this.queue.store(this.topics.window(w.cameraId), (seq) => encode(`cameras/${w.cameraId}/window`, { ...w, seq, deviceId: this.opts.deviceId }))) this.kick();
+    if (this.queue.store(this.topics.window(w.cameraId), (seq) => encode('window', { ...w, seq, deviceId: this.opts.deviceId }))) this.kick();
     return Promise.resolve();
   }
 
@@ -155,14 +155,14 @@ export class MqttSink implements WindowSink {
     const client = this.client;
     if (!client) return;
     // Retained, so a dashboard that subscribes later sees the state; the will overwrites it with offline.
-    client.publish(this.topics.status(), encode('status', 'online'), topicSpec('status'));
-    if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), topicSpec('info'));
+    client.publish(this.topics.status(), encode('status', 'online'), publishOptions('status'));
+    if (this.opts.info) client.publish(this.topics.info(), encode('info', this.opts.info()), publishOptions('info'));
     for (const [id, st] of this.cameraStates) this.publishCameraState(id, st);
     if (this.modelState) this.setModelState(this.modelState);
     const ha = this.opts.homeAssistant;
     if (ha) {
       for (const m of homeAssistantDiscovery({ ...ha, deviceId: this.opts.deviceId }, this.topics)) {
-        client.publish(m.topic, m.payload, { qos: 1, retain: true }, (err) => {
+        client.publish(m.topic, m.payload, publishOptions('discovery'), (err) => {
           if (err) this.log.debug({ topic: m.topic, err: err.message }, 'mqtt: Home Assistant discovery config not sent');
         });
       }
@@ -171,7 +171,7 @@ export class MqttSink implements WindowSink {
     const commands = this.opts.commands;
     if (commands) {
       // MQTT 5's noLocal spares us our own replies, which `#` matches; with 3.1.1 the handler drops them.
-      client.subscribe(commands.subscriptions, { qos: 1, ...(this.opts.client.protocolVersion === 5 ? { nl: true } : {}) }, (err) => {
+      client.subscribe(commands.subscriptions, { qos: publishOptions('command').qos, ...(this.opts.client.protocolVersion === 5 ? { nl: true } : {}) }, (err) => {
         if (err) this.log.warn({ err: err.message }, 'mqtt: cannot subscribe to the command topics');
       });
     }
@@ -195,7 +195,7 @@ export class MqttSink implements WindowSink {
     }
     if (!reply) return;
     const properties = reply.correlationData && this.opts.client.protocolVersion === 5 ? { properties: { correlationData: reply.correlationData } } : {};
-    client.publish(reply.topic, reply.payload, { qos: 1, retain: false, ...properties }, (err) => {
+    client.publish(reply.topic, reply.payload, { ...publishOptions('commandResponse'), ...properties }, (err) => {
       if (err) this.log.debug({ topic: reply.topic, err: err.message }, 'mqtt: command reply not sent');
     });
   }
@@ -209,22 +209,22 @@ export class MqttSink implements WindowSink {
   /** Re-publishes the retained `info` (its models changed: a model update was activated or rolled back). */
   refreshInfo(): void {
     if (!this.client?.connected || this.state !== 'started' || !this.opts.info) return;
-    this.client.publish(this.topics.info(), encode('info', this.opts.info()), topicSpec('info'));
+    this.client.publish(this.topics.info(), encode('info', this.opts.info()), publishOptions('info'));
   }
 
   /** Publishes (now, or on the next connect) the model update state, retained. */
   setModelState(state: ModelStatePayload): void {
     this.modelState = state;
     if (!this.client?.connected || this.state !== 'started') return;
-    this.client.publish(this.topics.model(), encode('model', state), topicSpec('model'));
+    this.client.publish(this.topics.model(), encode('model', state), publishOptions('model'));
   }
 
   private publishCameraState(cameraId: string, state: CameraStatePayload): void {
     if (!this.client?.connected || this.state !== 'started') return;
-    this.client.publish(this.topics.cameraState(cameraId), encode(`cameras/${cameraId}/state`, state), topicSpec(`cameras/${cameraId}/state`));
+    this.client.publish(this.topics.cameraState(cameraId), encode('cameraState', state), publishOptions('cameraState'));
   }
 
-  /** QoS 0 and only while connected: stats are not worth storing, the next one says more. */
+  /** Only while connected (and QoS 0): stats are not worth storing, the next one says more. */
   private publishStats(): void {
     const client = this.client;
     if (!client?.connected || this.state !== 'started') return;
@@ -234,7 +234,7 @@ export class MqttSink implements WindowSink {
       outboxPending: o.pending, outboxDropped: o.dropped, published: this.published,
       outboxUnstored: o.unstored, outboxWritable: o.writable,
     });
-    client.publish(this.topics.stats(), payload, topicSpec('stats'));
+    client.publish(this.topics.stats(), payload, publishOptions('stats'));
   }
 
   /** Starts the drain loop unless it runs already. */
@@ -253,7 +253,7 @@ export class MqttSink implements WindowSink {
       try {
         // Resolves on PUBACK. A connection lost meanwhile keeps it pending: mqtt.js resends it first
         // on reconnect, so waiting here keeps the order.
-        await client.publishAsync(row.topic, row.payload, topicSpec(row.topic));
+        await client.publishAsync(row.topic, row.payload, publishOptions('window')); // the outbox holds windows only
       } catch (err) {
         this.setError(err as Error);
         this.retryTimer ??= setTimeout(() => {
@@ -316,7 +316,7 @@ export class MqttSink implements WindowSink {
     clearTimeout(this.retryTimer); // a failed publish during the loop may have set one
     if (client.connected) {
       // A clean DISCONNECT discards the last will, so say offline ourselves first.
-      await within(client.publishAsync(this.topics.status(), encode('status', 'offline'), topicSpec('status')), Math.max(200, deadline - Date.now()));
+      await within(client.publishAsync(this.topics.status(), encode('status', 'offline'), publishOptions('status')), Math.max(200, deadline - Date.now()));
       await within(client.endAsync(), 1000);
     }
     if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
