@@ -3,6 +3,7 @@
 // Defaults are the built-in demo: with no configuration at all the agent analyses the bundled clip.
 import { join } from 'node:path';
 import { defaultBundleDir, PACKAGE_ROOT } from '../models/defaults.js';
+import { CPU_PROVIDER, EXECUTION_PROVIDERS } from '../models/providers.js';
 import { DEFAULT_ATTENTION } from '../vision/attention.js';
 import { DEFAULT_QUALITY } from '../vision/quality-options.js';
 import { cameraList } from './cameras.js';
@@ -48,7 +49,7 @@ export function configTree(): Tree {
       },
     },
     inference: {
-      provider: new Key(oneOf(['cpu', 'cuda', 'tensorrt']), 'cpu', 'ONNX Runtime execution provider.'),
+      provider: new Key(oneOf(EXECUTION_PROVIDERS), CPU_PROVIDER, 'ONNX Runtime execution provider.'),
       threads: new Key(int(0, 256), 0, 'ONNX Runtime intra-op threads per session. 0 = ONNX Runtime decides.'),
       flipTta: new Key(bool, false, 'Also classify each face mirrored and average: slightly more accurate, twice the classifier cost.'),
     },

@@ -2,7 +2,8 @@
 // frozen (readonly here so the compiler agrees). Optional values are null, never missing.
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
+export type { ExecutionProvider } from '../models/providers.js';
+import type { ExecutionProvider } from '../models/providers.js';
 /** How a camera's source is opened. The file's "auto" is resolved at load time, so it never appears here. */
 export type CameraKind = 'rtsp' | 'file' | 'v4l2' | 'gstreamer';
 
