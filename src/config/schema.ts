@@ -17,8 +17,12 @@ const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** The demo clip, resolved against the package root at load time (the package may live anywhere). */
 export const demoClip = (): string => join(PACKAGE_ROOT, 'var', 'demo', 'demo.mp4');
 
-/** Built when loading, not at import: the defaults depend on where the package and its models are. */
-export function configTree(): Tree {
+/**
+ * Built when loading, not at import: the defaults depend on where the package and its models are.
+ * Its inferred type is the configuration's type (AgentConfig in types.ts is ConfigValues of it): a new
+ * key here is a new field there, typed by its ValueType.
+ */
+export function configTree() {
   return {
     device: {
       id: new Key(optional(str(DEVICE_ID, 'letters, digits, _ . -; at most 64')), null,
@@ -100,7 +104,7 @@ export function configTree(): Tree {
       cert: new Key(optional(str()), null, 'PEM file of the client certificate, for brokers that authenticate clients by certificate.'),
       key: new Key(optional(str()), null, 'PEM file of the client certificate\'s private key.'),
       keepaliveS: new Key(int(1, 65535), 30, 'MQTT keepalive in seconds: the broker publishes the offline last will after about 1.5 times this without traffic.'),
-      protocolVersion: new Key(int(4, 5), 4, 'MQTT protocol version: 4 = 3.1.1, 5 = MQTT 5.'),
+      protocolVersion: new Key(int<4 | 5>(4, 5), 4, 'MQTT protocol version: 4 = 3.1.1, 5 = MQTT 5.'),
       statsIntervalS: new Key(int(0, 86_400), 60, 'Publish counters (outbox pending/dropped, published) to <root>/stats this often. 0 = never.'),
       topicRoot: new Key(optional(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /')), null, 'Topic root for everything the agent publishes (docs/mqtt.md). null = emotion-agent/<device id>.'),
       homeAssistant: {
@@ -130,5 +134,7 @@ export function configTree(): Tree {
     shutdown: {
       timeoutS: new Key(num({ min: 0, max: 600, minExclusive: true }), 10, 'On SIGTERM, flush and close within this many seconds, then exit anyway.'),
     },
-  };
+  } satisfies Tree;
 }
+
+export type ConfigTree = ReturnType<typeof configTree>;
