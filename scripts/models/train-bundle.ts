@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { evaluateEmotion } from '../../src/evaluate/run.js';
+import { MANIFEST_FILE } from '../../src/models/manifest.js';
 import { packBundle } from '../../src/models/pack.js';
 import { EmotionClassifier } from '../../src/vision/classifier.js';
 import { quantizeStatic } from './quantize.js';
@@ -60,7 +61,7 @@ async function evaluate(dir: string, val: string, limit?: number): Promise<Json>
 }
 
 function setMetrics(dir: string, key: string, value: unknown): void {
-  const p = join(dir, 'manifest.json');
+  const p = join(dir, MANIFEST_FILE);
   const m = readJson(p);
   m.metrics = { ...(m.metrics as Json | undefined), [key]: value };
   writeFileSync(p, `${JSON.stringify(m, null, 2)}\n`);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   setMetrics(fp32Dir, 'exportParity', { ...par, tolerance: PARITY_TOLERANCE, against: 'PyTorch, real FER-2013 training faces' });
 
   // INT8 from training crops only.
-  const fp32Manifest = readJson(join(fp32Dir, 'manifest.json'));
+  const fp32Manifest = readJson(join(fp32Dir, MANIFEST_FILE));
   const input = fp32Manifest.input as { width: number; height: number };
   const per = input.width * input.height;
   const cal = readF32(join(run, 'calibration.f32'));

@@ -11,7 +11,8 @@ import { connectAsync } from 'mqtt';
 import { EXIT } from './exit-codes.js';
 import { CliError, nonNegativeInt, positiveNumber } from './util.js';
 import type { CommandResponse, ModelStatePayload, ModelTaskState } from '../mqtt/topics.js';
-import { MANIFEST_FILE, parseManifestText } from '../models/signed-bundle.js';
+import { MANIFEST_FILE } from '../models/manifest.js';
+import { parseManifestText } from '../models/signed-bundle.js';
 import { SIGNATURE_FILE } from '../models/signing.js';
 
 export interface PushOptions {
@@ -123,7 +124,7 @@ export async function push(dir: string, o: PushOptions, print: (line: string) =>
 export function registerModelPush(model: Command): void {
   model.command('push')
     .description('Send a signed bundle to a device (--device) or the fleet (--all) over MQTT and follow the update until done')
-    .argument('<dir>', 'bundle folder (manifest.json, manifest.sig, files)')
+    .argument('<dir>', `bundle folder (${MANIFEST_FILE}, ${SIGNATURE_FILE}, files)`)
     .requiredOption('--broker <url>', 'MQTT broker URL')
     .option('--device <id>', 'one device id')
     .option('--all', 'every device under the prefix')

@@ -4,9 +4,10 @@ import type { Command } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { EXIT } from './exit-codes.js';
 import { CliError, nonNegativeInt, positiveNumber } from './util.js';
+import { MANIFEST_FILE } from '../models/manifest.js';
 import { packBundle } from '../models/pack.js';
 import { DEFAULT_MAX_FILE_BYTES, verifyBundleDir, writeSignature } from '../models/signed-bundle.js';
-import { generateKeys, keyIdOf, parsePublicKey } from '../models/signing.js';
+import { generateKeys, keyIdOf, parsePublicKey, SIGNATURE_FILE } from '../models/signing.js';
 import { registerModelPush } from './model-push.js';
 import { registerModelValidate } from './model-validate.js';
 
@@ -42,7 +43,7 @@ export function registerModel(program: Command): void {
     });
 
   model.command('pack')
-    .description('Make a folder (manifest.json + model) a bundle: list every file with sha256 and size, optionally add golden test vectors')
+    .description(`Make a folder (${MANIFEST_FILE} + model) a bundle: list every file with sha256 and size, optionally add golden test vectors`)
     .argument('<dir>', 'bundle folder')
     .option('--golden <n>', 'generate n golden vectors by running the model (0 removes them)', nonNegativeInt)
     .option('--tolerance <t>', 'golden vectors: largest allowed absolute difference', positiveNumber)
@@ -54,7 +55,7 @@ export function registerModel(program: Command): void {
     });
 
   model.command('sign')
-    .description('Write manifest.sig: an Ed25519 signature over the canonical bytes of manifest.json')
+    .description(`Write ${SIGNATURE_FILE}: an Ed25519 signature over the canonical bytes of ${MANIFEST_FILE}`)
     .argument('<dir>', 'bundle folder')
     .requiredOption('--key <file>', 'private key (PEM) from model keygen')
     .action((dir: string, o: { key: string }) => {

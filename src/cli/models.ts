@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSession, readBundle } from '../models/bundle.js';
 import { MODELS_DIR } from '../models/defaults.js';
-import type { Task } from '../models/manifest.js';
+import { MANIFEST_FILE, type Task } from '../models/manifest.js';
 
 export function registerModels(program: Command): void {
   const models = program.command('models').description('List the shipped model bundles or verify one');
@@ -14,7 +14,7 @@ export function registerModels(program: Command): void {
     .action((o: { json?: boolean }) => {
       const defaults = JSON.parse(readFileSync(join(MODELS_DIR, 'defaults.json'), 'utf8')) as Record<Task, string>;
       const rows = readdirSync(MODELS_DIR, { withFileTypes: true })
-        .filter((d) => d.isDirectory() && existsSync(join(MODELS_DIR, d.name, 'manifest.json')))
+        .filter((d) => d.isDirectory() && existsSync(join(MODELS_DIR, d.name, MANIFEST_FILE)))
         .map((d) => {
           const m = readBundle(join(MODELS_DIR, d.name)).manifest;
           return { dir: d.name, name: m.name, version: m.version, task: m.task, precision: m.precision, license: m.provenance.license, default: defaults[m.task] === d.name };
@@ -24,7 +24,7 @@ export function registerModels(program: Command): void {
     });
   models.command('verify')
     .description('Validate a bundle: manifest schema, file hashes, and the ONNX inputs/outputs against the manifest')
-    .argument('<dir>', 'bundle folder (model.onnx + manifest.json)')
+    .argument('<dir>', `bundle folder (model.onnx + ${MANIFEST_FILE})`)
     .action(async (dir: string) => {
       const bundle = readBundle(dir);
       const session = await createSession(bundle, { threads: 1 });

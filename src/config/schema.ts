@@ -3,6 +3,7 @@
 // Defaults are the built-in demo: with no configuration at all the agent analyses the bundled clip.
 import { join } from 'node:path';
 import { defaultBundleDir, PACKAGE_ROOT } from '../models/defaults.js';
+import { MANIFEST_FILE } from '../models/manifest.js';
 import { CPU_PROVIDER, EXECUTION_PROVIDERS } from '../models/providers.js';
 import { DEFAULT_ATTENTION } from '../vision/attention.js';
 import { DEFAULT_QUALITY } from '../vision/quality-options.js';
@@ -33,7 +34,7 @@ export function configTree() {
       pretty: new Key(autoBool, 'auto', 'Human-readable logs instead of JSON lines. auto = pretty when the log stream is a terminal.'),
     },
     models: {
-      detector: new Key(str(), defaultBundleDir('face-detector'), 'Face detector model bundle folder (model.onnx + manifest.json). Default: the shipped one.'),
+      detector: new Key(str(), defaultBundleDir('face-detector'), `Face detector model bundle folder (model.onnx + ${MANIFEST_FILE}). Default: the shipped one.`),
       classifier: new Key(str(), defaultBundleDir('emotion-classifier'), 'Expression classifier model bundle folder. Default: the shipped one.'),
       // Remote model updates over MQTT (docs/models.md, "Remote updates").
       update: {

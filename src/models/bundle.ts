@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ManifestError, readVerifiedFile, validateManifest, type Manifest, type Task } from './manifest.js';
+import { MANIFEST_FILE, ManifestError, readVerifiedFile, validateManifest, type Manifest, type Task } from './manifest.js';
 import { CPU_PROVIDER, providerChain, type ExecutionProvider } from './providers.js';
 
 export interface Bundle {
@@ -27,13 +27,13 @@ export interface SessionOptions {
 export function readBundle(dir: string, expectTask?: Task): Bundle {
   const abs = resolve(dir);
   const where = `model bundle ${abs}`;
-  const manifestPath = join(abs, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new ManifestError(where, 'manifest.json is missing (is this a bundle folder?)');
+  const manifestPath = join(abs, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) throw new ManifestError(where, `${MANIFEST_FILE} is missing (is this a bundle folder?)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (err) {
-    throw new ManifestError(where, `manifest.json is not valid JSON: ${(err as Error).message}`);
+    throw new ManifestError(where, `${MANIFEST_FILE} is not valid JSON: ${(err as Error).message}`);
   }
   const manifest = validateManifest(parsed, where);
   if (expectTask && manifest.task !== expectTask) {
