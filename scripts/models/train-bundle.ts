@@ -5,7 +5,7 @@
 //
 // Bundles go to <run-dir>/bundle/<NAME>-fp32 and <NAME>-int8, ready to copy into models/ as they are.
 //
-// 1. `model pack` the fp32 bundle (file hashes, golden vectors);
+// 1. `models pack` the fp32 bundle (file hashes, golden vectors);
 // 2. parity: ONNX Runtime on the same real-face tensors PyTorch saw, max |difference| <= 1e-4 or fail;
 // 3. INT8: our static QDQ quantizer, calibrated on the training crops export.py wrote (never on
 //    evaluation data), packed the same way;

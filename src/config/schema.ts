@@ -39,7 +39,7 @@ export function configTree() {
       // Remote model updates over MQTT (docs/models.md, "Remote updates").
       update: {
         enabled: new Key(bool, true, 'Accept model/update, model/rollback and model/status commands over MQTT (needs mqtt.enabled). Updates must be signed by one of trustedKeys.'),
-        trustedKeys: new Key(keyList, [], 'Ed25519 public keys (one-line form from `emotion-agent model keygen`, or PEM) whose signatures a bundle may carry. Empty: every signed update is refused. In the environment: a JSON array or a comma-separated list.'),
+        trustedKeys: new Key(keyList, [], 'Ed25519 public keys (one-line form from `emotion-agent models keygen`, or PEM) whose signatures a bundle may carry. Empty: every signed update is refused. In the environment: a JSON array or a comma-separated list.'),
         allowUnsigned: new Key(bool, false, 'DEVELOPMENT ONLY: accept bundles without a signature (the file hashes are still checked).'),
         dir: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'models'), 'Folder of the on-device model store (versions and the pointer naming the serving one). Default: var/state/models in the package folder.'),
         keep: new Key(int(1, 20), 2, 'Previous versions kept per task for rollback.'),

@@ -18,7 +18,7 @@ import { parsePublicKey } from '../models/signing.js';
 import { ModelStore } from './store.js';
 import { TASKS, UpdateStates } from './update-state.js';
 import { downgradeRefusal } from './version-order.js';
-import { validateInChild } from './validator.js';
+import { validateInChild } from './validate-in-child.js';
 
 /** What the updates need from inference: swap a task's model, and hear about its health. */
 export interface Swapper {
