@@ -6,7 +6,6 @@ import { registerAnalyze } from './cli/analyze.js';
 import { registerConfig } from './cli/config.js';
 import { registerEvaluate } from './cli/evaluate.js';
 import { EXIT } from './cli/exit-codes.js';
-import { registerModel } from './cli/model.js';
 import { registerModels } from './cli/models.js';
 import { registerRun } from './cli/run.js';
 import { CliError } from './cli/util.js';
@@ -27,8 +26,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerConfig(program);
   registerEvaluate(program);
-  registerModels(program);
-  registerModel(program);
+  registerModels(program); // and its old spelling `model`
   registerWatch(program);
   return program;
 }

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiStatus } from '../src/health/status.js';
-import { push, updateArgs } from '../src/cli/model-push.js';
+import { push, updateArgs } from '../src/cli/models-push.js';
 import { generateKeys } from '../src/models/signing.js';
 import type { ModelTaskState } from '../src/mqtt/topics.js';
 import { AgentProcess, Observer, waitFor } from './helpers/agent-process.js';

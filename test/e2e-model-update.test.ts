@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelTaskState } from '../src/mqtt/topics.js';
-import { push, updateArgs } from '../src/cli/model-push.js';
+import { push, updateArgs } from '../src/cli/models-push.js';
 import { generateKeys } from '../src/models/signing.js';
 import { AgentProcess, Observer, waitFor } from './helpers/agent-process.js';
 import { HttpsFiles } from './helpers/https-files.js';

@@ -4,6 +4,7 @@ import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MODELS_DIR } from '../../src/models/defaults.js';
+import { MANIFEST_FILE } from '../../src/models/manifest.js';
 import { readBundle } from '../../src/models/bundle.js';
 import { EmotionClassifier } from '../../src/vision/classifier.js';
 import { FaceDetector } from '../../src/vision/detector.js';
@@ -40,7 +41,7 @@ async function timeIt(fn: () => Promise<unknown>, runs: number): Promise<number>
 
 export async function benchModels(photos: string[], runs = 20): Promise<ModelBenchRow[]> {
   const frames: Frame[] = photos.map((p) => readImage(p));
-  const bundles = readdirSync(MODELS_DIR).filter((d) => existsSync(join(MODELS_DIR, d, 'manifest.json'))).sort();
+  const bundles = readdirSync(MODELS_DIR).filter((d) => existsSync(join(MODELS_DIR, d, MANIFEST_FILE))).sort();
   const refDet = await FaceDetector.load(join(MODELS_DIR, 'face-ssd-fp32'), { threads: 1 });
   const faces = await Promise.all(frames.map((f) => refDet.detect(f)));
   const rows: ModelBenchRow[] = [];

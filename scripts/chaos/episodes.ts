@@ -3,7 +3,7 @@
 // by weight. Each episode breaks something and mends it before the next starts, so every break is
 // survivable by design and anything lost is the agent's fault.
 import { join } from 'node:path';
-import { push } from '../../src/cli/model-push.js';
+import { push } from '../../src/cli/models-push.js';
 import { shippedVariant, withNaNOnRealImages } from '../../test/models/fixtures.js';
 import type { ChaosAgent } from './agent.js';
 import type { World } from './world.js';

@@ -17,6 +17,7 @@ import * as ort from 'onnxruntime-node';
 import {
   CANONICAL_LABELS, EMOTION_BUNDLE_DIR, EMOTION_MODEL_ORDER, EMOTION_SIZE, GRAY_WEIGHTS, PROJECT_ROOT, emotionInputFromGray,
 } from './convert-emotion.js';
+import { MANIFEST_FILE } from '../../src/models/manifest.js';
 
 const FER_DIR = resolve(PROJECT_ROOT, '../shared/data/fer2013-publictest');
 const FER = 48;
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
     console.log(`skip: ${FER_DIR} not found`);
     return;
   }
-  const manifest = JSON.parse(readFileSync(join(modelDir, 'manifest.json'), 'utf8')) as { input: { name: string }; decoding: { output: string } };
+  const manifest = JSON.parse(readFileSync(join(modelDir, MANIFEST_FILE), 'utf8')) as { input: { name: string }; decoding: { output: string } };
   const session = await ort.InferenceSession.create(join(modelDir, 'model.onnx'), { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const graySum = GRAY_WEIGHTS.r + GRAY_WEIGHTS.g + GRAY_WEIGHTS.b;
 

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { validateManifest, type InputSpec, type Manifest, type YunetHead } from '../../src/models/manifest.js';
+import { MANIFEST_FILE, validateManifest, type InputSpec, type Manifest, type YunetHead } from '../../src/models/manifest.js';
 import { REPO_ROOT } from './calibration.js';
 import { sha256, writeBundle } from './write-bundle.js';
 
@@ -125,7 +125,7 @@ export function readYunetSource(variant: Variant, input: YunetInput): { bytes: B
 export function writeYunetBundle(variant: Variant, input: YunetInput, dir: string): string {
   const { bytes, source } = readYunetSource(variant, input);
   const manifest = yunetManifest(variant, input, bytes, source);
-  validateManifest({ ...manifest, files: { 'model.onnx': { sha256: sha256(bytes), size: bytes.byteLength } } }, `${dir}/manifest.json`);
+  validateManifest({ ...manifest, files: { 'model.onnx': { sha256: sha256(bytes), size: bytes.byteLength } } }, `${dir}/${MANIFEST_FILE}`);
   writeBundle(join(REPO_ROOT, dir), manifest, { 'model.onnx': bytes });
   return dir;
 }

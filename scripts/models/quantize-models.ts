@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { readBundle } from '../../src/models/bundle.js';
-import { validateManifest, type Manifest } from '../../src/models/manifest.js';
+import { MANIFEST_FILE, validateManifest, type Manifest } from '../../src/models/manifest.js';
 import { matToRaster, readImage } from '../../src/vision/image.js';
 import { cv } from '../../src/vision/opencv.js';
 import { nms } from '../../src/vision/nms.js';
@@ -145,7 +145,7 @@ export async function quantizeBundle(target: QuantizeTarget): Promise<Quantized>
       },
     },
   };
-  validateManifest({ ...manifest, files: { [manifest.model]: { sha256: sha256(bytes), size: bytes.byteLength } } }, `${target.int8}/manifest.json`);
+  validateManifest({ ...manifest, files: { [manifest.model]: { sha256: sha256(bytes), size: bytes.byteLength } } }, `${target.int8}/${MANIFEST_FILE}`);
   return { target, fp32, bytes, report, calibration, manifest };
 }
 
@@ -353,7 +353,7 @@ async function main(argv: string[]): Promise<void> {
   const targets = TARGETS.filter((t) => (only ? t.key === only : t.int8.startsWith('models/')));
   if (targets.length === 0) throw new Error(`--only: expected one of ${TARGETS.map((t) => t.key).join(', ')}`);
   for (const target of targets) {
-    if (!existsSync(join(REPO_ROOT, target.fp32, 'manifest.json'))) {
+    if (!existsSync(join(REPO_ROOT, target.fp32, MANIFEST_FILE))) {
       console.log(`${target.fp32}: not there yet, skipped`);
       continue;
     }
@@ -367,10 +367,10 @@ async function main(argv: string[]): Promise<void> {
         `on ${q.calibration.samples} inputs (${r.method}), fp32 left: ${JSON.stringify(r.fp32OpsByType)}; ` +
         `${q.fp32.modelBytes.byteLength} -> ${q.bytes.byteLength} bytes, sha256 ${digest} (${secs} s)`,
     );
-    if (check && !existsSync(join(REPO_ROOT, target.int8, 'manifest.json'))) {
+    if (check && !existsSync(join(REPO_ROOT, target.int8, MANIFEST_FILE))) {
       console.log(`  ${target.int8} does not exist: nothing to compare with`);
     } else if (check) {
-      const committed = JSON.parse(readFileSync(join(REPO_ROOT, target.int8, 'manifest.json'), 'utf8')) as Manifest;
+      const committed = JSON.parse(readFileSync(join(REPO_ROOT, target.int8, MANIFEST_FILE), 'utf8')) as Manifest;
       const want = committed.files[committed.model]?.sha256;
       console.log(`  ${want === digest ? 'same bytes as' : 'DIFFERENT from'} ${target.int8} (${want})`);
       if (want !== digest) process.exitCode = 1;

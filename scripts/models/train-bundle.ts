@@ -5,7 +5,7 @@
 //
 // Bundles go to <run-dir>/bundle/<NAME>-fp32 and <NAME>-int8, ready to copy into models/ as they are.
 //
-// 1. `model pack` the fp32 bundle (file hashes, golden vectors);
+// 1. `models pack` the fp32 bundle (file hashes, golden vectors);
 // 2. parity: ONNX Runtime on the same real-face tensors PyTorch saw, max |difference| <= 1e-4 or fail;
 // 3. INT8: our static QDQ quantizer, calibrated on the training crops export.py wrote (never on
 //    evaluation data), packed the same way;
@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { evaluateEmotion } from '../../src/evaluate/run.js';
+import { MANIFEST_FILE } from '../../src/models/manifest.js';
 import { packBundle } from '../../src/models/pack.js';
 import { EmotionClassifier } from '../../src/vision/classifier.js';
 import { quantizeStatic } from './quantize.js';
@@ -60,7 +61,7 @@ async function evaluate(dir: string, val: string, limit?: number): Promise<Json>
 }
 
 function setMetrics(dir: string, key: string, value: unknown): void {
-  const p = join(dir, 'manifest.json');
+  const p = join(dir, MANIFEST_FILE);
   const m = readJson(p);
   m.metrics = { ...(m.metrics as Json | undefined), [key]: value };
   writeFileSync(p, `${JSON.stringify(m, null, 2)}\n`);
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
   setMetrics(fp32Dir, 'exportParity', { ...par, tolerance: PARITY_TOLERANCE, against: 'PyTorch, real FER-2013 training faces' });
 
   // INT8 from training crops only.
-  const fp32Manifest = readJson(join(fp32Dir, 'manifest.json'));
+  const fp32Manifest = readJson(join(fp32Dir, MANIFEST_FILE));
   const input = fp32Manifest.input as { width: number; height: number };
   const per = input.width * input.height;
   const cal = readF32(join(run, 'calibration.f32'));

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MANIFEST_FILE } from '../../src/models/manifest.js';
 
 export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -22,5 +23,5 @@ export function writeBundle(dir: string, manifest: Record<string, unknown>, file
     entries[name] = { sha256: sha256(bytes), size: bytes.byteLength };
   }
   const full = { ...manifest, files: entries };
-  writeFileSync(join(dir, 'manifest.json'), `${JSON.stringify(full, null, 2)}\n`);
+  writeFileSync(join(dir, MANIFEST_FILE), `${JSON.stringify(full, null, 2)}\n`);
 }

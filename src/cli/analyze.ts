@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { Analyzer, analyzeSource, formatFrame, toJsonLine } from '../analyze/analyze.js';
 import { EXIT } from './exit-codes.js';
 import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './util.js';
+import type { ExecutionProvider } from '../models/providers.js';
 
 export function registerAnalyze(program: Command): void {
   addInferenceOptions(program.command('analyze')
@@ -19,7 +20,7 @@ export function registerAnalyze(program: Command): void {
     .option('--score-threshold <p>', 'minimum face score (default: the bundle\'s)', Number)
     .option('--min-face <px>', 'ignore faces smaller than this many pixels high', nonNegativeInt)
     .option('--tta', 'average each face with its mirror image (slower, slightly more accurate)'))
-    .action(async (input: string, o: { json?: boolean; annotate?: string; fps?: number; maxFrames?: number; detector?: string; classifier?: string; scoreThreshold?: number; minFace?: number; tta?: boolean; provider: 'cpu' | 'cuda' | 'tensorrt'; threads: number }) => {
+    .action(async (input: string, o: { json?: boolean; annotate?: string; fps?: number; maxFrames?: number; detector?: string; classifier?: string; scoreThreshold?: number; minFace?: number; tta?: boolean; provider: ExecutionProvider; threads: number }) => {
       if (!/^[a-z]+:\/\//i.test(input) && !existsSync(input)) throw new CliError(`input not found: ${input}`, EXIT.noInput);
       const analyzer = await Analyzer.load({
         executionProvider: o.provider, threads: o.threads, flipTta: o.tta ?? false,

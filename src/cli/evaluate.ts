@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { EXIT } from './exit-codes.js';
 import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './util.js';
 import { defaultBundleDir } from '../models/defaults.js';
+import type { ExecutionProvider } from '../models/providers.js';
 import { EmotionClassifier } from '../vision/classifier.js';
 import { FaceDetector } from '../vision/detector.js';
 import type { Fer2013Usage } from '../evaluate/datasets.js';
@@ -22,7 +23,7 @@ interface EvalOpts {
   batch: number;
   limit?: number;
   tta?: boolean;
-  provider: 'cpu' | 'cuda' | 'tensorrt';
+  provider: ExecutionProvider;
   threads: number;
 }
 

@@ -1,6 +1,7 @@
 // Shared pieces of the command line: the error type that carries an exit code, option parsers.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { EXIT } from './exit-codes.js';
+import { CPU_PROVIDER, EXECUTION_PROVIDERS } from '../models/providers.js';
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: number = EXIT.failure) {
@@ -22,7 +23,7 @@ export function nonNegativeInt(value: string): number {
 
 export function addInferenceOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(['cpu', 'cuda', 'tensorrt']).default('cpu'))
+    .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(EXECUTION_PROVIDERS).default(CPU_PROVIDER))
     .option('--threads <n>', 'ONNX Runtime intra-op threads (0 = automatic)', nonNegativeInt, 0);
 }
 

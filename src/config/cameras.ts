@@ -2,8 +2,7 @@
 // walks every element against CAMERA_FIELDS and reports each problem with its own path
 // (`cameras[1].fps: …`). The same walk fills the defaults and resolves kind "auto" for loadConfig.
 import { parseJson } from './json.js';
-import type { CameraConfig, CameraKind } from './types.js';
-import { bool, int, isSecretName, Key, num, oneOf, optional, shown, str, type Tree, type ValueType } from './values.js';
+import { bool, int, isSecretName, Key, num, oneOf, optional, shown, str, type ConfigValues, type Tree, type ValueType } from './values.js';
 
 /** Camera ids become MQTT topic levels and metric labels: short, lower case, no separators. */
 export const CAMERA_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
@@ -11,7 +10,11 @@ export const CAMERA_ID = /^[a-z0-9][a-z0-9_-]{0,31}$/;
 const round = (n: number): number => Math.round(n * 1e6) / 1e6;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-const roiType: ValueType = {
+/** How a camera's source is opened. The file's "auto" is resolved at load time, so it never appears in CameraConfig. */
+export const CAMERA_KINDS = ['rtsp', 'file', 'v4l2', 'gstreamer'] as const;
+export type CameraKind = (typeof CAMERA_KINDS)[number];
+
+const roiType: ValueType<Roi | null> = {
   describe: 'object {x, y, width, height}, or null',
   check: (v) => (v === null || isObject(v) ? undefined : 'must be an object {x, y, width, height} or null'),
   fromString: (s) => s,
@@ -19,19 +22,22 @@ const roiType: ValueType = {
 
 const fraction = num({ min: 0, max: 1 });
 const size = num({ min: 0, max: 1, minExclusive: true });
-export const ROI_FIELDS: Tree = {
+export const ROI_FIELDS = {
   x: new Key(fraction, undefined, 'Left edge, fraction of the frame width.', { required: true }),
   y: new Key(fraction, undefined, 'Top edge, fraction of the frame height.', { required: true }),
   width: new Key(size, undefined, 'Width, fraction of the frame width.', { required: true }),
   height: new Key(size, undefined, 'Height, fraction of the frame height.', { required: true }),
-};
+} satisfies Tree;
 
-export const CAMERA_FIELDS: Tree = {
+/** Region of interest as fractions of the frame (0..1), origin top left. */
+export type Roi = ConfigValues<typeof ROI_FIELDS>;
+
+export const CAMERA_FIELDS = {
   id: new Key(str(CAMERA_ID, 'lower-case letters, digits, _ and -, at most 32; it becomes an MQTT topic level'), undefined,
     'Unique camera id.', { required: true }),
   enabled: new Key(bool, true, 'false = keep the entry but do not open the camera.'),
   source: new Key(str(), undefined, 'rtsp:// or rtsps:// URL, video file path, /dev/videoN, or a GStreamer pipeline ("… ! …").', { required: true }),
-  kind: new Key(oneOf(['auto', 'rtsp', 'file', 'v4l2', 'gstreamer']), 'auto', 'How to open the source. auto = from the source string.'),
+  kind: new Key(oneOf(['auto', ...CAMERA_KINDS]), 'auto', 'How to open the source. auto = from the source string.'),
   username: new Key(optional(str()), null, 'RTSP user name, put into the URL at connect time.'),
   password: new Key(optional(str()), null, 'RTSP password, put into the URL at connect time and never logged. Prefer passwordFile.'),
   passwordFile: new Key(optional(str()), null, 'File holding the RTSP password (one trailing newline ignored). Relative: against $CREDENTIALS_DIRECTORY when set. Wins over password.'),
@@ -49,7 +55,15 @@ export const CAMERA_FIELDS: Tree = {
     maxMs: new Key(int(1, 3_600_000), 30000, 'Longest reconnect delay.'),
     resetAfterMs: new Key(int(0, 3_600_000), 10000, 'Streaming this long without a failure starts the delays again at initialMs (a camera that streams a while and drops reconnects quickly).'),
   },
-};
+} satisfies Tree;
+
+/**
+ * One loaded camera: CAMERA_FIELDS' values, with kind resolved. The source may carry user:pass@ and
+ * password is a secret (injected at connect time): redact before logging, never log.
+ */
+export interface CameraConfig extends Omit<ConfigValues<typeof CAMERA_FIELDS>, 'kind'> {
+  readonly kind: CameraKind;
+}
 
 /** What a source string looks like; undefined for URL schemes other than rtsp (say kind explicitly). */
 export function inferKind(source: string): CameraKind | undefined {
@@ -169,7 +183,7 @@ export function parseCameras(value: unknown, at = 'cameras'): { cameras: CameraC
   return { cameras, problems };
 }
 
-export const cameraList: ValueType = {
+export const cameraList: ValueType<readonly CameraConfig[]> = {
   describe: 'array of camera objects',
   check: (v) => {
     const { problems } = parseCameras(v);

@@ -11,7 +11,7 @@ import { parseJson } from './json.js';
 import { configTree } from './schema.js';
 import { readSecretFiles } from './secrets.js';
 import type { AgentConfig } from './types.js';
-import { configKeys, envName, isSecretName, Key, shown, type Tree, type ValueType } from './values.js';
+import { configKeys, envName, isSecretName, Key, shown, type ConfigValues, type Tree, type ValueType } from './values.js';
 
 export type * from './types.js';
 export { configSchemaDoc, renderConfigMarkdown, type ConfigKeyDoc } from './doc.js';
@@ -63,12 +63,14 @@ export function loadConfig(opts: LoadOptions = {}): AgentConfig {
   }
   problems.push(...unknownEnvVars(tree, env));
 
-  const cfg = conf.getProperties();
-  cfg.cameras = parseCameras(cfg.cameras).cameras; // its problems came through convict's check above
-  readSecretFiles(cfg, env, problems);
-  problems.push(...crossChecks(cfg as unknown as AgentConfig));
+  const props = conf.getProperties();
+  // convict checked the cameras array as one value (its problems came through above) but kept it as
+  // given: parsing fills each camera's defaults and resolves kind "auto".
+  const cfg: AgentConfig = { ...props, cameras: parseCameras(props.cameras).cameras };
+  readSecretFiles(cfg, env, problems); // fills secrets in, in place: cfg is not frozen yet
+  problems.push(...crossChecks(cfg));
   if (problems.length > 0) throw new ConfigError(problems, source);
-  return deepFreeze(cfg) as unknown as AgentConfig;
+  return deepFreeze(cfg);
 }
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -115,7 +117,8 @@ function checkShape(obj: Record<string, unknown>, tree: Tree, at: string, proble
   return obj;
 }
 
-function convictSchema(tree: Tree, path: string[] = []): convict.Schema<Record<string, unknown>> {
+/** The tree as convict's schema, typed with the values it loads, so getProperties() returns AgentConfig. */
+function convictSchema<T extends Tree>(tree: T, path: string[] = []): convict.Schema<ConfigValues<T>> {
   const out: Record<string, unknown> = {};
   for (const [k, spec] of Object.entries(tree)) {
     const p = [...path, k];
@@ -123,7 +126,7 @@ function convictSchema(tree: Tree, path: string[] = []): convict.Schema<Record<s
       ? { doc: spec.doc, format: convictFormat(spec.type), default: spec.defaultValue, env: envName(p), sensitive: isSecretName(k) || k === 'cameras' }
       : convictSchema(spec, p);
   }
-  return out as convict.Schema<Record<string, unknown>>;
+  return out as convict.Schema<ConfigValues<T>>;
 }
 
 /** Registers the type as a convict format named after its description (formats are global in convict). */

@@ -4,7 +4,7 @@ import { parsePublicKey } from '../models/signing.js';
 import { parseJson } from './json.js';
 import type { ValueType } from './values.js';
 
-export const keyList: ValueType = {
+export const keyList: ValueType<readonly string[]> = {
   describe: 'array of public keys (base64 of 32 bytes, or PEM)',
   check: (v) => {
     if (!Array.isArray(v)) return 'must be an array of public keys';

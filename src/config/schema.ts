@@ -3,6 +3,8 @@
 // Defaults are the built-in demo: with no configuration at all the agent analyses the bundled clip.
 import { join } from 'node:path';
 import { defaultBundleDir, PACKAGE_ROOT } from '../models/defaults.js';
+import { MANIFEST_FILE } from '../models/manifest.js';
+import { CPU_PROVIDER, EXECUTION_PROVIDERS } from '../models/providers.js';
 import { DEFAULT_ATTENTION } from '../vision/attention.js';
 import { DEFAULT_QUALITY } from '../vision/quality-options.js';
 import { cameraList } from './cameras.js';
@@ -16,8 +18,12 @@ const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** The demo clip, resolved against the package root at load time (the package may live anywhere). */
 export const demoClip = (): string => join(PACKAGE_ROOT, 'var', 'demo', 'demo.mp4');
 
-/** Built when loading, not at import: the defaults depend on where the package and its models are. */
-export function configTree(): Tree {
+/**
+ * Built when loading, not at import: the defaults depend on where the package and its models are.
+ * Its inferred type is the configuration's type (AgentConfig in types.ts is ConfigValues of it): a new
+ * key here is a new field there, typed by its ValueType.
+ */
+export function configTree() {
   return {
     device: {
       id: new Key(optional(str(DEVICE_ID, 'letters, digits, _ . -; at most 64')), null,
@@ -28,12 +34,12 @@ export function configTree(): Tree {
       pretty: new Key(autoBool, 'auto', 'Human-readable logs instead of JSON lines. auto = pretty when the log stream is a terminal.'),
     },
     models: {
-      detector: new Key(str(), defaultBundleDir('face-detector'), 'Face detector model bundle folder (model.onnx + manifest.json). Default: the shipped one.'),
+      detector: new Key(str(), defaultBundleDir('face-detector'), `Face detector model bundle folder (model.onnx + ${MANIFEST_FILE}). Default: the shipped one.`),
       classifier: new Key(str(), defaultBundleDir('emotion-classifier'), 'Expression classifier model bundle folder. Default: the shipped one.'),
       // Remote model updates over MQTT (docs/models.md, "Remote updates").
       update: {
         enabled: new Key(bool, true, 'Accept model/update, model/rollback and model/status commands over MQTT (needs mqtt.enabled). Updates must be signed by one of trustedKeys.'),
-        trustedKeys: new Key(keyList, [], 'Ed25519 public keys (one-line form from `emotion-agent model keygen`, or PEM) whose signatures a bundle may carry. Empty: every signed update is refused. In the environment: a JSON array or a comma-separated list.'),
+        trustedKeys: new Key(keyList, [], 'Ed25519 public keys (one-line form from `emotion-agent models keygen`, or PEM) whose signatures a bundle may carry. Empty: every signed update is refused. In the environment: a JSON array or a comma-separated list.'),
         allowUnsigned: new Key(bool, false, 'DEVELOPMENT ONLY: accept bundles without a signature (the file hashes are still checked).'),
         dir: new Key(str(), join(PACKAGE_ROOT, 'var', 'state', 'models'), 'Folder of the on-device model store (versions and the pointer naming the serving one). Default: var/state/models in the package folder.'),
         keep: new Key(int(1, 20), 2, 'Previous versions kept per task for rollback.'),
@@ -48,7 +54,7 @@ export function configTree(): Tree {
       },
     },
     inference: {
-      provider: new Key(oneOf(['cpu', 'cuda', 'tensorrt']), 'cpu', 'ONNX Runtime execution provider.'),
+      provider: new Key(oneOf(EXECUTION_PROVIDERS), CPU_PROVIDER, 'ONNX Runtime execution provider.'),
       threads: new Key(int(0, 256), 0, 'ONNX Runtime intra-op threads per session. 0 = ONNX Runtime decides.'),
       flipTta: new Key(bool, false, 'Also classify each face mirrored and average: slightly more accurate, twice the classifier cost.'),
     },
@@ -99,7 +105,7 @@ export function configTree(): Tree {
       cert: new Key(optional(str()), null, 'PEM file of the client certificate, for brokers that authenticate clients by certificate.'),
       key: new Key(optional(str()), null, 'PEM file of the client certificate\'s private key.'),
       keepaliveS: new Key(int(1, 65535), 30, 'MQTT keepalive in seconds: the broker publishes the offline last will after about 1.5 times this without traffic.'),
-      protocolVersion: new Key(int(4, 5), 4, 'MQTT protocol version: 4 = 3.1.1, 5 = MQTT 5.'),
+      protocolVersion: new Key(int<4 | 5>(4, 5), 4, 'MQTT protocol version: 4 = 3.1.1, 5 = MQTT 5.'),
       statsIntervalS: new Key(int(0, 86_400), 60, 'Publish counters (outbox pending/dropped, published) to <root>/stats this often. 0 = never.'),
       topicRoot: new Key(optional(str(/^[^+#\s]+[^/+#\s]$/, 'no wildcards, spaces or trailing /')), null, 'Topic root for everything the agent publishes (docs/mqtt.md). null = emotion-agent/<device id>.'),
       homeAssistant: {
@@ -129,5 +135,7 @@ export function configTree(): Tree {
     shutdown: {
       timeoutS: new Key(num({ min: 0, max: 600, minExclusive: true }), 10, 'On SIGTERM, flush and close within this many seconds, then exit anyway.'),
     },
-  };
+  } satisfies Tree;
 }
+
+export type ConfigTree = ReturnType<typeof configTree>;

@@ -4,13 +4,16 @@
 // convict's own coercions accept "5abc" as 5 and "no" as true, which hides typos on a kiosk.
 import { redactString } from './redact-url.js';
 
-export interface ValueType {
+/** `T` is the type of a value that passes check(): the loaded configuration's types are derived from it (ConfigValues). */
+export interface ValueType<T = unknown> {
   /** Human description, e.g. "integer ≥ 0"; also the convict format name. */
   readonly describe: string;
   /** A problem ("must be …"), or undefined when the value is valid. */
   check(v: unknown): string | undefined;
   /** Text (env var, or a string in a JSON file) → value. Text that does not parse is returned as is, so check() reports it. */
   fromString(s: string): unknown;
+  /** Never set: carries T for the compiler only. */
+  readonly valueType?: T;
 }
 
 const identity = (s: string): unknown => s;
@@ -21,7 +24,8 @@ function range(min: number | undefined, max: number | undefined, minExclusive: b
   return max !== undefined ? `≤ ${max}` : '';
 }
 
-export function int(min?: number, max?: number): ValueType {
+/** N narrows the type where the range is a set of codes (mqtt.protocolVersion: int<4 | 5>(4, 5)). */
+export function int<N extends number = number>(min?: number, max?: number): ValueType<N> {
   const describe = `integer ${range(min, max, false)}`.trim();
   return {
     describe,
@@ -30,7 +34,7 @@ export function int(min?: number, max?: number): ValueType {
   };
 }
 
-export function num(opts: { min?: number; max?: number; minExclusive?: boolean } = {}): ValueType {
+export function num(opts: { min?: number; max?: number; minExclusive?: boolean } = {}): ValueType<number> {
   const { min, max, minExclusive = false } = opts;
   const describe = `number ${range(min, max, minExclusive)}`.trim();
   return {
@@ -48,13 +52,13 @@ function boolFromString(s: string): unknown {
   return TRUE.includes(t) ? true : FALSE.includes(t) ? false : s;
 }
 
-export const bool: ValueType = {
+export const bool: ValueType<boolean> = {
   describe: 'boolean',
   check: (v) => (typeof v === 'boolean' ? undefined : 'must be true or false'),
   fromString: boolFromString,
 };
 
-export function oneOf(values: readonly string[]): ValueType {
+export function oneOf<const V extends readonly string[]>(values: V): ValueType<V[number]> {
   return {
     describe: `one of: ${values.join(', ')}`,
     check: (v) => (typeof v === 'string' && values.includes(v) ? undefined : `must be one of: ${values.join(', ')}`),
@@ -63,14 +67,14 @@ export function oneOf(values: readonly string[]): ValueType {
 }
 
 /** "auto", true or false (log.pretty): a boolean that may also be left to detection. */
-export const autoBool: ValueType = {
+export const autoBool: ValueType<'auto' | boolean> = {
   describe: 'auto, true or false',
   check: (v) => (v === 'auto' || typeof v === 'boolean' ? undefined : 'must be "auto", true or false'),
   fromString: (s) => (s.trim().toLowerCase() === 'auto' ? 'auto' : boolFromString(s)),
 };
 
 /** A non-empty string, optionally matching a pattern (described in words by `what`). */
-export function str(pattern?: RegExp, what?: string): ValueType {
+export function str(pattern?: RegExp, what?: string): ValueType<string> {
   const describe = pattern ? `string matching ${pattern.source}` : 'non-empty string';
   return {
     describe,
@@ -83,7 +87,7 @@ export function str(pattern?: RegExp, what?: string): ValueType {
 }
 
 /** The type, or null (unset). An empty environment variable means unset: that is how env files clear a value. */
-export function optional(t: ValueType): ValueType {
+export function optional<T>(t: ValueType<T>): ValueType<T | null> {
   return {
     describe: `${t.describe}, or null`,
     check: (v) => (v === null ? undefined : t.check(v)),
@@ -92,9 +96,9 @@ export function optional(t: ValueType): ValueType {
 }
 
 /** A configuration key: its type, default and documentation. `required` keys (camera id, source) have no default. */
-export class Key {
+export class Key<T = unknown> {
   constructor(
-    readonly type: ValueType,
+    readonly type: ValueType<T>,
     readonly defaultValue: unknown,
     readonly doc: string,
     readonly opts: { required?: boolean; env?: boolean } = {},
@@ -103,6 +107,15 @@ export class Key {
 
 /** A section of keys, nested as in the JSON file. */
 export interface Tree { readonly [name: string]: Key | Tree }
+
+/**
+ * The values a tree of keys loads into: each Key<T> becomes a readonly T, each section an object of
+ * its keys. AgentConfig and CameraConfig are this over the schema, so a key exists in the type exactly
+ * when it exists in the schema, with the type its ValueType checks.
+ */
+export type ConfigValues<T extends Tree> = {
+  readonly [K in keyof T]: T[K] extends Key<infer V> ? V : T[K] extends Tree ? ConfigValues<T[K]> : never;
+};
 
 /** Dotted paths of every key in the tree, in order. */
 export function configKeys(tree: Tree, path: string[] = []): string[][] {

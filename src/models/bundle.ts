@@ -3,7 +3,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { ManifestError, readVerifiedFile, validateManifest, type Manifest, type Task } from './manifest.js';
+import { MANIFEST_FILE, ManifestError, readVerifiedFile, validateManifest, type Manifest, type Task } from './manifest.js';
+import { CPU_PROVIDER, providerChain, type ExecutionProvider } from './providers.js';
 
 export interface Bundle {
   dir: string;
@@ -15,8 +16,8 @@ export interface Bundle {
 export type BundleInfo = Pick<Bundle, 'dir' | 'manifest'>;
 
 export interface SessionOptions {
-  /** 'cpu' (default), 'cuda' or 'tensorrt' where the ONNX Runtime build has them. */
-  executionProvider?: 'cpu' | 'cuda' | 'tensorrt';
+  /** One of EXECUTION_PROVIDERS, where the ONNX Runtime build has it; default the CPU. */
+  executionProvider?: ExecutionProvider;
   /** Intra-op threads; 0 lets ONNX Runtime choose. */
   threads?: number;
   /** Called when the GPU provider cannot load (no CUDA libraries, a CPU-only build) and CPU serves instead. */
@@ -26,13 +27,13 @@ export interface SessionOptions {
 export function readBundle(dir: string, expectTask?: Task): Bundle {
   const abs = resolve(dir);
   const where = `model bundle ${abs}`;
-  const manifestPath = join(abs, 'manifest.json');
-  if (!existsSync(manifestPath)) throw new ManifestError(where, 'manifest.json is missing (is this a bundle folder?)');
+  const manifestPath = join(abs, MANIFEST_FILE);
+  if (!existsSync(manifestPath)) throw new ManifestError(where, `${MANIFEST_FILE} is missing (is this a bundle folder?)`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch (err) {
-    throw new ManifestError(where, `manifest.json is not valid JSON: ${(err as Error).message}`);
+    throw new ManifestError(where, `${MANIFEST_FILE} is not valid JSON: ${(err as Error).message}`);
   }
   const manifest = validateManifest(parsed, where);
   if (expectTask && manifest.task !== expectTask) {
@@ -44,13 +45,6 @@ export function readBundle(dir: string, expectTask?: Task): Bundle {
     if (name === manifest.model) modelBytes = bytes;
   }
   return { dir: abs, manifest, modelBytes: modelBytes! };
-}
-
-function providers(ep: SessionOptions['executionProvider']): string[] {
-  // Falling back to CPU keeps a box without a working GPU stack analysing instead of crashing.
-  if (ep === 'tensorrt') return ['tensorrt', 'cuda', 'cpu'];
-  if (ep === 'cuda') return ['cuda', 'cpu'];
-  return ['cpu'];
 }
 
 function dimsMatch(actual: readonly (number | string)[], expected: number[]): boolean {
@@ -114,12 +108,12 @@ export async function createSession(bundle: Bundle, opts: SessionOptions = {}): 
  * configured for the GPU then still analyses, on the CPU, and says so.
  */
 async function createWithFallback(bundle: Bundle, opts: SessionOptions): Promise<ort.InferenceSession> {
-  const ep = opts.executionProvider ?? 'cpu';
+  const ep = opts.executionProvider ?? CPU_PROVIDER;
   try {
-    return await createWith(bundle, opts, providers(ep));
+    return await createWith(bundle, opts, providerChain(ep));
   } catch (err) {
-    if (ep === 'cpu') throw err;
-    const session = await createWith(bundle, opts, ['cpu']);
+    if (ep === CPU_PROVIDER) throw err;
+    const session = await createWith(bundle, opts, [CPU_PROVIDER]);
     opts.onProviderFallback?.(`${bundle.manifest.name}: execution provider ${ep} unavailable (${(err as Error).message.split('\n')[0]}); running on the CPU`);
     return session;
   }

@@ -8,6 +8,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 const require = createRequire(import.meta.url);
 const schema = require('./manifest.schema.json') as Record<string, unknown>;
 
+/** The manifest's file name in every bundle folder. */
+export const MANIFEST_FILE = 'manifest.json';
+
 export const CANONICAL_LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
 export type EmotionLabel = (typeof CANONICAL_LABELS)[number];
 export type Task = 'face-detector' | 'emotion-classifier';
@@ -133,7 +136,7 @@ function describe(e: ErrorObject): string {
 }
 
 /** Validates a parsed manifest against the JSON Schema plus the rules a schema cannot express. */
-export function validateManifest(value: unknown, where = 'manifest.json'): Manifest {
+export function validateManifest(value: unknown, where = MANIFEST_FILE): Manifest {
   if (!validateSchema(value)) {
     // oneOf/if-then produce consequential noise; the most specific errors come first once sorted.
     const errors = (validateSchema.errors ?? []).filter((e) => e.keyword !== 'oneOf' && e.keyword !== 'if');

@@ -5,8 +5,8 @@ import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createSession, type Bundle } from './bundle.js';
 import { writeGoldens } from './golden.js';
-import { ManifestError, validateManifest } from './manifest.js';
-import { listBundleFiles, MANIFEST_FILE } from './signed-bundle.js';
+import { MANIFEST_FILE, ManifestError, validateManifest } from './manifest.js';
+import { listBundleFiles } from './signed-bundle.js';
 import { SIGNATURE_FILE } from './signing.js';
 
 export interface PackOptions {
@@ -24,7 +24,7 @@ export async function packBundle(dir: string, opts: PackOptions = {}): Promise<{
   try {
     raw = JSON.parse(readFileSync(join(abs, MANIFEST_FILE), 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new ManifestError(where, `manifest.json cannot be read: ${(err as Error).message}`);
+    throw new ManifestError(where, `${MANIFEST_FILE} cannot be read: ${(err as Error).message}`);
   }
   rmSync(join(abs, SIGNATURE_FILE), { force: true });
   if (opts.golden !== undefined) {

@@ -4,10 +4,9 @@
 import type { KeyObject } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ManifestError, sha256Hex, validateManifest, type Manifest } from './manifest.js';
+import { MANIFEST_FILE, ManifestError, sha256Hex, validateManifest, type Manifest } from './manifest.js';
 import { parseSignatureFile, SIGNATURE_FILE, signManifest, verifyManifestSignature } from './signing.js';
 
-export const MANIFEST_FILE = 'manifest.json';
 /** A manifest is metadata: anything bigger is not one (and is not parsed). */
 export const MAX_MANIFEST_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_FILE_BYTES = 256 * 1024 * 1024;
@@ -42,7 +41,7 @@ export function parseManifestText(text: string, where: string): { manifest: Mani
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ManifestError(where, `manifest.json is not valid JSON: ${(err as Error).message}`);
+    throw new ManifestError(where, `${MANIFEST_FILE} is not valid JSON: ${(err as Error).message}`);
   }
   // Names first: a traversal attempt gets a message that says so, not a schema pattern.
   const files = (raw as { files?: unknown } | null)?.files;
@@ -104,7 +103,7 @@ export function verifyBundleDir(dir: string, opts: VerifyOptions): VerifiedBundl
   const abs = resolve(dir);
   const where = `model bundle ${abs}`;
   const text = readSmallFile(join(abs, MANIFEST_FILE), where, MANIFEST_FILE);
-  if (text === null) throw new ManifestError(where, 'manifest.json is missing (is this a bundle folder?)');
+  if (text === null) throw new ManifestError(where, `${MANIFEST_FILE} is missing (is this a bundle folder?)`);
   const { manifest, raw } = parseManifestText(text, where);
   const signedBy = checkSignature(raw, readSmallFile(join(abs, SIGNATURE_FILE), where, SIGNATURE_FILE), opts, where);
   const max = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;

@@ -3,7 +3,7 @@
 // configured bundle. Runs before the models load, so a bad stored model can never keep the agent down.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Task } from '../models/manifest.js';
+import { MANIFEST_FILE, type Task } from '../models/manifest.js';
 import { checkFile, DEFAULT_MAX_FILE_BYTES, parseManifestText } from '../models/signed-bundle.js';
 import type { ModelStore, StoredVersion } from './store.js';
 
@@ -19,7 +19,7 @@ export interface BootChoice {
 function intact(v: StoredVersion, task: Task, maxFileBytes: number): string | null {
   const where = `model bundle ${v.dir}`;
   try {
-    const { manifest } = parseManifestText(readFileSync(join(v.dir, 'manifest.json'), 'utf8'), where);
+    const { manifest } = parseManifestText(readFileSync(join(v.dir, MANIFEST_FILE), 'utf8'), where);
     if (manifest.task !== task) return `task: is "${manifest.task}", expected "${task}"`;
     for (const [name, e] of Object.entries(manifest.files)) checkFile(v.dir, name, e, maxFileBytes, where);
     return null;

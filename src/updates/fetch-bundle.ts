@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { CommandError } from '../mqtt/commands.js';
 import { download } from './download.js';
-import type { Manifest } from '../models/manifest.js';
-import { MANIFEST_FILE, parseManifestText } from '../models/signed-bundle.js';
+import { MANIFEST_FILE, type Manifest } from '../models/manifest.js';
+import { parseManifestText } from '../models/signed-bundle.js';
 import { SIGNATURE_FILE } from '../models/signing.js';
 
 export type FileSource = { url: string; token?: string } | { data: string };
@@ -25,7 +25,7 @@ const bad = (message: string): CommandError => new CommandError('bad_request', m
 
 /** Parses the command's args; throws CommandError('bad_request') naming the problem. */
 export function parseUpdateArgs(args: Record<string, unknown>): UpdateRequest {
-  if (!isObject(args.manifest)) throw bad('args.manifest: the bundle\'s manifest.json object is required');
+  if (!isObject(args.manifest)) throw bad(`args.manifest: the bundle's ${MANIFEST_FILE} object is required`);
   let parsed;
   try {
     parsed = parseManifestText(JSON.stringify(args.manifest), 'args.manifest');

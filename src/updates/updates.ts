@@ -12,13 +12,13 @@ import type { InferenceHealth, ModelNames } from '../pipeline/inference-swap.js'
 import { chooseAtBoot } from './boot.js';
 import { canonicalBytes } from '../models/canonical.js';
 import { fetchBundle, parseUpdateArgs, readCa, type UpdateRequest } from './fetch-bundle.js';
-import { sha256Hex, type Task } from '../models/manifest.js';
+import { MANIFEST_FILE, sha256Hex, type Task } from '../models/manifest.js';
 import { checkSignature, verifyBundleDir } from '../models/signed-bundle.js';
 import { parsePublicKey } from '../models/signing.js';
 import { ModelStore } from './store.js';
 import { TASKS, UpdateStates } from './update-state.js';
 import { downgradeRefusal } from './version-order.js';
-import { validateInChild } from './validator.js';
+import { validateInChild } from './validate-in-child.js';
 
 /** What the updates need from inference: swap a task's model, and hear about its health. */
 export interface Swapper {
@@ -31,7 +31,7 @@ const BAD_FRAMES = 3;
 
 const versionOf = (dir: string): string => {
   try {
-    return (JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (JSON.parse(readFileSync(join(dir, MANIFEST_FILE), 'utf8')) as { version?: string }).version ?? 'unknown';
   } catch {
     return 'unknown';
   }

@@ -116,19 +116,25 @@ describe('signed bundles', () => {
   });
 });
 
-describe('emotion-agent model keygen|pack|sign|verify', () => {
-  it('makes keys, packs, signs and verifies from the command line', async () => {
-    const dir = join(root, 'cli');
+describe('emotion-agent models keygen|pack|sign|verify-signed, and the old spelling model …', () => {
+  it.each([['models', 'verify-signed'], ['model', 'verify']])('makes keys, packs, signs and verifies from the command line (%s … %s)', async (group, verify) => {
+    const dir = join(root, `cli-${group}`);
     await makeBundle(dir, tinyManifest('2.0.0'), { 'model.onnx': tinyClassifier() }, { golden: 0 });
-    const cli = (...args: string[]): Promise<number> => main(['node', 'emotion-agent', 'model', ...args]);
-    const prefix = join(root, 'ops');
+    const cli = (...args: string[]): Promise<number> => main(['node', 'emotion-agent', group, ...args]);
+    const prefix = join(root, `ops-${group}`);
     expect(await cli('keygen', '--out', prefix)).toBe(0);
     expect(await cli('keygen', '--out', prefix)).not.toBe(0); // never overwrites a key by accident
     expect(await cli('pack', dir, '--golden', '1')).toBe(0);
-    expect(await cli('verify', dir, '--pub', `${prefix}.pub`)).toBe(65); // not signed yet
+    expect(await cli(verify, dir, '--pub', `${prefix}.pub`)).toBe(65); // not signed yet
     expect(await cli('sign', dir, '--key', `${prefix}.key`)).toBe(0);
-    expect(await cli('verify', dir, '--pub', `${prefix}.pub`)).toBe(0);
-    expect(await cli('verify', dir, '--pub', other.publicKey)).toBe(65);
-    expect(await cli('verify', dir, '--pub', 'not-a-key')).toBe(64);
+    expect(await cli(verify, dir, '--pub', `${prefix}.pub`)).toBe(0);
+    expect(await cli(verify, dir, '--pub', other.publicKey)).toBe(65);
+    expect(await cli(verify, dir, '--pub', 'not-a-key')).toBe(64);
+  });
+
+  it('models verify is the shipped-bundle check: schema, hashes, ONNX inputs and outputs, no signature', async () => {
+    const dir = join(root, 'cli-shipped');
+    await makeBundle(dir, tinyManifest('2.0.0'), { 'model.onnx': tinyClassifier() }, { golden: 0 });
+    expect(await main(['node', 'emotion-agent', 'models', 'verify', dir])).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chooseAtBoot } from '../../src/updates/boot.js';
 import { ModelStore } from '../../src/updates/store.js';
-import { validateInChild } from '../../src/updates/validator.js';
+import { validateInChild } from '../../src/updates/validate-in-child.js';
 import { MODELS } from '../helpers/paths.js';
 import { copyDir, shippedVariant, withInputSize, withNaNOutput, withSlowChain } from '../models/fixtures.js';
 

@@ -3,7 +3,7 @@
 The Python side writes what only it can: the ONNX graph, the manifest (its input/preprocess sections
 from the same spec the training used), PyTorch's outputs on real faces for the parity check, and
 the calibration crops (training images, never evaluation data). scripts/models/train-bundle.ts then
-does the rest with the project's own tools: `model pack` (hashes, golden vectors), the ONNX Runtime
+does the rest with the project's own tools: `models pack` (hashes, golden vectors), the ONNX Runtime
 parity check (1e-4), the INT8 QDQ quantizer, and an evaluation of both bundles.
 """
 from __future__ import annotations

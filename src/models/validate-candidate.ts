@@ -1,7 +1,8 @@
 // Validation of a candidate model before it may serve: it loads in ONNX Runtime with the inputs,
 // outputs and labels its task needs, reproduces its golden vectors, gives finite and input-dependent
 // outputs, and is not much slower than the model it would replace. ONNX Runtime's run() is synchronous,
-// so this runs in a child process (`model validate`, see validator.ts), never on the agent's main thread.
+// so the agent runs this in a child process (`models validate`, through src/updates/validate-in-child.ts),
+// never on its main thread.
 import type * as ort from 'onnxruntime-node';
 import { createSession, readBundle, type Bundle } from './bundle.js';
 import { checkGoldens, concreteShape, runOnce, syntheticInput } from './golden.js';

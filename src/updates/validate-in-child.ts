@@ -1,10 +1,10 @@
-// Runs `model validate` in a child process: validation loads and runs ONNX Runtime (synchronous, CPU
+// Runs `models validate` in a child process: validation loads and runs ONNX Runtime (synchronous, CPU
 // heavy) and must never stall the agent's event loop or its inference worker; a model that crashes
 // ONNX Runtime takes down only the child. The child gets its own ONNX Runtime but no OpenCV.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Task } from '../models/manifest.js';
-import type { ValidationResult } from '../models/validate.js';
+import type { ValidationResult } from '../models/validate-candidate.js';
 
 /** node arguments that start this package's CLI: the compiled one, or the TypeScript sources through tsx. */
 export function cliCommand(): string[] {
@@ -22,7 +22,7 @@ export interface ValidatorOptions {
 }
 
 export function validateInChild(dir: string, opts: ValidatorOptions): Promise<ValidationResult> {
-  const args = [...cliCommand(), 'model', 'validate', dir, '--task', opts.task, '--latency-multiple', String(opts.latencyMultiple), ...(opts.baseline ? ['--baseline', opts.baseline] : [])];
+  const args = [...cliCommand(), 'models', 'validate', dir, '--task', opts.task, '--latency-multiple', String(opts.latencyMultiple), ...(opts.baseline ? ['--baseline', opts.baseline] : [])];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -1,4 +1,4 @@
-// `emotion-agent model push`: sends a signed bundle to one device or the whole fleet as a model/update
+// `emotion-agent models push`: sends a signed bundle to one device or the whole fleet as a model/update
 // command (files inline, or as URLs under --base-url where the operator serves them), then prints each
 // device's progress from its retained `model` topic until every device that accepted is done.
 // Exit 0 when all of them activated the version and kept it for --settle seconds, 1 otherwise (failed,
@@ -11,7 +11,8 @@ import { connectAsync } from 'mqtt';
 import { EXIT } from './exit-codes.js';
 import { CliError, nonNegativeInt, positiveNumber } from './util.js';
 import { FLEET_DEVICE, publishOptions, Topics, type CommandResponse, type ModelStatePayload, type ModelTaskState } from '../mqtt/topics.js';
-import { MANIFEST_FILE, parseManifestText } from '../models/signed-bundle.js';
+import { MANIFEST_FILE } from '../models/manifest.js';
+import { parseManifestText } from '../models/signed-bundle.js';
 import { SIGNATURE_FILE } from '../models/signing.js';
 
 export interface PushOptions {
@@ -120,10 +121,10 @@ export async function push(dir: string, o: PushOptions, print: (line: string) =>
   return ok;
 }
 
-export function registerModelPush(model: Command): void {
-  model.command('push')
+export function registerPush(group: Command, name: string): void {
+  group.command(name)
     .description('Send a signed bundle to a device (--device) or the fleet (--all) over MQTT and follow the update until done')
-    .argument('<dir>', 'bundle folder (manifest.json, manifest.sig, files)')
+    .argument('<dir>', `bundle folder (${MANIFEST_FILE}, ${SIGNATURE_FILE}, files)`)
     .requiredOption('--broker <url>', 'MQTT broker URL')
     .option('--device <id>', 'one device id')
     .option('--all', 'every device under the prefix')
