@@ -11,11 +11,11 @@ import type { EmbeddedBroker } from './mqtt/embedded-broker.js';
 import { embeddedBrokerFromConfig, mqttSinkFromConfig } from './mqtt/from-config.js';
 import type { MqttSink, MqttSinkStats } from './mqtt/sink.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
-import { InferenceWorker } from './pipeline/inference-client.js';
-import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
+import type { InferenceEngine } from './inference/engine.js';
+import { WorkerEngine } from './inference/worker-engine.js';
 import { LatencyWindow } from './pipeline/latency.js';
 import { HealthService } from './health/service.js';
-import { ModelUpdates, type Swapper } from './updates/updates.js';
+import { ModelUpdates } from './updates/updates.js';
 import type { ModelStatePayload } from './mqtt/topics.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
 import type { AgentSnapshot, AgentStatus } from './health/agent-status.js';
@@ -38,9 +38,6 @@ export function captureConfig(c: CameraConfig): CameraCaptureConfig {
   };
 }
 
-/** What the Agent holds of inference, in the worker thread or in this one. */
-type Inference = FrameAnalyzer & { stop(): Promise<void>; readonly providerFallbacks: readonly string[] };
-
 export interface AgentOptions {
   /** Sinks besides the configured ones (tests, benchmarks), written after them and before the history. */
   extraSinks?: WindowSink[];
@@ -54,7 +51,7 @@ export interface AgentOptions {
 }
 
 export class Agent {
-  private inference: Inference | undefined;
+  private inference: InferenceEngine | undefined;
   private sinks: WindowSink[] = [];
   private cameras: { capture: CameraCapture; pipeline: CameraPipeline; stallTimeoutS: number }[] = [];
   private mqtt: MqttSink | undefined;
@@ -115,7 +112,7 @@ export class Agent {
   }
 
   /** Loads the models in the worker thread (or in this one, for tests) and lets the updates swap them. */
-  private async startInference(bundles: Record<Task, string> | undefined): Promise<Inference> {
+  private async startInference(bundles: Record<Task, string> | undefined): Promise<InferenceEngine> {
     const { cfg } = this;
     const analyzerOptions = {
       detector: bundles?.['face-detector'] ?? cfg.models.detector,
@@ -126,17 +123,16 @@ export class Agent {
       quality: { ...cfg.quality },
       ...(cfg.detector.scoreThreshold !== null ? { scoreThreshold: cfg.detector.scoreThreshold } : {}),
     };
-    let inference: Inference & Swapper;
+    let inference: InferenceEngine;
     if (this.opts.inProcessInference) {
       // Imported here so the daemon's main thread never loads OpenCV (the worker does).
-      const { LocalSwappableAnalyzer, SwappableAnalyzer } = await import('./pipeline/inference-swap.js');
-      inference = new LocalSwappableAnalyzer(await SwappableAnalyzer.load(analyzerOptions));
+      const { InProcessEngine } = await import('./inference/in-process.js');
+      inference = new InProcessEngine(analyzerOptions);
     } else {
-      const worker = new InferenceWorker(analyzerOptions);
-      worker.on('error', (err) => this.opts.onFatal(err));
-      await worker.start();
-      inference = worker;
+      inference = new WorkerEngine(analyzerOptions);
     }
+    inference.on('error', (err) => this.opts.onFatal(err));
+    await inference.start();
     this.inference = inference;
     this.updates?.attach(inference);
     const mlog = this.log.child({ module: 'models' });
@@ -146,7 +142,7 @@ export class Agent {
   }
 
   /** The embedded broker (mqtt.url = embedded), then the MQTT sink, first of the sinks; undefined when MQTT is off. */
-  private async startMqtt(inference: Inference): Promise<MqttSink | undefined> {
+  private async startMqtt(inference: InferenceEngine): Promise<MqttSink | undefined> {
     const { cfg, log, updates } = this;
     const broker = await embeddedBrokerFromConfig(cfg, log.child({ module: 'mqtt-broker' }));
     if (broker !== null && broker !== 'unavailable') this.broker = broker;
@@ -183,7 +179,7 @@ export class Agent {
   }
 
   /** A capture and a pipeline per enabled camera, each independent: one that fails to connect goes to backoff, the others stream. */
-  private startCameras(inference: Inference, mqtt: MqttSink | undefined): void {
+  private startCameras(inference: InferenceEngine, mqtt: MqttSink | undefined): void {
     const { cfg, log } = this;
     for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
       // The capture adds its own module/camera fields and logs its state changes itself.

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { WindowSink } from '../../src/aggregate/sink.js';
-import { Analyzer } from '../../src/analyze/analyze.js';
+import { Analyzer } from '../../src/inference/analyzer.js';
 import { Agent } from '../../src/app.js';
 import { probeVideo, readFrames } from '../../src/capture/ffmpeg.js';
 import { loadConfig } from '../../src/config/index.js';
