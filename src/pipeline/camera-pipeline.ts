@@ -138,7 +138,7 @@ export class CameraPipeline {
         return;
       }
       try {
-        await this.analyse(frame);
+        await this.analyze(frame);
       } catch (err) {
         // A failed frame is logged and skipped: one bad frame must not stop the camera.
         this.lastError = (err as Error).message;
@@ -147,7 +147,7 @@ export class CameraPipeline {
     }
   }
 
-  private async analyse(frame: Awaited<ReturnType<CameraCapture['next']>>): Promise<void> {
+  private async analyze(frame: Awaited<ReturnType<CameraCapture['next']>>): Promise<void> {
     const roi = this.opts.roi
       ? { x: this.opts.roi.x * frame.width, y: this.opts.roi.y * frame.height, width: this.opts.roi.width * frame.width, height: this.opts.roi.height * frame.height }
       : undefined;
@@ -189,7 +189,7 @@ export class CameraPipeline {
     if (dropped > this.lastDropped) this.aggregator!.framesDropped(dropped - this.lastDropped);
     this.lastDropped = dropped;
     await this.closeDue(now);
-    this.aggregator!.frameAnalysed(now, faces.length, active, ended, skipped);
+    this.aggregator!.frameAnalyzed(now, faces.length, active, ended, skipped);
     const t3 = performance.now();
     this.counters.framesAnalysed++;
     this.lastAnalyzedAt = this.clock.now();
