@@ -10,11 +10,11 @@ import type { Task } from './models/manifest.js';
 import { mqttIntegrationFromConfig, type MqttIntegration } from './mqtt/integration.js';
 import type { MqttSinkStats } from './mqtt/sink.js';
 import { CameraPipeline } from './pipeline/camera-pipeline.js';
-import { InferenceWorker } from './pipeline/inference-client.js';
-import type { FrameAnalyzer } from './pipeline/frame-analysis.js';
+import type { InferenceEngine } from './inference/engine.js';
+import { WorkerEngine } from './inference/worker-engine.js';
 import { LatencyWindow } from './pipeline/latency.js';
 import { HealthService } from './health/service.js';
-import { ModelUpdates, type Swapper } from './updates/updates.js';
+import { ModelUpdates } from './updates/updates.js';
 import type { ModelStatePayload } from './mqtt/topics.js';
 import { healthy, readiness, type Readiness, type ReadinessInput } from './health/readiness.js';
 import type { AgentSnapshot, AgentStatus } from './health/agent-status.js';
@@ -39,23 +39,20 @@ export function captureConfig(c: CameraConfig, detectorCopy?: { width: number; h
   };
 }
 
-/** What the Agent holds of inference, in the worker thread or in this one. */
-type Inference = FrameAnalyzer & { stop(): Promise<void>; readonly providerFallbacks: readonly string[] };
-
 export interface AgentOptions {
   /** Sinks besides the configured ones (tests, benchmarks), written after them and before the history. */
   extraSinks?: WindowSink[];
   /** Called when the agent cannot go on (the inference worker died): exit non-zero. */
   onFatal?: (err: Error) => void;
   /**
-   * Inference in this thread instead of the worker. The OpenCV binding can live in only one thread
-   * per process, so tests that start several agents in one process use this; the daemon never does.
+   * Inference in this thread instead of the worker: tests that start several agents in one process
+   * use this; the daemon never does.
    */
   inProcessInference?: boolean;
 }
 
 export class Agent {
-  private inference: Inference | undefined;
+  private inference: InferenceEngine | undefined;
   /** The detector bundle the inference loaded at start (the configured one or a pushed update). */
   private detectorDir: string | undefined;
   private sinks: WindowSink[] = [];
@@ -117,7 +114,7 @@ export class Agent {
   }
 
   /** Loads the models in the worker thread (or in this one, for tests) and lets the updates swap them. */
-  private async startInference(bundles: Record<Task, string> | undefined): Promise<Inference> {
+  private async startInference(bundles: Record<Task, string> | undefined): Promise<InferenceEngine> {
     const { cfg } = this;
     const analyzerOptions = {
       detector: (this.detectorDir = bundles?.['face-detector'] ?? cfg.models.detector),
@@ -128,17 +125,16 @@ export class Agent {
       quality: { ...cfg.quality },
       ...(cfg.detector.scoreThreshold !== null ? { scoreThreshold: cfg.detector.scoreThreshold } : {}),
     };
-    let inference: Inference & Swapper;
+    let inference: InferenceEngine;
     if (this.opts.inProcessInference) {
-      // Imported here so the daemon's main thread never loads OpenCV (the worker does).
-      const { LocalSwappableAnalyzer, SwappableAnalyzer } = await import('./pipeline/inference-swap.js');
-      inference = new LocalSwappableAnalyzer(await SwappableAnalyzer.load(analyzerOptions));
+      // Imported here so the daemon's main thread never loads the model code (the worker does).
+      const { InProcessEngine } = await import('./inference/in-process.js');
+      inference = new InProcessEngine(analyzerOptions);
     } else {
-      const worker = new InferenceWorker(analyzerOptions);
-      worker.on('error', (err) => this.opts.onFatal(err));
-      await worker.start();
-      inference = worker;
+      inference = new WorkerEngine(analyzerOptions);
     }
+    inference.on('error', (err) => this.opts.onFatal(err));
+    await inference.start();
     this.inference = inference;
     this.updates?.attach(inference);
     const mlog = this.log.child({ module: 'models' });
@@ -148,7 +144,7 @@ export class Agent {
   }
 
   /** MQTT (when mqtt.enabled): the embedded broker (mqtt.url = embedded), then the MQTT sink, first of the sinks. */
-  private async startMqtt(inference: Inference): Promise<void> {
+  private async startMqtt(inference: InferenceEngine): Promise<void> {
     const mqtt = mqttIntegrationFromConfig(this.cfg, this.log, {
       models: () => inference.models,
       startedAt: () => this.startedAt,
@@ -173,7 +169,7 @@ export class Agent {
   }
 
   /** A capture and a pipeline per enabled camera, each independent: one that fails to connect goes to backoff, the others stream. */
-  private startCameras(inference: Inference): void {
+  private startCameras(inference: InferenceEngine): void {
     const { cfg, log, mqtt } = this;
     // FFmpeg scales a copy of each frame to the detector's input (docs/performance.md). Sized for the
     // detector loaded now; after a swap to another input size the detector reads the full frame if the

@@ -76,8 +76,8 @@ describe('Agent end to end', () => {
     await agent.start();
     // Windows are clock-aligned, so two may close within about one window length of the start: also wait
     // for a few analysed frames per camera (the 2 fps one needs the longest).
-    const analysed = (id: string): number => agent.status().cameras.find((c) => c.capture.id === id)?.pipeline.framesAnalysed ?? 0;
-    await waitFor(() => sink.of('good').length >= 2 && sink.of('second').length >= 2 && analysed('good') > 3 && analysed('second') > 3, 20_000);
+    const analyzed = (id: string): number => agent.status().cameras.find((c) => c.capture.id === id)?.pipeline.framesAnalysed ?? 0;
+    await waitFor(() => sink.of('good').length >= 2 && sink.of('second').length >= 2 && analyzed('good') > 3 && analyzed('second') > 3, 20_000);
     const st = agent.status();
     const bad = st.cameras.find((c) => c.capture.id === 'bad')!;
     expect(['backoff', 'connecting']).toContain(bad.capture.state);

@@ -7,7 +7,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { WindowSink } from '../../src/aggregate/sink.js';
-import { Analyzer } from '../../src/analyze/analyze.js';
+import { Analyzer } from '../../src/inference/analyzer.js';
 import { Agent } from '../../src/app.js';
 import { probeVideo, readFrames } from '../../src/capture/ffmpeg.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -148,7 +148,7 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
   loop.disable();
   await agent.stop();
   const sum = (st: typeof s0, f: (c: (typeof s0.cameras)[number]) => number): number => st.cameras.reduce((a, c) => a + f(c), 0);
-  const analysed = sum(s1, (c) => c.pipeline.framesAnalysed) - sum(s0, (c) => c.pipeline.framesAnalysed);
+  const analyzed = sum(s1, (c) => c.pipeline.framesAnalysed) - sum(s0, (c) => c.pipeline.framesAnalysed);
   const framesIn = sum(s1, (c) => c.capture.framesIn) - sum(s0, (c) => c.capture.framesIn);
   const dropped = sum(s1, (c) => c.capture.dropped) - sum(s0, (c) => c.capture.dropped);
   const faces = sum(s1, (c) => c.pipeline.faceDetections) - sum(s0, (c) => c.pipeline.faceDetections);
@@ -156,14 +156,14 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
   const wallStages = stage('detectMs') + stage('classifyMs') + stage('trackMs');
   // Our process's CPU is split across stages by their share of wall time in the loop (ONNX Runtime
   // works on its own threads, so per-stage CPU is not directly observable).
-  const share = (k: 'detectMs' | 'classifyMs' | 'trackMs'): number => (wallStages ? (ours * stage(k)) / wallStages : 0) / Math.max(1, analysed);
+  const share = (k: 'detectMs' | 'classifyMs' | 'trackMs'): number => (wallStages ? (ours * stage(k)) / wallStages : 0) / Math.max(1, analyzed);
   return {
     clip, cameras, seconds: Math.round(wall),
-    framesIn, framesAnalysed: analysed, dropped,
+    framesIn, framesAnalysed: analyzed, dropped,
     droppedPct: framesIn ? (100 * dropped) / framesIn : 0,
-    analysedFps: analysed / wall,
+    analysedFps: analyzed / wall,
     facesPerS: faces / wall,
-    cpuSPerAnalysedFrame: { total: (ours + decode) / Math.max(1, analysed), decode: decode / Math.max(1, analysed), detect: share('detectMs'), classify: share('classifyMs'), track: share('trackMs') },
+    cpuSPerAnalysedFrame: { total: (ours + decode) / Math.max(1, analyzed), decode: decode / Math.max(1, analyzed), detect: share('detectMs'), classify: share('classifyMs'), track: share('trackMs') },
     rssMB: { agent: rss / 2 ** 20, withChildren: (rss + kids.rss) / 2 ** 20 },
     pssMB: { agent: pss / 2 ** 20, withChildren: (pss + kids.pss) / 2 ** 20 },
     eventLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },

@@ -55,12 +55,12 @@ export async function benchHttp(bin: string, clip: string, cameras: number, seco
     }
     const wall = (performance.now() - start) / 1000;
     const status1 = await (await fetch(`${base}/api/status`)).json() as { cameras: { framesAnalysed: number }[] };
-    const analysed = (s: typeof status0): number => s.cameras.reduce((a, c) => a + c.framesAnalysed, 0);
+    const analyzed = (s: typeof status0): number => s.cameras.reduce((a, c) => a + c.framesAnalysed, 0);
     return {
       clip, cameras,
       requestsPerRoute: times['/healthz']!.length,
       routes: Object.fromEntries(routes.map((r) => [r, { p50Ms: pct(times[r]!, 50), p99Ms: pct(times[r]!, 99), maxMs: Math.max(...times[r]!), errors: errors[r]! }])),
-      analysedFps: (analysed(status1) - analysed(status0)) / wall,
+      analysedFps: (analyzed(status1) - analyzed(status0)) / wall,
     };
   } finally {
     child.kill('SIGTERM');

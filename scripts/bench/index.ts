@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Analyzer } from '../../src/analyze/analyze.js';
+import { Analyzer } from '../../src/inference/analyzer.js';
 import { PACKAGE_ROOT } from '../../src/models/defaults.js';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';

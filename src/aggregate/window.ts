@@ -135,7 +135,7 @@ export class WindowAggregator {
   }
 
   /** One analysed frame: its face count, the tracker's output for it, and the faces the quality gate skipped. */
-  frameAnalysed(tMs: number, faces: number, active: readonly TrackView[], ended: readonly EndedTrack[], skipped: Partial<SkippedFaces> = {}): void {
+  frameAnalyzed(tMs: number, faces: number, active: readonly TrackView[], ended: readonly EndedTrack[], skipped: Partial<SkippedFaces> = {}): void {
     this.checkOpen();
     this.roll(tMs);
     const w = this.cur;

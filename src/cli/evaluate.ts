@@ -4,10 +4,9 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { EXIT } from './exit-codes.js';
 import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './util.js';
+import { loadModel } from '../inference/analyzer.js';
 import { defaultBundleDir } from '../models/defaults.js';
 import type { ExecutionProvider } from '../models/providers.js';
-import { EmotionClassifier } from '../vision/classifier.js';
-import { FaceDetector } from '../vision/detector.js';
 import type { Fer2013Usage } from '../evaluate/datasets.js';
 import { renderDetectorReportHtml, renderEmotionReportHtml } from '../evaluate/report-html.js';
 import { evaluateDetector, evaluateEmotion } from '../evaluate/run.js';
@@ -48,13 +47,14 @@ export function registerEvaluate(program: Command): void {
       if (!existsSync(o.data)) throw new CliError(`evaluation data not found: ${o.data}`, EXIT.noInput);
       if (o.detector && statSync(o.data).isDirectory()) throw new CliError(`--detector needs a boxes.jsonl file, ${o.data} is a folder`, EXIT.usage);
       const session = { executionProvider: o.provider, threads: o.threads };
+      const fallbacks: string[] = []; // as before, a model that falls back to the CPU runs there silently
       const progress = (done: number, total: number): void => {
         if (process.stderr.isTTY && (done % 50 === 0 || done === total)) process.stderr.write(`\r  ${done}/${total}`);
       };
       mkdirSync(o.out, { recursive: true });
       const generatedAt = new Date().toISOString();
       if (o.detector) {
-        const det = await FaceDetector.load(o.model ?? defaultBundleDir('face-detector'), session);
+        const det = await loadModel('face-detector', o.model ?? defaultBundleDir('face-detector'), session, fallbacks);
         const ev = await evaluateDetector(det, o.data, { minFace: o.minFace, ...(o.limit ? { limit: o.limit } : {}), onProgress: progress });
         const report = { kind: 'face-detector', model: det.name, modelPrecision: det.bundle.manifest.precision, data: resolve(o.data), generatedAt, ...ev };
         writeFileSync(join(o.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
@@ -67,7 +67,7 @@ export function registerEvaluate(program: Command): void {
         }
         return;
       }
-      const clf = await EmotionClassifier.load(o.model ?? defaultBundleDir('emotion-classifier'), session, { maxBatch: o.batch, flipTta: o.tta ?? false });
+      const clf = await loadModel('emotion-classifier', o.model ?? defaultBundleDir('emotion-classifier'), { ...session, maxBatch: o.batch, flipTta: o.tta ?? false }, fallbacks);
       const rep = await evaluateEmotion(clf, o.data, { batch: o.batch, ...(o.usage ? { usage: o.usage } : {}), ...(o.limit ? { limit: o.limit } : {}), onProgress: progress });
       if (process.stderr.isTTY) process.stderr.write('\n');
       const report = { kind: 'emotion-classifier', model: clf.name, modelPrecision: clf.bundle.manifest.precision, flipTta: o.tta ?? false, data: resolve(o.data), batch: o.batch, generatedAt, ...rep };

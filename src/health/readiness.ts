@@ -47,9 +47,9 @@ export function healthy(input: ReadinessInput): Readiness {
   if (!input.modelsLoaded) reasons.push('models not loaded');
   for (const { capture, pipeline, stallTimeoutS } of input.cameras) {
     const frameFresh = capture.lastFrameAgeMs !== null && capture.lastFrameAgeMs <= stallTimeoutS * 1000;
-    const analysedAge = pipeline.lastAnalysedAgeMs;
-    if (frameFresh && analysedAge !== null && analysedAge > Math.max(stallTimeoutS * 1000, 10_000)) {
-      reasons.push(`camera ${capture.id}: frames arrive but none analysed for ${Math.round(analysedAge / 1000)} s`);
+    const analyzedAge = pipeline.lastAnalysedAgeMs;
+    if (frameFresh && analyzedAge !== null && analyzedAge > Math.max(stallTimeoutS * 1000, 10_000)) {
+      reasons.push(`camera ${capture.id}: frames arrive but none analysed for ${Math.round(analyzedAge / 1000)} s`);
     }
   }
   return { ready: reasons.length === 0, reasons };

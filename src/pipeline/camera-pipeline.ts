@@ -9,8 +9,8 @@ import type { CameraCapture } from '../capture/camera.js';
 import { DEFAULT_ATTENTION, isLooking, type AttentionOptions } from '../vision/attention.js';
 import type { Rect } from '../vision/image.js';
 import { Tracker, type TrackView } from '../vision/tracker.js';
+import type { InferenceEngine } from '../inference/engine.js';
 import { CANONICAL_LABELS } from '../models/manifest.js';
-import type { FrameAnalyzer } from './frame-analysis.js';
 import { LatencyWindow } from './latency.js';
 import { downscaleToRgb, type PreviewTap } from './preview-tap.js';
 
@@ -68,13 +68,13 @@ export class CameraPipeline {
   private readonly counters = { framesAnalysed: 0, framesDiscarded: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
   private lastError: string | undefined;
   private lastWindow: LastWindowAudience | null = null;
-  private lastAnalysedAt: number | undefined;
+  private lastAnalyzedAt: number | undefined;
   private readonly latency = { detect: new LatencyWindow(), classify: new LatencyWindow() };
 
   constructor(
     private readonly opts: CameraPipelineOptions,
     private readonly capture: CameraCapture,
-    private readonly analyzer: FrameAnalyzer,
+    private readonly inference: Pick<InferenceEngine, 'analyze'>,
     private readonly sinks: WindowSink[],
     private readonly log: Logger,
     private readonly clock: { now(): number } = Date,
@@ -120,7 +120,7 @@ export class CameraPipeline {
       activeTracks: this.active.length,
       peopleInWindow: this.aggregator?.peopleSoFar() ?? 0,
       latencyMs: { detect: this.latency.detect.summary(), classify: this.latency.classify.summary() },
-      lastAnalysedAgeMs: this.lastAnalysedAt === undefined ? null : Math.max(0, this.clock.now() - this.lastAnalysedAt),
+      lastAnalysedAgeMs: this.lastAnalyzedAt === undefined ? null : Math.max(0, this.clock.now() - this.lastAnalyzedAt),
       stageMs: { ...this.counters.stageMs },
       lastWindow: this.lastWindow,
       ...(this.lastError ? { lastError: this.lastError } : {}),
@@ -138,7 +138,7 @@ export class CameraPipeline {
         return;
       }
       try {
-        await this.analyse(frame);
+        await this.analyze(frame);
       } catch (err) {
         // A failed frame is logged and skipped: one bad frame must not stop the camera.
         this.lastError = (err as Error).message;
@@ -147,19 +147,19 @@ export class CameraPipeline {
     }
   }
 
-  private async analyse(frame: Awaited<ReturnType<CameraCapture['next']>>): Promise<void> {
+  private async analyze(frame: Awaited<ReturnType<CameraCapture['next']>>): Promise<void> {
     const roi = this.opts.roi
       ? { x: this.opts.roi.x * frame.width, y: this.opts.roi.y * frame.height, width: this.opts.roi.width * frame.width, height: this.opts.roi.height * frame.height }
       : undefined;
     // Copied before analyze(): the inference worker takes ownership of the frame's buffer.
     const tap = this.opts.preview;
     const small = tap?.wants(this.opts.cameraId) ? downscaleToRgb(frame, tap.width) : undefined;
-    const { faces, detectMs, classifyMs } = await this.analyzer.analyze(frame, roi, this.opts.minFaceSize);
+    const { faces, detectMs, classifyMs } = await this.inference.analyze(frame, roi, this.opts.minFaceSize);
     // A model gone bad (NaN on real faces) must not reach a track or a window: the whole frame goes,
     // counted (faces the quality gate left unclassified have none). Updates see it and roll back.
     if (!faces.every((f) => (f.probabilities ?? []).every(Number.isFinite) && [f.box.x, f.box.y, f.box.width, f.box.height].every(Number.isFinite))) {
       this.counters.framesDiscarded++;
-      this.lastAnalysedAt = this.clock.now(); // the loop is alive: this is the model's fault, not a hang
+      this.lastAnalyzedAt = this.clock.now(); // the loop is alive: this is the model's fault, not a hang
       if (this.counters.framesDiscarded === 1 || this.counters.framesDiscarded % 100 === 0) {
         this.log.warn({ discarded: this.counters.framesDiscarded }, 'frame discarded: the model output is not finite (NaN or Infinity)');
       }
@@ -189,10 +189,10 @@ export class CameraPipeline {
     if (dropped > this.lastDropped) this.aggregator!.framesDropped(dropped - this.lastDropped);
     this.lastDropped = dropped;
     await this.closeDue(now);
-    this.aggregator!.frameAnalysed(now, faces.length, active, ended, skipped);
+    this.aggregator!.frameAnalyzed(now, faces.length, active, ended, skipped);
     const t3 = performance.now();
     this.counters.framesAnalysed++;
-    this.lastAnalysedAt = this.clock.now();
+    this.lastAnalyzedAt = this.clock.now();
     this.counters.faceDetections += faces.length;
     this.latency.detect.add(detectMs);
     this.latency.classify.add(classifyMs);

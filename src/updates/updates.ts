@@ -6,9 +6,9 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ModelUpdateConfig } from '../config/types.js';
+import type { InferenceEngine, InferenceHealth } from '../inference/engine.js';
 import { CommandError, type CommandFn } from '../mqtt/commands.js';
 import type { ModelStatePayload } from '../mqtt/topics.js';
-import type { InferenceHealth, ModelNames } from '../pipeline/inference-swap.js';
 import { chooseAtBoot } from './boot.js';
 import { canonicalBytes } from '../models/canonical.js';
 import { fetchBundle, parseUpdateArgs, readCa, type UpdateRequest } from './fetch-bundle.js';
@@ -21,10 +21,7 @@ import { downgradeRefusal } from './version-order.js';
 import { validateInChild } from './validate-in-child.js';
 
 /** What the updates need from inference: swap a task's model, and hear about its health. */
-export interface Swapper {
-  swap(task: Task, dir: string): Promise<ModelNames>;
-  on(event: 'health', fn: (h: InferenceHealth) => void): unknown;
-}
+type Swapper = Pick<InferenceEngine, 'swap' | 'on'>;
 
 /** Bad frames during probation before the new model is rolled back. */
 const BAD_FRAMES = 3;

@@ -23,6 +23,13 @@ export interface ClassifierOptions {
   maxBatch?: number;
 }
 
+/** The most probable label of `probabilities` (canonical order; the first of equals). */
+export function emotionOf(probabilities: number[]): Emotion {
+  let best = 0;
+  for (let c = 1; c < probabilities.length; c++) if (probabilities[c]! > probabilities[best]!) best = c;
+  return { label: CANONICAL_LABELS[best]!, score: probabilities[best]!, probabilities };
+}
+
 export function softmax(logits: ArrayLike<number>): number[] {
   let max = -Infinity;
   for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
@@ -89,11 +96,7 @@ export class EmotionClassifier {
         const flipped = await this.run(chunk.map(hflip));
         probs.forEach((p, k) => p.forEach((v, c) => (p[c] = (v + flipped[k]![c]!) / 2)));
       }
-      for (const p of probs) {
-        let best = 0;
-        for (let c = 1; c < p.length; c++) if (p[c]! > p[best]!) best = c;
-        out.push({ label: CANONICAL_LABELS[best]!, score: p[best]!, probabilities: p });
-      }
+      for (const p of probs) out.push(emotionOf(p));
     }
     return out;
   }

@@ -17,7 +17,7 @@ function person(id: number, lookingMs: number, mean: number[] | null, looking: n
 
 function window(people: TrackView[], minPeople = 3, skipped = {}): ReturnType<WindowAggregator['close']> {
   const agg = new WindowAggregator('cam', { minPeople, minLookMs: 2000 }, T0);
-  agg.frameAnalysed(T0 + 5000, people.length, people, [], skipped);
+  agg.frameAnalyzed(T0 + 5000, people.length, people, [], skipped);
   return agg.close(T0 + 6000);
 }
 

@@ -41,9 +41,9 @@ describe.runIf(existsSync(CHROMIUM))('technician page in Chromium', () => {
     await expect.poll(() => page.locator('[data-testid=ready]').textContent(), { timeout: 20_000 }).toBe('ready');
 
     // The figures are re-rendered from every status event: the analysed-frame count must move.
-    const analysed = async (): Promise<number> => Number((await card.locator('tr', { hasText: 'frames analysed' }).locator('td').textContent()) ?? 'NaN');
-    const first = await analysed();
-    await expect.poll(analysed, { timeout: 10_000 }).toBeGreaterThan(first);
+    const analyzed = async (): Promise<number> => Number((await card.locator('tr', { hasText: 'frames analysed' }).locator('td').textContent()) ?? 'NaN');
+    const first = await analyzed();
+    await expect.poll(analyzed, { timeout: 10_000 }).toBeGreaterThan(first);
     await expect.poll(async () => Number(await card.locator('[data-testid=people]').textContent()), { timeout: 20_000 }).toBeGreaterThan(0);
     // Windows close every 2 s; the chart draws them.
     await expect.poll(async () => Number(await page.locator('[data-testid=chart]').getAttribute('data-windows')), { timeout: 20_000 }).toBeGreaterThan(0);

@@ -31,9 +31,9 @@ class TestAgent implements SupervisedAgent {
   health: Readiness = { ready: true, reasons: [] };
   healthChecks = 0;
   statusCalls = 0;
-  constructor(readonly cameras: { id: string; analysed: boolean }[]) {}
+  constructor(readonly cameras: { id: string; analyzed: boolean }[]) {}
   readiness(): Readiness {
-    const missing = this.cameras.filter((c) => !c.analysed);
+    const missing = this.cameras.filter((c) => !c.analyzed);
     return { ready: missing.length === 0, reasons: missing.map((c) => `camera ${c.id}: no frame yet (backoff: connection refused)`) };
   }
   healthy(): Readiness {
@@ -42,7 +42,7 @@ class TestAgent implements SupervisedAgent {
   }
   status(): ReturnType<SupervisedAgent['status']> {
     this.statusCalls++;
-    return { cameras: this.cameras.map((c) => ({ capture: { id: c.id }, pipeline: { lastAnalysedAgeMs: c.analysed ? 5 : null } })) };
+    return { cameras: this.cameras.map((c) => ({ capture: { id: c.id }, pipeline: { lastAnalysedAgeMs: c.analyzed ? 5 : null } })) };
   }
 }
 
@@ -98,7 +98,7 @@ describe('SdNotify (systemd-notify to a unix datagram socket)', () => {
 describe('ServiceNotifier', () => {
   it('READY=1 only once every camera analysed a frame; STATUS says what it waits for', async () => {
     const sd = new SdNotify({ socket: listener.socket });
-    const agent = new TestAgent([{ id: 'door', analysed: true }, { id: 'hall', analysed: false }]);
+    const agent = new TestAgent([{ id: 'door', analyzed: true }, { id: 'hall', analyzed: false }]);
     const notifier = new ServiceNotifier(sd, log, { watchdogMs: null, pollMs: 5, firstFrameWaitMs: 600_000 });
     await notifier.starting();
     const ready = notifier.started(agent);
@@ -108,7 +108,7 @@ describe('ServiceNotifier', () => {
     expect(listener.with('READY')).toEqual([]);
     expect(listener.messages[0]!.fields.STATUS).toBe('starting: loading models');
     expect(listener.messages[1]!.fields.STATUS).toBe('starting: waiting for a first frame from hall');
-    agent.cameras[1]!.analysed = true;
+    agent.cameras[1]!.analyzed = true;
     await ready;
     expect(notifier.isReady).toBe(true);
     const r = await listener.waitFor((d) => d.fields.READY === '1');
@@ -118,7 +118,7 @@ describe('ServiceNotifier', () => {
 
   it('a camera that never delivers delays READY only up to the bound, and is named in STATUS', async () => {
     const sd = new SdNotify({ socket: listener.socket });
-    const agent = new TestAgent([{ id: 'door', analysed: true }, { id: 'hall', analysed: false }]);
+    const agent = new TestAgent([{ id: 'door', analyzed: true }, { id: 'hall', analyzed: false }]);
     const notifier = new ServiceNotifier(sd, log, { watchdogMs: null, pollMs: 5, firstFrameWaitMs: 200 });
     await notifier.started(agent);
     const r = await listener.waitFor((d) => d.fields.READY === '1');
@@ -128,7 +128,7 @@ describe('ServiceNotifier', () => {
 
   it('pings the watchdog while healthy, withholds it while unhealthy, resumes after; STOPPING=1 ends it', async () => {
     const sd = new SdNotify({ socket: listener.socket });
-    const agent = new TestAgent([{ id: 'door', analysed: true }]);
+    const agent = new TestAgent([{ id: 'door', analyzed: true }]);
     const notifier = new ServiceNotifier(sd, log, { watchdogMs: 10, pollMs: 5 });
     await notifier.started(agent);
     // READY first, then the pings.

@@ -2,9 +2,9 @@
 // images, and a real clip through FFmpeg, detection, the quality gate and the tracker.
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Analyzer } from '../../src/analyze/analyze.js';
+import { Analyzer } from '../../src/inference/analyzer.js';
 import { probeVideo, readFrames } from '../../src/capture/ffmpeg.js';
-import { analyseFrame } from '../../src/pipeline/frame-analysis.js';
+import { analyzeFrame } from '../../src/inference/frame-analysis.js';
 import { DEFAULT_ATTENTION, isLooking } from '../../src/vision/attention.js';
 import { FaceDetector } from '../../src/vision/detector.js';
 import { headPose, landmarksOf } from '../../src/vision/head-pose.js';
@@ -75,7 +75,7 @@ describe.skipIf(!hasShared)('attention on a real clip', () => {
     for await (const f of readFrames(clip, info, { fps: 5 })) {
       const t = frames++ * 200;
       last = t;
-      const { faces } = await analyseFrame(analyzer, f, undefined, 0);
+      const { faces } = await analyzeFrame(analyzer, f, undefined, 0);
       for (const face of faces) if (face.pose) pitches.push(face.pose.pitch);
       tracker.update(t, faces.map((face) => ({ box: face.box, probabilities: face.probabilities, looking: isLooking(face.pose, DEFAULT_ATTENTION) })));
     }

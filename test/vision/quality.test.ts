@@ -1,9 +1,9 @@
 // The quality gate on real faces: the sample photos' faces pass; the same faces blurred, shrunk, or a
-// face in profile are kept from the classifier, with the reason; and analyseFrame leaves them
+// face in profile are kept from the classifier, with the reason; and analyzeFrame leaves them
 // unclassified but detected.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Analyzer } from '../../src/analyze/analyze.js';
-import { analyseFrame } from '../../src/pipeline/frame-analysis.js';
+import { Analyzer } from '../../src/inference/analyzer.js';
+import { analyzeFrame } from '../../src/inference/frame-analysis.js';
 import { FaceDetector, type Face } from '../../src/vision/detector.js';
 import { frameToMat, frameToRaster, matToFrame, matToRaster, readImage, type Frame } from '../../src/vision/image.js';
 import { cv } from '../../src/vision/opencv.js';
@@ -49,16 +49,16 @@ describe('quality gate', () => {
     expect(Math.abs(turned[0]!.pose!.yaw)).toBeGreaterThan(DEFAULT_QUALITY.maxYawDeg);
   });
 
-  it('analyseFrame: a gated face is detected and counted but carries no probabilities', async () => {
+  it('analyzeFrame: a gated face is detected and counted but carries no probabilities', async () => {
     const analyzer = await Analyzer.load({ threads: 1 });
     const small = matToFrame(frameToMat(frame).resize(Math.round(frame.height / 4), Math.round(frame.width / 4)));
-    const r = await analyseFrame(analyzer, small, undefined, 0, { ...DEFAULT_QUALITY, minFaceSize: 100 });
+    const r = await analyzeFrame(analyzer, small, undefined, 0, { ...DEFAULT_QUALITY, minFaceSize: 100 });
     expect(r.faces.length).toBe(faces.length);
     for (const f of r.faces) {
       expect(f.probabilities).toBeNull();
       expect(f.skipped).toBe('small');
     }
-    const ok = await analyseFrame(analyzer, frame, undefined, 0);
+    const ok = await analyzeFrame(analyzer, frame, undefined, 0);
     for (const f of ok.faces) expect(f.probabilities).toHaveLength(7);
   });
 });

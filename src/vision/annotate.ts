@@ -1,11 +1,12 @@
-// Drawing faces, emotions and scores onto frames (for `analyze --annotate`).
+// Drawing faces, emotions and scores onto frames, and writing them to a video (for `analyze --annotate`,
+// src/cli/analyze.ts).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { EmotionLabel } from '../models/manifest.js';
-import { frameToMat, matToFrame, type Frame, type Rect } from '../vision/image.js';
-import { cv } from '../vision/opencv.js';
+import { frameToMat, matToFrame, type Frame, type Rect } from './image.js';
+import { cv } from './opencv.js';
 
-/** What is drawn per face; analyze.ts's FaceResult is one (declared here so the two files do not import each other). */
+/** What is drawn per face; the analyze command's FaceResult is one. */
 export interface LabelledFace {
   box: Rect;
   emotion: { label: EmotionLabel; score: number };

@@ -1,16 +1,17 @@
-// The main-thread side of the inference worker: one worker thread holds the models for all cameras
+// Inference in a worker thread (the daemon): one worker thread holds the models for all cameras
 // (ONNX Runtime spreads each run over its own thread pool); frames go over by transfer, not copy.
+// This is the main-thread side; worker.ts runs in the thread. Only types are imported from the
+// modules that load OpenCV, so the main thread never loads it.
 import { EventEmitter } from 'node:events';
 import { Worker } from 'node:worker_threads';
-import type { AnalyzerOptions } from '../analyze/analyze.js';
 import type { Task } from '../models/manifest.js';
 import type { Frame, Rect } from '../vision/image.js';
-import type { FrameAnalysis, FrameAnalyzer } from './frame-analysis.js';
-import type { InferenceHealth, ModelNames } from './inference-swap.js';
-import type { SwapRequest, WorkerRequest } from './inference-worker.js';
+import type { AnalyzerOptions } from './analyzer.js';
+import { NOT_LOADED, type FrameAnalysis, type InferenceEngine, type InferenceEvents, type InferenceHealth, type ModelNames } from './engine.js';
+import type { SwapRequest, WorkerRequest } from './worker.js';
 
 type WorkerMessage =
-  | { type: 'ready'; models: { detector: string; classifier: string }; providerFallbacks?: string[] }
+  | { type: 'ready'; models: ModelNames; providerFallbacks?: string[] }
   | { type: 'result'; id: number; result: FrameAnalysis }
   | { type: 'error'; id: number; message: string }
   | { type: 'fatal'; message: string }
@@ -27,14 +28,15 @@ function transferable(buf: Buffer): ArrayBuffer {
 /** The worker script beside this module; from TypeScript sources a bootstrap registers tsx first. */
 function workerUrl(): URL {
   const ts = import.meta.url.endsWith('.ts');
-  return new URL(ts ? './inference-worker-dev.mjs' : './inference-worker.js', import.meta.url);
+  return new URL(ts ? './worker-dev.mjs' : './worker.js', import.meta.url);
 }
 
-export class InferenceWorker extends EventEmitter<{ error: [Error]; health: [InferenceHealth] }> implements FrameAnalyzer {
+/** Emits `error` when the worker thread dies: no analysis at all, the agent treats it as fatal. */
+export class WorkerEngine extends EventEmitter<InferenceEvents> implements InferenceEngine {
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (r: FrameAnalysis) => void; reject: (e: Error) => void }>();
-  private loaded: { detector: string; classifier: string } | undefined;
+  private loaded: ModelNames | undefined;
   private stopping = false;
   private readonly swaps = new Map<number, { resolve: (m: ModelNames) => void; reject: (e: Error) => void }>();
   /** Why a model runs on the CPU although a GPU provider was asked for (log these); set once started. */
@@ -44,8 +46,8 @@ export class InferenceWorker extends EventEmitter<{ error: [Error]; health: [Inf
     super();
   }
 
-  get models(): { detector: string; classifier: string } {
-    return this.loaded ?? { detector: 'not loaded', classifier: 'not loaded' };
+  get models(): ModelNames {
+    return this.loaded ?? NOT_LOADED;
   }
 
   /** Resolves once the models are loaded in the worker; rejects with the loading error. */

@@ -1,55 +1,69 @@
-// The models behind the frame analysis, replaceable while frames flow: a swap loads the new bundle
-// next to the serving one, then switches between two frames (a frame already running finishes on the
-// model it started with), and releases the old session once no frame uses it. Also watches what the
-// models give back, so a freshly activated model that misbehaves on real frames is noticed.
+// Inference in the calling thread, with the models replaceable while frames flow: a swap loads the
+// new bundle next to the serving one, then switches between two frames (a frame already running
+// finishes on the model it started with), and releases the old session once no frame uses it. Also
+// watches what the models give back, so a freshly activated model that misbehaves on real frames is
+// noticed. The inference worker thread runs one of these (worker.ts); tests that start several agents
+// in one process, and the `analyze` command, use it directly.
 import { EventEmitter } from 'node:events';
-import { Analyzer, loadModel, type AnalyzerOptions } from '../analyze/analyze.js';
 import type { Task } from '../models/manifest.js';
 import type { EmotionClassifier } from '../vision/classifier.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { Frame, Rect } from '../vision/image.js';
-import { analyseFrame, type FrameAnalysis, type FrameAnalyzer } from './frame-analysis.js';
-
-/** Something wrong with what inference gave back; task null when it cannot be told which model failed. */
-export interface InferenceHealth { task: Task | null; problem: 'nan' | 'constant' | 'error'; message: string }
-
-export type ModelNames = { detector: string; classifier: string };
+import { Analyzer, loadModel, type AnalyzerOptions } from './analyzer.js';
+import { NOT_LOADED, type FrameAnalysis, type InferenceEngine, type InferenceEvents, type ModelNames } from './engine.js';
+import { analyzeFrame } from './frame-analysis.js';
 
 /** Identical classifier outputs for this many faces in a row: no real camera gives that, a dead model does. */
 const CONSTANT_STREAK = 30;
 
-export class SwappableAnalyzer extends EventEmitter<{ health: [InferenceHealth] }> {
+export class InProcessEngine extends EventEmitter<InferenceEvents> implements InferenceEngine {
+  private current: Analyzer | undefined;
   /** Frames running per Analyzer (a frame keeps the one it started with). */
   private readonly inflight = new Map<Analyzer, number>();
   /** Replaced models, released once no frame runs on the Analyzer that held them. */
   private retired: { analyzer: Analyzer; model: FaceDetector | EmotionClassifier }[] = [];
   private sameStreak = 0;
   private lastProbs: number[] = [];
+  /** Why a model runs on the CPU although a GPU provider was asked for (swaps add theirs). */
+  private readonly fallbacks: string[] = [];
 
-  private constructor(
-    private current: Analyzer,
-    private readonly opts: AnalyzerOptions,
-    /** Why a model runs on the CPU although a GPU provider was asked for (swaps add theirs). */
-    readonly providerFallbacks: string[],
-  ) {
+  constructor(private readonly opts: AnalyzerOptions) {
     super();
   }
 
-  /** Loads both models (as Analyzer.load). */
-  static async load(opts: AnalyzerOptions): Promise<SwappableAnalyzer> {
-    const analyzer = await Analyzer.load(opts);
-    return new SwappableAnalyzer(analyzer, opts, [...analyzer.providerFallbacks]);
+  /** A started engine: both models loaded (as Analyzer.load). */
+  static async load(opts: AnalyzerOptions): Promise<InProcessEngine> {
+    const engine = new InProcessEngine(opts);
+    await engine.start();
+    return engine;
   }
 
   get models(): ModelNames {
-    return { detector: this.current.detector.name, classifier: this.current.classifier.name };
+    const c = this.current;
+    return c ? { detector: c.detector.name, classifier: c.classifier.name } : NOT_LOADED;
+  }
+
+  get providerFallbacks(): readonly string[] {
+    return this.fallbacks;
+  }
+
+  async start(): Promise<void> {
+    if (this.current) return;
+    const analyzer = await Analyzer.load(this.opts);
+    this.fallbacks.push(...analyzer.providerFallbacks);
+    this.current = analyzer;
+  }
+
+  /** The models stay loaded: they go with the process. */
+  stop(): Promise<void> {
+    return Promise.resolve();
   }
 
   async analyze(frame: Frame, roi: Rect | undefined, minFaceSize: number): Promise<FrameAnalysis> {
-    const used = this.current;
+    const used = this.loaded();
     this.inflight.set(used, (this.inflight.get(used) ?? 0) + 1);
     try {
-      const result = await analyseFrame(used, frame, roi, minFaceSize, this.opts.quality);
+      const result = await analyzeFrame(used, frame, roi, minFaceSize, this.opts.quality);
       this.watch(result);
       return result;
     } catch (err) {
@@ -65,8 +79,9 @@ export class SwappableAnalyzer extends EventEmitter<{ health: [InferenceHealth] 
 
   /** Loads `dir` for `task` and makes it serve from the next frame on; rejects (old model kept) when it cannot load. */
   async swap(task: Task, dir: string): Promise<ModelNames> {
-    const model = await loadModel(task, dir, this.opts, this.providerFallbacks);
-    const old = this.current;
+    this.loaded();
+    const model = await loadModel(task, dir, this.opts, this.fallbacks);
+    const old = this.loaded();
     this.current = task === 'face-detector'
       ? new Analyzer(model as FaceDetector, old.classifier)
       : new Analyzer(old.detector, model as EmotionClassifier);
@@ -74,6 +89,11 @@ export class SwappableAnalyzer extends EventEmitter<{ health: [InferenceHealth] 
     this.sameStreak = 0;
     await this.releaseRetired();
     return this.models;
+  }
+
+  private loaded(): Analyzer {
+    if (!this.current) throw new Error('inference is not started');
+    return this.current;
   }
 
   private async releaseRetired(): Promise<void> {
@@ -100,15 +120,4 @@ export class SwappableAnalyzer extends EventEmitter<{ health: [InferenceHealth] 
       }
     }
   }
-}
-
-/** In-thread inference with swaps (tests and tools that run agents in one process; see Agent). */
-export class LocalSwappableAnalyzer implements FrameAnalyzer {
-  constructor(readonly inner: SwappableAnalyzer) {}
-  get models(): ModelNames { return this.inner.models; }
-  get providerFallbacks(): readonly string[] { return this.inner.providerFallbacks; }
-  analyze(frame: Frame, roi: Rect | undefined, minFaceSize: number): Promise<FrameAnalysis> { return this.inner.analyze(frame, roi, minFaceSize); }
-  swap(task: Task, dir: string): Promise<ModelNames> { return this.inner.swap(task, dir); }
-  on(event: 'health', fn: (h: InferenceHealth) => void): this { this.inner.on(event, fn); return this; }
-  stop(): Promise<void> { return Promise.resolve(); }
 }

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InferenceWorker } from '../../src/pipeline/inference-client.js';
-import type { InferenceHealth } from '../../src/pipeline/inference-swap.js';
+import { WorkerEngine } from '../../src/inference/worker-engine.js';
+import type { InferenceHealth } from '../../src/inference/engine.js';
 import { MODELS, sample } from '../helpers/paths.js';
-import { shippedVariant, withNaNOutput } from './fixtures.js';
+import { shippedVariant, withNaNOutput } from '../models/fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ea-swap-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -19,10 +19,10 @@ function decode(path: string, width: number, height: number): { data: Buffer; wi
   return { data, width, height };
 }
 
-describe('InferenceWorker.swap', () => {
+describe('WorkerEngine.swap', () => {
   it('swaps a task\'s model between frames, keeps the old one on a failed swap, and reports NaN outputs', async () => {
     const nanDir = await shippedVariant(join(root, 'nan'), 'emotion-int8', '9.0.0', undefined, (_m, b) => withNaNOutput(b), 0);
-    const worker = new InferenceWorker({ threads: 1 });
+    const worker = new WorkerEngine({ threads: 1 });
     const health: InferenceHealth[] = [];
     worker.on('health', (h) => health.push(h));
     await worker.start();

@@ -3,7 +3,7 @@
 // lifetime: a second test file covers the load failure), and frames are decoded with the FFmpeg CLI.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { InferenceWorker } from '../../src/pipeline/inference-client.js';
+import { WorkerEngine } from '../../src/inference/worker-engine.js';
 import { sample } from '../helpers/paths.js';
 
 function decode(path: string, width: number, height: number): { data: Buffer; width: number; height: number } {
@@ -11,9 +11,9 @@ function decode(path: string, width: number, height: number): { data: Buffer; wi
   return { data, width, height };
 }
 
-describe('InferenceWorker', () => {
+describe('WorkerEngine', () => {
   it('loads the models in a worker thread and analyses frames there, keeping the event loop free', async () => {
-    const worker = new InferenceWorker({ threads: 1 });
+    const worker = new WorkerEngine({ threads: 1 });
     await worker.start();
     expect(worker.models.detector).toMatch(/^face-yunet-n@/);
     const frame = decode(sample(1), 1920, 1280);

@@ -1,12 +1,13 @@
-// Runs inside a worker thread: onnxruntime-node executes a session synchronously on the calling
-// thread, so inference lives here and the main event loop stays free for capture, timers and HTTP.
+// The inference worker thread, started by WorkerEngine (worker-engine.ts): onnxruntime-node executes a
+// session synchronously on the calling thread, so inference lives here and the main event loop stays
+// free for capture, timers and HTTP.
 // Besides frames it takes swap requests (a new model bundle for a task, loaded here and switched in
 // between two frames) and reports model health (NaN/constant outputs, errors) for automatic rollback.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { AnalyzerOptions } from '../analyze/analyze.js';
 import type { Task } from '../models/manifest.js';
 import type { Rect } from '../vision/image.js';
-import { SwappableAnalyzer } from './inference-swap.js';
+import type { AnalyzerOptions } from './analyzer.js';
+import { InProcessEngine } from './in-process.js';
 
 export interface WorkerRequest {
   id: number;
@@ -23,16 +24,16 @@ export interface SwapRequest { type: 'swap'; id: number; task: Task; dir: string
 
 const port = parentPort!;
 try {
-  const analyzer = await SwappableAnalyzer.load(workerData as AnalyzerOptions);
-  analyzer.on('health', (event) => port.postMessage({ type: 'health', event }));
-  port.postMessage({ type: 'ready', models: analyzer.models, providerFallbacks: analyzer.providerFallbacks });
+  const engine = await InProcessEngine.load(workerData as AnalyzerOptions);
+  engine.on('health', (event) => port.postMessage({ type: 'health', event }));
+  port.postMessage({ type: 'ready', models: engine.models, providerFallbacks: engine.providerFallbacks });
   // One frame at a time: frames from several cameras would otherwise interleave at every await, each
   // holding its pixels, tensors and crops at once (docs/performance.md has the measurement).
   // ONNX Runtime already spreads one run over all cores, so nothing is lost.
   let chain: Promise<void> = Promise.resolve();
   port.on('message', (req: WorkerRequest | SwapRequest) => {
     if ('type' in req) {
-      analyzer.swap(req.task, req.dir).then(
+      engine.swap(req.task, req.dir).then(
         (models) => port.postMessage({ type: 'swapped', id: req.id, models }),
         (err: unknown) => port.postMessage({ type: 'swap-failed', id: req.id, message: (err as Error).message }),
       );
@@ -43,7 +44,7 @@ try {
       data: Buffer.from(req.data, 0, req.width * req.height * 3), width: req.width, height: req.height,
       ...(copy ? { detectorCopy: { data: Buffer.from(copy.data, 0, copy.width * copy.height * 3), width: copy.width, height: copy.height } } : {}),
     };
-    const run = chain.then(() => analyzer.analyze(frame, req.roi, req.minFaceSize));
+    const run = chain.then(() => engine.analyze(frame, req.roi, req.minFaceSize));
     chain = run.then(() => undefined, () => undefined);
     run.then(
       (result) => port.postMessage({ type: 'result', id: req.id, result }),
