@@ -31,6 +31,8 @@ export class FaceDetector {
   readonly scoreThreshold: number;
   readonly iouThreshold: number;
   private readonly decoding: DetectorDecoding;
+  /** The last run's input tensor buffer, written again by the next (a 960x544 input is 6 MB). */
+  private inputBuffer: Float32Array | undefined;
 
   constructor(readonly bundle: BundleInfo, private readonly session: ort.InferenceSession, private readonly opts: DetectorOptions = {}) {
     this.decoding = bundle.manifest.decoding as DetectorDecoding;
@@ -54,8 +56,12 @@ export class FaceDetector {
 
   async detect(frame: Frame, roi?: Rect, scoreThreshold = this.scoreThreshold): Promise<Face[]> {
     const spec = this.bundle.manifest.input;
-    const { tensor, mapping } = frameToDetectorInput(frame, spec, roi);
+    // The input buffer of the last run is written again (taken, so a concurrent call makes its own).
+    const reuse = this.inputBuffer;
+    this.inputBuffer = undefined;
+    const { tensor, mapping } = frameToDetectorInput(frame, spec, roi, reuse);
     const out = await this.session.run({ [spec.name]: tensor });
+    if (tensor.data instanceof Float32Array) this.inputBuffer = tensor.data;
     const output = (name: string): Float32Array => {
       const t = out[name];
       if (!t) throw new Error(`${this.name}: model did not return its "${name}" output`);

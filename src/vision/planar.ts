@@ -10,20 +10,31 @@ export function planarApplies(spec: InputSpec): boolean {
   return spec.layout === 'NCHW' && spec.colour !== 'gray' && mean.every((m) => m === mean[0]) && std.every((s) => s === std[0]);
 }
 
-/** One BGR raster (any size) -> [1, 3, rows, cols] float32 in the manifest's colour order and normalisation. */
-export function planarTensor(img: Raster, spec: InputSpec): ort.Tensor {
+/**
+ * One BGR raster -> [1, 3, height, width] float32 in the manifest's colour order and normalisation. The
+ * output may be larger than the raster (a detector-sized copy padded to the model's stride): the rest
+ * reads as black. `out`, when given and of the right length, is written instead of a new array (the
+ * detector reuses one: a 960x544 input is 6 MB per frame otherwise).
+ */
+export function planarTensor(img: Raster, spec: InputSpec, width = img.cols, height = img.rows, out?: Float32Array): ort.Tensor {
   if (img.channels !== 3) throw new Error(`planarTensor: expected a 3-channel BGR image, got ${img.channels} channel(s)`);
   const a = spec.normalization.scale / (spec.normalization.std[0] ?? 1);
   const b = -(spec.normalization.mean[0] ?? 0) / (spec.normalization.std[0] ?? 1);
-  const plane = img.rows * img.cols;
-  const out = new Float32Array(3 * plane);
+  const plane = width * height;
+  const t = out?.length === 3 * plane ? out : new Float32Array(3 * plane);
   // Frames are BGR: RGB models read the planes in reverse.
   const [p0, p1, p2] = spec.colour === 'rgb' ? [2 * plane, plane, 0] : [0, plane, 2 * plane];
   const d = img.data;
-  for (let i = 0, j = 0; i < plane; i++, j += 3) {
-    out[p0 + i] = d[j]! * a + b;
-    out[p1 + i] = d[j + 1]! * a + b;
-    out[p2 + i] = d[j + 2]! * a + b;
+  const cols = Math.min(width, img.cols);
+  const rows = Math.min(height, img.rows);
+  // Black as the model sees it (0 * a + b, never -0).
+  if (cols < width || rows < height || t === out) t.fill(0 * a + b);
+  for (let y = 0; y < rows; y++) {
+    for (let x = 0, i = y * width, j = y * img.cols * 3; x < cols; x++, i++, j += 3) {
+      t[p0 + i] = d[j]! * a + b;
+      t[p1 + i] = d[j + 1]! * a + b;
+      t[p2 + i] = d[j + 2]! * a + b;
+    }
   }
-  return new ort.Tensor('float32', out, [1, 3, img.rows, img.cols]);
+  return new ort.Tensor('float32', t, [1, 3, height, width]);
 }

@@ -51,7 +51,7 @@ export function rastersToTensor(crops: Raster[], spec: InputSpec): ort.Tensor {
 }
 
 /** Resizes a whole frame (or its region of interest) to the detector input, per the manifest. */
-export function frameToDetectorInput(frame: Frame, spec: InputSpec, roi?: Rect): { tensor: ort.Tensor; mapping: InputMapping } {
+export function frameToDetectorInput(frame: Frame, spec: InputSpec, roi?: Rect, reuse?: Float32Array): { tensor: ort.Tensor; mapping: InputMapping } {
   const region: Rect = roi ?? { x: 0, y: 0, width: frame.width, height: frame.height };
   // What to sample (in frame pixels) into an outW x outH input.
   let rect: Rect;
@@ -74,8 +74,15 @@ export function frameToDetectorInput(frame: Frame, spec: InputSpec, roi?: Rect):
     rect = region;
   }
   const mapping: InputMapping = { scaleX: rect.width, scaleY: rect.height, offsetX: rect.x, offsetY: rect.y };
-  const mat = cropResize(...detectorSource(frame, rect, outW, outH), outW, outH, spec.resizeKernel);
-  const tensor = planarApplies(spec) ? planarTensor(mat, spec) : rastersToTensor([mat], spec);
+  const [src, srcRect] = detectorSource(frame, rect, outW, outH);
+  // Already at the input's scale from its origin (the detector copy, or a camera at the input's size):
+  // the pixels go straight into the tensor, what lies past them is black. Otherwise resample.
+  const exact = srcRect.x === 0 && srcRect.y === 0 && Math.abs(srcRect.width - outW) < 1e-6 && Math.abs(srcRect.height - outH) < 1e-6;
+  if (exact && planarApplies(spec)) {
+    return { tensor: planarTensor(src, spec, outW, outH, reuse), mapping };
+  }
+  const mat = cropResize(src, srcRect, outW, outH, spec.resizeKernel);
+  const tensor = planarApplies(spec) ? planarTensor(mat, spec, mat.cols, mat.rows, reuse) : rastersToTensor([mat], spec);
   return { tensor, mapping };
 }
 
