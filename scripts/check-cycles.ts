@@ -14,18 +14,23 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
 /** One import: the module specifier as written and the line it is on (1-based). */
-export interface ImportRef { spec: string; line: number }
+export interface ImportRef {
+  spec: string;
+  line: number;
+}
 
 /** Every module a TypeScript or JavaScript file imports or re-exports, type-only ones included. */
 export function importsOf(fileName: string, text: string): ImportRef[] {
   const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
   const refs: ImportRef[] = [];
   const add = (node: ts.Node | undefined): void => {
-    if (node && ts.isStringLiteralLike(node)) refs.push({ spec: node.text, line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
+    if (node && ts.isStringLiteralLike(node))
+      refs.push({ spec: node.text, line: sf.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
   };
   const visit = (node: ts.Node): void => {
     if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) add(node.moduleSpecifier);
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) add(node.moduleReference.expression);
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      add(node.moduleReference.expression);
     else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) add(node.arguments[0]);
     else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) add(node.argument.literal);
     ts.forEachChild(node, visit);
@@ -35,7 +40,11 @@ export function importsOf(fileName: string, text: string): ImportRef[] {
 }
 
 /** An import from one file of src/ to another, by path relative to src/ with `/` separators. */
-export interface Edge { from: string; to: string; line: number }
+export interface Edge {
+  from: string;
+  to: string;
+  line: number;
+}
 
 const SOURCE = /\.(ts|mts|cts|js|mjs|cjs)$/;
 
@@ -101,7 +110,7 @@ export function cyclesOf(graph: ReadonlyMap<string, ReadonlySet<string>>): strin
 
 function addEdge(graph: Map<string, Set<string>>, from: string, to: string): void {
   let set = graph.get(from);
-  if (!set) graph.set(from, set = new Set());
+  if (!set) graph.set(from, (set = new Set()));
   set.add(to);
 }
 
@@ -123,9 +132,15 @@ export function checkLayers(files: ReadonlyMap<string, string>): string[] {
     const via = new Map<string, string>();
     for (const e of edges) {
       const [ff, tf] = [folderOf(e.from), folderOf(e.to)];
-      if (ff !== tf && inCycle.has(ff) && inCycle.has(tf) && !via.has(`${ff} -> ${tf}`)) via.set(`${ff} -> ${tf}`, `${e.from}:${e.line}`);
+      if (ff !== tf && inCycle.has(ff) && inCycle.has(tf) && !via.has(`${ff} -> ${tf}`))
+        via.set(`${ff} -> ${tf}`, `${e.from}:${e.line}`);
     }
-    problems.push(`folder cycle ${scc.join(' <-> ')}, through:\n${[...via].sort().map(([k, v]) => `  ${k} (${v}…)`).join('\n')}`);
+    problems.push(
+      `folder cycle ${scc.join(' <-> ')}, through:\n${[...via]
+        .sort()
+        .map(([k, v]) => `  ${k} (${v}…)`)
+        .join('\n')}`,
+    );
   }
   for (const scc of cyclesOf(modules)) problems.push(`file cycle ${scc.join(' <-> ')}`);
   return problems;
@@ -138,7 +153,8 @@ export function readSources(dir: string): Map<string, string> {
     for (const ent of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, ent.name);
       if (ent.isDirectory()) walk(p);
-      else if (SOURCE.test(ent.name) && !ent.name.endsWith('.d.ts')) files.set(relative(dir, p).split(sep).join('/'), readFileSync(p, 'utf8'));
+      else if (SOURCE.test(ent.name) && !ent.name.endsWith('.d.ts'))
+        files.set(relative(dir, p).split(sep).join('/'), readFileSync(p, 'utf8'));
     }
   };
   walk(dir);
@@ -150,6 +166,8 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const files = readSources(dir);
   const problems = checkLayers(files);
   for (const p of problems) console.error(p);
-  console.log(`check-cycles: ${files.size} files in ${dir}/, ${problems.length === 0 ? 'no import cycle between folders or files, no folder imports the composition root' : `${problems.length} problem(s)`}`);
+  console.log(
+    `check-cycles: ${files.size} files in ${dir}/, ${problems.length === 0 ? 'no import cycle between folders or files, no folder imports the composition root' : `${problems.length} problem(s)`}`,
+  );
   process.exitCode = problems.length === 0 ? 0 : 1;
 }

@@ -69,7 +69,11 @@ export class Agent {
 
   private readonly opts: Required<AgentOptions>;
 
-  constructor(private readonly cfg: AgentConfig, private readonly log: Logger, opts: AgentOptions = {}) {
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly log: Logger,
+    opts: AgentOptions = {},
+  ) {
     this.opts = {
       extraSinks: opts.extraSinks ?? [],
       onFatal: opts.onFatal ?? (() => undefined),
@@ -162,7 +166,8 @@ export class Agent {
    */
   private async startSinks(): Promise<void> {
     const { cfg } = this;
-    if (cfg.sinks.jsonl.enabled) this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
+    if (cfg.sinks.jsonl.enabled)
+      this.sinks.push(new JsonLinesSink(cfg.sinks.jsonl.path === '-' ? process.stdout : cfg.sinks.jsonl.path));
     this.sinks.push(...this.opts.extraSinks);
     if (this.health) this.sinks.push(this.health.history);
     for (const s of this.sinks) await s.start();
@@ -179,17 +184,23 @@ export class Agent {
       // The capture adds its own module/camera fields and logs its state changes itself.
       const capture = new CameraCapture(captureConfig(c, copy), log);
       if (mqtt) capture.on('state', (ch) => mqtt.cameraState(ch));
-      const pipeline = new CameraPipeline({
-        cameraId: c.id,
-        ...(c.roi ? { roi: c.roi } : {}),
-        minFaceSize: c.minFaceSize,
-        tracker: cfg.tracker,
-        windowMs: cfg.aggregate.windowS * 1000,
-        minPeople: cfg.aggregate.minPeople,
-        modelLatency: this.modelLatency,
-        attention: cfg.attention,
-        ...(this.health?.preview.enabled ? { preview: this.health.preview } : {}),
-      }, capture, inference, this.sinks, log.child({ module: 'pipeline', camera: c.id }));
+      const pipeline = new CameraPipeline(
+        {
+          cameraId: c.id,
+          ...(c.roi ? { roi: c.roi } : {}),
+          minFaceSize: c.minFaceSize,
+          tracker: cfg.tracker,
+          windowMs: cfg.aggregate.windowS * 1000,
+          minPeople: cfg.aggregate.minPeople,
+          modelLatency: this.modelLatency,
+          attention: cfg.attention,
+          ...(this.health?.preview.enabled ? { preview: this.health.preview } : {}),
+        },
+        capture,
+        inference,
+        this.sinks,
+        log.child({ module: 'pipeline', camera: c.id }),
+      );
       this.cameras.push({ capture, pipeline, stallTimeoutS: c.stallTimeoutS });
     }
     for (const { capture, pipeline } of this.cameras) {
@@ -250,7 +261,11 @@ export class Agent {
   }
 
   private cameraStats(): ReadinessInput['cameras'] {
-    return this.cameras.map(({ capture, pipeline, stallTimeoutS }) => ({ capture: capture.stats(), pipeline: pipeline.stats(), stallTimeoutS }));
+    return this.cameras.map(({ capture, pipeline, stallTimeoutS }) => ({
+      capture: capture.stats(),
+      pipeline: pipeline.stats(),
+      stallTimeoutS,
+    }));
   }
 
   private statusOf(cams: ReadinessInput['cameras']): AgentStatus {
@@ -292,10 +307,16 @@ export class Agent {
     return {
       modelsLoaded: this.inference !== undefined && this.startedAt !== undefined,
       cameras: cams,
-      mqtt: m ? {
-        connected: m.connected, pending: m.outbox.pending, maxRows: this.cfg.outbox.maxRows,
-        writable: m.outbox.writable, storeError: m.outbox.storeError, unstored: m.outbox.unstored,
-      } : null,
+      mqtt: m
+        ? {
+            connected: m.connected,
+            pending: m.outbox.pending,
+            maxRows: this.cfg.outbox.maxRows,
+            writable: m.outbox.writable,
+            storeError: m.outbox.storeError,
+            unstored: m.outbox.unstored,
+          }
+        : null,
     };
   }
 }

@@ -16,7 +16,9 @@ import { ManifestError } from './models/manifest.js';
 
 export function buildProgram(): Command {
   const program = new Command('emotion-agent')
-    .description('Edge agent: detects faces in camera streams and aggregates their facial expressions, on ONNX Runtime.')
+    .description(
+      'Edge agent: detects faces in camera streams and aggregates their facial expressions, on ONNX Runtime.',
+    )
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run with --help for usage)')
     // Before any subcommand is added: subcommands copy this setting when they are created.
@@ -40,11 +42,17 @@ export async function main(argv: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (e.code?.startsWith('commander.')) {
       // commander already printed help/version/usage errors.
-      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help' ? EXIT.ok : EXIT.usage;
+      return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help'
+        ? EXIT.ok
+        : EXIT.usage;
     }
-    const code = err instanceof CliError || err instanceof ConfigError ? err.exitCode : err instanceof ManifestError ? EXIT.dataErr : EXIT.failure;
+    const code =
+      err instanceof CliError || err instanceof ConfigError
+        ? err.exitCode
+        : err instanceof ManifestError
+          ? EXIT.dataErr
+          : EXIT.failure;
     console.error(`emotion-agent: ${e.message ?? String(err)}`);
     return code;
   }
 }
-

@@ -18,11 +18,22 @@ import { RtspTestServer } from './helpers/rtsp-server.js';
 class MemorySink implements WindowSink {
   readonly name = 'memory';
   readonly windows: AggregateWindow[] = [];
-  start(): Promise<void> { return Promise.resolve(); }
-  write(w: AggregateWindow): Promise<void> { this.windows.push(w); return Promise.resolve(); }
-  flush(): Promise<void> { return Promise.resolve(); }
-  stop(): Promise<void> { return Promise.resolve(); }
-  of(camera: string): AggregateWindow[] { return this.windows.filter((w) => w.cameraId === camera); }
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  write(w: AggregateWindow): Promise<void> {
+    this.windows.push(w);
+    return Promise.resolve();
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
+  of(camera: string): AggregateWindow[] {
+    return this.windows.filter((w) => w.cameraId === camera);
+  }
 }
 
 const DEMO = join(ROOT, 'var', 'demo', 'demo.mp4');
@@ -33,8 +44,15 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-function agentFor(cameras: unknown[], over: Record<string, string> = {}, log = memoryLogger()): { agent: Agent; sink: MemorySink } {
-  const cfg = loadConfig({ env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cameras) }, argvOverrides: { 'sinks.jsonl.enabled': 'false', 'inference.threads': '1', 'http.port': '0', ...over } });
+function agentFor(
+  cameras: unknown[],
+  over: Record<string, string> = {},
+  log = memoryLogger(),
+): { agent: Agent; sink: MemorySink } {
+  const cfg = loadConfig({
+    env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cameras) },
+    argvOverrides: { 'sinks.jsonl.enabled': 'false', 'inference.threads': '1', 'http.port': '0', ...over },
+  });
   const sink = new MemorySink();
   // In-process inference: this file starts several agents in one process (see Agent's doc);
   // test/run.test.ts covers the daemon with its inference worker.
@@ -48,12 +66,16 @@ describe('Agent end to end', () => {
     // woman-phone-336p.mp4: 4.6 s, one woman smiling at her phone the whole time.
     // With the shipped detector (YuNet) and classifier (emotion-vgg, trained on crops framed like YuNet's
     // boxes). The borrowed classifier read this clip as sad with YuNet's taller boxes (docs/models.md).
-    const { agent, sink } = agentFor([{ id: 'phone', source: join(SHARED, 'videos', 'woman-phone-336p.mp4'), loop: false, fps: 5, minFaceSize: 20 }], { 'aggregate.minPeople': '1' });
+    const { agent, sink } = agentFor(
+      [{ id: 'phone', source: join(SHARED, 'videos', 'woman-phone-336p.mp4'), loop: false, fps: 5, minFaceSize: 20 }],
+      { 'aggregate.minPeople': '1' },
+    );
     await agent.start();
     await waitFor(() => agent.status().cameras[0]?.capture.state === 'stopped', 20_000);
     await agent.stop();
     const ws = sink.of('phone');
-    const total = (k: 'people' | 'newPeople' | 'framesAnalysed' | 'faceDetections'): number => ws.reduce((a, w) => a + w[k], 0);
+    const total = (k: 'people' | 'newPeople' | 'framesAnalysed' | 'faceDetections'): number =>
+      ws.reduce((a, w) => a + w[k], 0);
     expect(total('framesAnalysed')).toBeGreaterThanOrEqual(15);
     expect(total('faceDetections')).toBeGreaterThanOrEqual(15);
     expect(total('newPeople')).toBe(1);
@@ -67,17 +89,31 @@ describe('Agent end to end', () => {
 
   it('runs two cameras at once, and a bad one does not stop the good one', async () => {
     const lines: string[] = [];
-    const { agent, sink } = agentFor([
-      { id: 'good', source: DEMO, loop: true, fps: 5 },
-      { id: 'bad', source: 'rtsp://viewer:hunter22@127.0.0.1:1/stream', fps: 5, backoff: { initialMs: 200, maxMs: 1000 } },
-      { id: 'second', source: DEMO, loop: true, fps: 2 },
-    ], { 'aggregate.windowS': '2' }, memoryLogger(lines));
+    const { agent, sink } = agentFor(
+      [
+        { id: 'good', source: DEMO, loop: true, fps: 5 },
+        {
+          id: 'bad',
+          source: 'rtsp://viewer:hunter22@127.0.0.1:1/stream',
+          fps: 5,
+          backoff: { initialMs: 200, maxMs: 1000 },
+        },
+        { id: 'second', source: DEMO, loop: true, fps: 2 },
+      ],
+      { 'aggregate.windowS': '2' },
+      memoryLogger(lines),
+    );
     expect(existsSync(DEMO)).toBe(true);
     await agent.start();
     // Windows are clock-aligned, so two may close within about one window length of the start: also wait
     // for a few analysed frames per camera (the 2 fps one needs the longest).
-    const analyzed = (id: string): number => agent.status().cameras.find((c) => c.capture.id === id)?.pipeline.framesAnalysed ?? 0;
-    await waitFor(() => sink.of('good').length >= 2 && sink.of('second').length >= 2 && analyzed('good') > 3 && analyzed('second') > 3, 20_000);
+    const analyzed = (id: string): number =>
+      agent.status().cameras.find((c) => c.capture.id === id)?.pipeline.framesAnalysed ?? 0;
+    await waitFor(
+      () =>
+        sink.of('good').length >= 2 && sink.of('second').length >= 2 && analyzed('good') > 3 && analyzed('second') > 3,
+      20_000,
+    );
     const st = agent.status();
     const bad = st.cameras.find((c) => c.capture.id === 'bad')!;
     expect(['backoff', 'connecting']).toContain(bad.capture.state);
@@ -97,7 +133,10 @@ describe('Agent end to end', () => {
   it('keeps producing windows across an RTSP server dying and coming back, counting the reconnect', async () => {
     const server = await RtspTestServer.start({ file: DEMO });
     servers.push(server);
-    const { agent, sink } = agentFor([{ id: 'cam', source: server.url, fps: 5, stallTimeoutS: 3, backoff: { initialMs: 200, maxMs: 1000 } }], { 'aggregate.windowS': '2' });
+    const { agent, sink } = agentFor(
+      [{ id: 'cam', source: server.url, fps: 5, stallTimeoutS: 3, backoff: { initialMs: 200, maxMs: 1000 } }],
+      { 'aggregate.windowS': '2' },
+    );
     await agent.start();
     const cam = (): ReturnType<Agent['status']>['cameras'][number] => agent.status().cameras[0]!;
     await waitFor(() => cam().pipeline.framesAnalysed > 5, 20_000);
@@ -121,19 +160,30 @@ describe('Agent end to end', () => {
       sub.on('message', (topic, p) => got.push({ topic, text: p.toString() }));
       await sub.subscribeAsync('emotion-agent/app-test/#', { qos: 1 });
       const { agent } = agentFor([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], {
-        'device.id': 'app-test', 'mqtt.enabled': 'true', 'mqtt.url': broker.url, 'outbox.path': join(tmp, 'outbox.db'),
+        'device.id': 'app-test',
+        'mqtt.enabled': 'true',
+        'mqtt.url': broker.url,
+        'outbox.path': join(tmp, 'outbox.db'),
       });
       await agent.start();
       await waitFor(() => got.some((m) => m.topic.endsWith('/info')), 10_000);
-      const info = JSON.parse(got.find((m) => m.topic.endsWith('/info'))!.text) as { cameras: string[]; models: unknown };
+      const info = JSON.parse(got.find((m) => m.topic.endsWith('/info'))!.text) as {
+        cameras: string[];
+        models: unknown;
+      };
       expect(info.cameras).toEqual(['demo']);
       expect(info.models).not.toBeNull();
       await waitFor(() => agent.status().cameras[0]!.pipeline.framesAnalysed > 0, 20_000);
-      const states = (): string[] => got.filter((m) => m.topic === 'emotion-agent/app-test/cameras/demo/state').map((m) => (JSON.parse(m.text) as { state: string }).state);
+      const states = (): string[] =>
+        got
+          .filter((m) => m.topic === 'emotion-agent/app-test/cameras/demo/state')
+          .map((m) => (JSON.parse(m.text) as { state: string }).state);
       await waitFor(() => states().includes('streaming'), 5000);
       await agent.stop();
       await waitFor(() => got.at(-1)?.text === 'offline', 5000);
-      const windows = got.filter((m) => m.topic === 'emotion-agent/app-test/cameras/demo/window').map((m) => JSON.parse(m.text) as { seq: number; deviceId: string; partial: boolean });
+      const windows = got
+        .filter((m) => m.topic === 'emotion-agent/app-test/cameras/demo/window')
+        .map((m) => JSON.parse(m.text) as { seq: number; deviceId: string; partial: boolean });
       expect(windows.length).toBeGreaterThanOrEqual(1);
       expect(windows[0]).toMatchObject({ seq: 1, deviceId: 'app-test' });
       expect(windows.at(-1)!.partial).toBe(true);
@@ -147,7 +197,14 @@ describe('Agent end to end', () => {
   it('mqtt.url = embedded: starts its own broker (clients see online and a window) and closes it at stop; a taken port means no MQTT, windows go on', async () => {
     const tmp = mkdtempSync(join(tmpdir(), 'ea-app-embedded-'));
     const port = await freePort();
-    const over = { 'device.id': 'emb', 'mqtt.enabled': 'true', 'mqtt.url': 'embedded', 'mqtt.embeddedPort': String(port), 'outbox.path': join(tmp, 'outbox.db'), 'aggregate.windowS': '1' };
+    const over = {
+      'device.id': 'emb',
+      'mqtt.enabled': 'true',
+      'mqtt.url': 'embedded',
+      'mqtt.embeddedPort': String(port),
+      'outbox.path': join(tmp, 'outbox.db'),
+      'aggregate.windowS': '1',
+    };
     try {
       const { agent } = agentFor([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], over);
       await agent.start();

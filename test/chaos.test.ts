@@ -16,7 +16,23 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('chaos suite', () => {
   it('one seeded minute (seed 21: disk full, SIGKILL, broker restart, camera loss first): nothing lost without trace, no invalid payload, no secret, no crash', () => {
     const out = join(tmp, 'report.json');
-    const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'scripts', 'chaos', 'index.ts'), '--minutes', '1', '--seed', '21', '--out', out, '--dir', join(tmp, 'run')], { encoding: 'utf8', timeout: 840_000 });
+    const r = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        TSX,
+        join(ROOT, 'scripts', 'chaos', 'index.ts'),
+        '--minutes',
+        '1',
+        '--seed',
+        '21',
+        '--out',
+        out,
+        '--dir',
+        join(tmp, 'run'),
+      ],
+      { encoding: 'utf8', timeout: 840_000 },
+    );
     const report = JSON.parse(readFileSync(out, 'utf8')) as ChaosReport;
     const why = `${r.stdout}\n${r.stderr.slice(-3000)}`;
     expect(report.produced, why).toBeGreaterThan(0);

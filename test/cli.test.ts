@@ -14,7 +14,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli.ts'), ...args], {
-    cwd: tmp, encoding: 'utf8', timeout: 120_000,
+    cwd: tmp,
+    encoding: 'utf8',
+    timeout: 120_000,
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -74,7 +76,9 @@ describe('emotion-agent CLI', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
-    const frame = JSON.parse(lines[0]!) as { faces: { box: { width: number }; score: number; emotion: string; probabilities: Record<string, number> }[] };
+    const frame = JSON.parse(lines[0]!) as {
+      faces: { box: { width: number }; score: number; emotion: string; probabilities: Record<string, number> }[];
+    };
     expect(frame.faces).toHaveLength(3);
     for (const f of frame.faces) {
       expect(f.box.width).toBeGreaterThan(100);
@@ -91,7 +95,20 @@ describe('emotion-agent CLI', () => {
     expect(r.code).toBe(0);
     expect(r.stdout.match(/^frame \d+ /gm)).toHaveLength(3);
     expect(r.stdout).toMatch(/face \d+%/);
-    const probe = spawnSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries', 'stream=nb_read_frames,width', '-of', 'csv=p=0', join(tmp, 'out.mp4')], { encoding: 'utf8' });
+    const probe = spawnSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-count_frames',
+        '-show_entries',
+        'stream=nb_read_frames,width',
+        '-of',
+        'csv=p=0',
+        join(tmp, 'out.mp4'),
+      ],
+      { encoding: 'utf8' },
+    );
     expect(probe.stdout.trim()).toBe('1280,3');
   });
 
@@ -118,14 +135,19 @@ describe('emotion-agent CLI', () => {
 
   it('evaluate --json on a tiny labelled set writes report.json and report.html', () => {
     const dir = join(tmp, 'tiny');
-    for (const [i, label] of [[1, 'happy'], [3, 'happy'], [2, 'neutral']] as const) {
+    for (const [i, label] of [
+      [1, 'happy'],
+      [3, 'happy'],
+      [2, 'neutral'],
+    ] as const) {
       mkdirSync(join(dir, label), { recursive: true });
       cpSync(sample(i), join(dir, label, `s${i}.jpg`));
     }
     const r = cli('evaluate', '--data', 'tiny', '--out', 'rep', '--json');
     expect(r.code).toBe(0);
     const rep = JSON.parse(r.stdout) as Record<string, unknown>;
-    for (const k of ['accuracy', 'macroF1', 'perClass', 'confusion', 'rocAuc', 'msPerFace']) expect(rep).toHaveProperty(k);
+    for (const k of ['accuracy', 'macroF1', 'perClass', 'confusion', 'rocAuc', 'msPerFace'])
+      expect(rep).toHaveProperty(k);
     expect(rep.samples).toBe(3);
     expect(readFileSync(join(tmp, 'rep', 'report.html'), 'utf8')).toContain('<svg');
     expect(JSON.parse(readFileSync(join(tmp, 'rep', 'report.json'), 'utf8'))).toHaveProperty('confusion');
@@ -135,6 +157,11 @@ describe('emotion-agent CLI', () => {
     const r = cli('models', 'list', '--json');
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout) as { task: string; default: boolean }[];
-    expect(rows.filter((x) => x.default).map((x) => x.task).sort()).toEqual(['emotion-classifier', 'face-detector']);
+    expect(
+      rows
+        .filter((x) => x.default)
+        .map((x) => x.task)
+        .sort(),
+    ).toEqual(['emotion-classifier', 'face-detector']);
   });
 });

@@ -24,7 +24,9 @@ import { shippedVariant, withNaNOnRealImages } from './models/fixtures.js';
 const TASK = 'emotion-classifier' as const;
 const tmp = mkdtempSync(join(tmpdir(), 'ea-e2e-safety-'));
 const keys = generateKeys();
-const validWindow = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'window.schema.json'), 'utf8')) as object);
+const validWindow = new Ajv({ strict: false }).compile(
+  JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'window.schema.json'), 'utf8')) as object,
+);
 let broker: Mosquitto;
 let agent: AgentProcess;
 let obs: Observer;
@@ -32,38 +34,65 @@ let port = 0;
 
 const state = (): ModelTaskState => obs.model![TASK];
 const bundle = (name: string): string => join(tmp, 'bundles', name);
-const pushTo = async (name: string, o: { settleS?: number; allowDowngrade?: boolean } = {}): Promise<{ ok: boolean; lines: string[] }> => {
+const pushTo = async (
+  name: string,
+  o: { settleS?: number; allowDowngrade?: boolean } = {},
+): Promise<{ ok: boolean; lines: string[] }> => {
   const lines: string[] = [];
-  const ok = await push(bundle(name), { broker: broker.url, device: 'kiosk-s', prefix: 'emotion-agent', timeout: 120, replyWaitS: 1, settleS: 0, ...o }, (l) => lines.push(l));
+  const ok = await push(
+    bundle(name),
+    { broker: broker.url, device: 'kiosk-s', prefix: 'emotion-agent', timeout: 120, replyWaitS: 1, settleS: 0, ...o },
+    (l) => lines.push(l),
+  );
   return { ok, lines };
 };
-const status = async (): Promise<ApiStatus> => (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as ApiStatus;
+const status = async (): Promise<ApiStatus> =>
+  (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as ApiStatus;
 
 beforeAll(async () => {
   broker = await Mosquitto.start();
   obs = await Observer.start(broker.url, 'emotion-agent/kiosk-s');
   const k = keys.privatePem;
-  const allow = (m: Record<string, unknown>, b: Uint8Array): Uint8Array => { m.allowDowngrade = true; return b; };
+  const allow = (m: Record<string, unknown>, b: Uint8Array): Uint8Array => {
+    m.allowDowngrade = true;
+    return b;
+  };
   await shippedVariant(bundle('nanfaces'), 'emotion-fp32', '2.0.0', k, (_m, b) => withNaNOnRealImages(b), 2);
   await shippedVariant(bundle('newer'), 'emotion-int8', '3.0.0', k);
   await shippedVariant(bundle('older'), 'emotion-int8', '2.5.0', k);
   await shippedVariant(bundle('older-allowed'), 'emotion-int8', '2.6.0', k, allow);
   port = await freePort();
-  agent = new AgentProcess({
-    EMOTION_AGENT_DEVICE_ID: 'kiosk-s',
-    EMOTION_AGENT_CAMERAS: JSON.stringify([{ id: 'demo', source: join(ROOT, 'var', 'demo', 'demo.mp4'), loop: true, fps: 4 }]),
-    EMOTION_AGENT_AGGREGATE_WINDOW_S: '2', EMOTION_AGENT_AGGREGATE_MIN_PEOPLE: '1',
-    EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false', EMOTION_AGENT_INFERENCE_THREADS: '1', EMOTION_AGENT_HTTP_PORT: String(port),
-    EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: broker.url, EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '0',
-    EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'), EMOTION_AGENT_LOG_LEVEL: 'info',
-    // The update checks count versions from the borrowed model's 1.0.0, whatever the default is.
-    EMOTION_AGENT_MODELS_CLASSIFIER: join(ROOT, 'models', 'emotion-int8'),
-    EMOTION_AGENT_MODELS_UPDATE_TRUSTED_KEYS: keys.publicKey, EMOTION_AGENT_MODELS_UPDATE_DIR: join(tmp, 'store'),
-    EMOTION_AGENT_MODELS_UPDATE_LATENCY_MULTIPLE: '5',
-  }, tmp);
+  agent = new AgentProcess(
+    {
+      EMOTION_AGENT_DEVICE_ID: 'kiosk-s',
+      EMOTION_AGENT_CAMERAS: JSON.stringify([
+        { id: 'demo', source: join(ROOT, 'var', 'demo', 'demo.mp4'), loop: true, fps: 4 },
+      ]),
+      EMOTION_AGENT_AGGREGATE_WINDOW_S: '2',
+      EMOTION_AGENT_AGGREGATE_MIN_PEOPLE: '1',
+      EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false',
+      EMOTION_AGENT_INFERENCE_THREADS: '1',
+      EMOTION_AGENT_HTTP_PORT: String(port),
+      EMOTION_AGENT_MQTT_ENABLED: 'true',
+      EMOTION_AGENT_MQTT_URL: broker.url,
+      EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '0',
+      EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'),
+      EMOTION_AGENT_LOG_LEVEL: 'info',
+      // The update checks count versions from the borrowed model's 1.0.0, whatever the default is.
+      EMOTION_AGENT_MODELS_CLASSIFIER: join(ROOT, 'models', 'emotion-int8'),
+      EMOTION_AGENT_MODELS_UPDATE_TRUSTED_KEYS: keys.publicKey,
+      EMOTION_AGENT_MODELS_UPDATE_DIR: join(tmp, 'store'),
+      EMOTION_AGENT_MODELS_UPDATE_LATENCY_MULTIPLE: '5',
+    },
+    tmp,
+  );
   const t0 = Date.now();
   agent.start();
-  await waitFor(() => obs.model !== undefined && obs.windows.some((w) => w.receivedAt > t0 && w.faceDetections > 0), 90_000, 'the agent to publish a window with faces');
+  await waitFor(
+    () => obs.model !== undefined && obs.windows.some((w) => w.receivedAt > t0 && w.faceDetections > 0),
+    90_000,
+    'the agent to publish a window with faces',
+  );
 }, 240_000);
 
 afterAll(async () => {
@@ -80,14 +109,20 @@ describe('model safety, end to end', () => {
     expect(lines.join('\n')).toMatch(/kiosk-s emotion-classifier rolled_back 1\.0\.0: automatic rollback: NaN outputs/);
     expect(state()).toMatchObject({ state: 'rolled_back', version: '1.0.0', previousVersion: '2.0.0' });
     const since = Date.now();
-    await waitFor(() => obs.windows.some((w) => w.startMs >= since && w.faceDetections > 0), 30_000, 'a window with faces after the rollback');
+    await waitFor(
+      () => obs.windows.some((w) => w.startMs >= since && w.faceDetections > 0),
+      30_000,
+      'a window with faces after the rollback',
+    );
     expect((await status()).cameras[0]!.framesDiscarded).toBeGreaterThan(0);
     for (const w of obs.windows) {
       const payload: Partial<typeof w> = { ...w };
       delete payload.receivedAt; // added by the observer
       expect(validWindow(payload), `${JSON.stringify(payload)}: ${JSON.stringify(validWindow.errors)}`).toBe(true);
     }
-    expect(obs.windows.every((w) => w.meanProbabilities === null || w.meanProbabilities.every((p) => typeof p === 'number'))).toBe(true);
+    expect(
+      obs.windows.every((w) => w.meanProbabilities === null || w.meanProbabilities.every((p) => typeof p === 'number')),
+    ).toBe(true);
   }, 180_000);
 
   it('refuses a lower version unless the command asks AND the signed manifest allows it; rollback still works', async () => {
@@ -97,16 +132,26 @@ describe('model safety, end to end', () => {
     for (const allowDowngrade of [false, true]) {
       const r = await pushTo('older', { allowDowngrade });
       expect(r.ok).toBe(false);
-      expect(r.lines.join('\n')).toMatch(/refused: bad_request: version 2\.5\.0 is lower than the serving 3\.0\.0: refused as a downgrade or replay \(.*signed manifest does not carry allowDowngrade/);
+      expect(r.lines.join('\n')).toMatch(
+        /refused: bad_request: version 2\.5\.0 is lower than the serving 3\.0\.0: refused as a downgrade or replay \(.*signed manifest does not carry allowDowngrade/,
+      );
     }
     // Signed permission but the operator did not ask.
     const asked = await pushTo('older-allowed');
     expect(asked.lines.join('\n')).toMatch(/command does not say args\.allowDowngrade: true\)/);
     // The permission added to the manifest after signing: accepted for checking, then refused by the signature.
     const { args } = updateArgs(bundle('older'), {});
-    const forged = await obs.command('model/update', { ...args, manifest: { ...(args.manifest as object), allowDowngrade: true }, allowDowngrade: true });
+    const forged = await obs.command('model/update', {
+      ...args,
+      manifest: { ...(args.manifest as object), allowDowngrade: true },
+      allowDowngrade: true,
+    });
     expect(forged).toMatchObject({ ok: true });
-    await waitFor(() => state().state === 'failed' && state().target === '2.5.0', 30_000, 'the forged permission refused');
+    await waitFor(
+      () => state().state === 'failed' && state().target === '2.5.0',
+      30_000,
+      'the forged permission refused',
+    );
     expect(state().error).toMatch(/signature/);
     expect(state().version).toBe('3.0.0');
     // Both: a deliberate downgrade.

@@ -14,7 +14,16 @@ import { AgentProcess, Observer, waitFor } from './helpers/agent-process.js';
 import { HttpsFiles } from './helpers/https-files.js';
 import { Mosquitto } from './helpers/mosquitto.js';
 import { ROOT } from './helpers/paths.js';
-import { makeBundle, shippedEmotion, shippedVariant, withExtraClass, withInputSize, withNaNOnRealImages, withNaNOutput, withSlowChain } from './models/fixtures.js';
+import {
+  makeBundle,
+  shippedEmotion,
+  shippedVariant,
+  withExtraClass,
+  withInputSize,
+  withNaNOnRealImages,
+  withNaNOutput,
+  withSlowChain,
+} from './models/fixtures.js';
 
 const TASK = 'emotion-classifier' as const;
 const tmp = mkdtempSync(join(tmpdir(), 'ea-e2e-model-'));
@@ -36,18 +45,38 @@ function serve(name: string, opts: { tamper?: boolean; cutFirst?: boolean } = {}
   for (const f of Object.keys(m.files)) {
     const bytes = Buffer.from(readFileSync(join(dir, f)));
     if (opts.tamper && f === 'model.onnx') bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff;
-    https.put(`/${name}/${f}`, { bytes, token: 'sesame', ...(opts.cutFirst && f === 'model.onnx' ? { cutFirst: true } : {}) });
+    https.put(`/${name}/${f}`, {
+      bytes,
+      token: 'sesame',
+      ...(opts.cutFirst && f === 'model.onnx' ? { cutFirst: true } : {}),
+    });
   }
   return `${https.url}/${name}`;
 }
 
 const pushTo = (name: string, baseUrl?: string, settleS = 0): Promise<boolean> =>
-  push(bundle(name), { broker: broker.url, device: 'kiosk-1', prefix: 'emotion-agent', timeout: 120, replyWaitS: 1, settleS, ...(baseUrl ? { baseUrl, token: 'sesame' } : {}) }, (l) => lines.push(l));
+  push(
+    bundle(name),
+    {
+      broker: broker.url,
+      device: 'kiosk-1',
+      prefix: 'emotion-agent',
+      timeout: 120,
+      replyWaitS: 1,
+      settleS,
+      ...(baseUrl ? { baseUrl, token: 'sesame' } : {}),
+    },
+    (l) => lines.push(l),
+  );
 
 /** A fresh window with analysed faces after `since`: the model serving can do its job. */
 async function servesAfter(since: number): Promise<void> {
   // startMs: a window analysed entirely after `since` (replayed windows from before a restart do not count).
-  await waitFor(() => obs.windows.some((w) => w.startMs >= since && w.framesAnalysed > 0 && w.faceDetections > 0), 30_000, 'a window with faces');
+  await waitFor(
+    () => obs.windows.some((w) => w.startMs >= since && w.framesAnalysed > 0 && w.faceDetections > 0),
+    30_000,
+    'a window with faces',
+  );
 }
 
 /** Starts the agent and waits for its own first model state and window (not the retained ones of the last run). */
@@ -55,22 +84,41 @@ async function startAgent(): Promise<void> {
   const states = obs.modelStates.length;
   const t0 = Date.now();
   agent.start();
-  await waitFor(() => obs.modelStates.length > states && obs.windows.some((w) => w.receivedAt > t0), 60_000, 'the agent to publish');
+  await waitFor(
+    () => obs.modelStates.length > states && obs.windows.some((w) => w.receivedAt > t0),
+    60_000,
+    'the agent to publish',
+  );
 }
 
 beforeAll(async () => {
   broker = await Mosquitto.start();
   https = await HttpsFiles.start();
   obs = await Observer.start(broker.url, 'emotion-agent/kiosk-1');
-  const v = (name: string, version: string, key: string | undefined, edit?: Parameters<typeof shippedVariant>[4], golden = 2, src = 'emotion-int8'): Promise<string> =>
-    shippedVariant(bundle(name), src, version, key, edit, golden);
+  const v = (
+    name: string,
+    version: string,
+    key: string | undefined,
+    edit?: Parameters<typeof shippedVariant>[4],
+    golden = 2,
+    src = 'emotion-int8',
+  ): Promise<string> => shippedVariant(bundle(name), src, version, key, edit, golden);
   const k = keys.privatePem;
   await v('good', '2.0.0', k, undefined, 2, 'emotion-fp32');
   await v('badsig', '2.1.0', rogue.privatePem);
   await v('tampered', '2.2.0', k);
   await v('unsigned', '2.3.0', undefined);
   await v('shape', '2.4.0', k, (_m, b) => withInputSize(b, 48), 0);
-  await v('labels', '2.5.0', k, (m, b) => { (m.outputs as { shape: number[] }[])[0]!.shape = [-1, 8]; return withExtraClass(b); }, 0);
+  await v(
+    'labels',
+    '2.5.0',
+    k,
+    (m, b) => {
+      (m.outputs as { shape: number[] }[])[0]!.shape = [-1, 8];
+      return withExtraClass(b);
+    },
+    0,
+  );
   await v('corrupt', '2.6.0', k, (_m, b) => b.subarray(0, 5000), 0);
   await v('nan', '2.7.0', k, (_m, b) => withNaNOutput(b), 0);
   await v('slow', '2.8.0', k, (_m, b) => withSlowChain(b, 600));
@@ -80,20 +128,39 @@ beforeAll(async () => {
   await v('fleet', '6.0.0', k);
   const { manifest, model } = shippedEmotion();
   manifest.version = '3.1.0';
-  await makeBundle(bundle('oversize'), manifest, { 'model.onnx': model, 'padding.bin': Buffer.alloc(3 * 1024 * 1024, 7) }, { key: k, golden: 0 });
-  agent = new AgentProcess({
-    EMOTION_AGENT_DEVICE_ID: 'kiosk-1',
-    EMOTION_AGENT_CAMERAS: JSON.stringify([{ id: 'demo', source: join(ROOT, 'var', 'demo', 'demo.mp4'), loop: true, fps: 4 }]),
-    EMOTION_AGENT_AGGREGATE_WINDOW_S: '2', EMOTION_AGENT_AGGREGATE_MIN_PEOPLE: '1',
-    EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false', EMOTION_AGENT_INFERENCE_THREADS: '1', EMOTION_AGENT_HTTP_PORT: '0',
-    EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: broker.url, EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '0',
-    EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'), EMOTION_AGENT_LOG_LEVEL: 'info',
-    // The update checks count versions from the borrowed model's 1.0.0, whatever the default is.
-    EMOTION_AGENT_MODELS_CLASSIFIER: join(ROOT, 'models', 'emotion-int8'),
-    EMOTION_AGENT_MODELS_UPDATE_TRUSTED_KEYS: keys.publicKey, EMOTION_AGENT_MODELS_UPDATE_DIR: join(tmp, 'store'),
-    EMOTION_AGENT_MODELS_UPDATE_CA: https.caFile, EMOTION_AGENT_MODELS_UPDATE_LATENCY_MULTIPLE: '5',
-    EMOTION_AGENT_MODELS_UPDATE_MAX_FILE_BYTES: String(2 * 1024 * 1024), EMOTION_AGENT_MODELS_UPDATE_CRASH_LOOP_BOOTS: '1',
-  }, tmp);
+  await makeBundle(
+    bundle('oversize'),
+    manifest,
+    { 'model.onnx': model, 'padding.bin': Buffer.alloc(3 * 1024 * 1024, 7) },
+    { key: k, golden: 0 },
+  );
+  agent = new AgentProcess(
+    {
+      EMOTION_AGENT_DEVICE_ID: 'kiosk-1',
+      EMOTION_AGENT_CAMERAS: JSON.stringify([
+        { id: 'demo', source: join(ROOT, 'var', 'demo', 'demo.mp4'), loop: true, fps: 4 },
+      ]),
+      EMOTION_AGENT_AGGREGATE_WINDOW_S: '2',
+      EMOTION_AGENT_AGGREGATE_MIN_PEOPLE: '1',
+      EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false',
+      EMOTION_AGENT_INFERENCE_THREADS: '1',
+      EMOTION_AGENT_HTTP_PORT: '0',
+      EMOTION_AGENT_MQTT_ENABLED: 'true',
+      EMOTION_AGENT_MQTT_URL: broker.url,
+      EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '0',
+      EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'),
+      EMOTION_AGENT_LOG_LEVEL: 'info',
+      // The update checks count versions from the borrowed model's 1.0.0, whatever the default is.
+      EMOTION_AGENT_MODELS_CLASSIFIER: join(ROOT, 'models', 'emotion-int8'),
+      EMOTION_AGENT_MODELS_UPDATE_TRUSTED_KEYS: keys.publicKey,
+      EMOTION_AGENT_MODELS_UPDATE_DIR: join(tmp, 'store'),
+      EMOTION_AGENT_MODELS_UPDATE_CA: https.caFile,
+      EMOTION_AGENT_MODELS_UPDATE_LATENCY_MULTIPLE: '5',
+      EMOTION_AGENT_MODELS_UPDATE_MAX_FILE_BYTES: String(2 * 1024 * 1024),
+      EMOTION_AGENT_MODELS_UPDATE_CRASH_LOOP_BOOTS: '1',
+    },
+    tmp,
+  );
   await startAgent();
 }, 300_000);
 
@@ -113,7 +180,11 @@ describe('remote model update, end to end', () => {
     expect(state()).toMatchObject({ state: 'active', version: '2.0.0', previousVersion: '1.0.0', error: null });
     await waitFor(() => obs.info?.models?.classifier === 'emotion@2.0.0', 10_000, 'info naming the new model');
     const activeAt = Date.now();
-    await waitFor(() => obs.windows.filter((w) => w.receivedAt > activeAt).length >= 2, 30_000, 'two windows after activation');
+    await waitFor(
+      () => obs.windows.filter((w) => w.receivedAt > activeAt).length >= 2,
+      30_000,
+      'two windows after activation',
+    );
     // No window lost across the swap: seq has no gap and each window starts where the last one ended.
     const ws = obs.windows.slice(Math.max(0, before - 1));
     for (let i = 1; i < ws.length; i++) {
@@ -123,19 +194,32 @@ describe('remote model update, end to end', () => {
     expect(ws.at(-1)!.framesAnalysed).toBeGreaterThan(0);
     expect(https.requests.filter((r) => r.path.startsWith('/good/')).every((r) => r.status === 200)).toBe(true);
     const status = await obs.command('model/status');
-    expect(status).toMatchObject({ ok: true, result: { [TASK]: { version: '2.0.0' }, stored: { [TASK]: { current: { version: '2.0.0' } } } } });
+    expect(status).toMatchObject({
+      ok: true,
+      result: { [TASK]: { version: '2.0.0' }, stored: { [TASK]: { current: { version: '2.0.0' } } } },
+    });
   }, 120_000);
 
   const bad: [string, string, RegExp, boolean][] = [
     ['a bad signature', 'badsig', /bad signature: .* does not verify against any trusted key/, false],
     ['a tampered file', 'tampered', /files\.model\.onnx: sha256 .* \(tampered or corrupt\)/, true],
     ['an unsigned bundle', 'unsigned', /unsigned bundle refused/, false],
-    ['a wrong input shape', 'shape', /input\.shape: manifest says \[-1,64,64,1\], the ONNX model has \[.*48,48,1\]/, false],
+    [
+      'a wrong input shape',
+      'shape',
+      /input\.shape: manifest says \[-1,64,64,1\], the ONNX model has \[.*48,48,1\]/,
+      false,
+    ],
     ['wrong labels', 'labels', /labels\.modelOrder: 7 labels but output "probabilities" has 8 classes/, false],
     ['a corrupt ONNX file', 'corrupt', /model\.onnx: ONNX Runtime cannot load it/, false],
     ['a model producing NaN', 'nan', /produces NaN/, false],
     ['a too slow model', 'slow', /too slow: .* more than 5x the serving model's/, false],
-    ['an oversize file', 'oversize', /files\.padding\.bin: oversize: 3145728 bytes exceeds models\.update\.maxFileBytes/, true],
+    [
+      'an oversize file',
+      'oversize',
+      /files\.padding\.bin: oversize: 3145728 bytes exceeds models\.update\.maxFileBytes/,
+      true,
+    ],
   ];
   for (const [what, name, error, viaUrl] of bad) {
     it(`refuses ${what}: the old model keeps serving, the model state says why`, async () => {
@@ -163,7 +247,11 @@ describe('remote model update, end to end', () => {
   it('a second update while one runs is refused as busy', async () => {
     const first = pushTo('later');
     // Validation alone (a child process loading ONNX Runtime) takes far longer than one command round trip.
-    await waitFor(() => state().target === '5.0.0' && ['verifying', 'downloading', 'validating'].includes(state().state), 20_000, 'the first update to run');
+    await waitFor(
+      () => state().target === '5.0.0' && ['verifying', 'downloading', 'validating'].includes(state().state),
+      20_000,
+      'the first update to run',
+    );
     const r = await obs.command('model/update', updateArgs(bundle('later'), {}).args);
     expect(r).toMatchObject({ ok: false, error: { code: 'busy' } });
     expect(await first).toBe(true);
@@ -182,7 +270,11 @@ describe('remote model update, end to end', () => {
   it('rolls back automatically when the new model gives NaN on real frames', async () => {
     // It passes validation (only real faces make it fail) and activates; push watches and reports the rollback as a failure.
     expect(await pushTo('autonan', undefined, 60)).toBe(false);
-    await waitFor(() => state().state === 'rolled_back' && state().previousVersion === '4.0.0', 60_000, 'the automatic rollback');
+    await waitFor(
+      () => state().state === 'rolled_back' && state().previousVersion === '4.0.0',
+      60_000,
+      'the automatic rollback',
+    );
     expect(state().version).toBe('3.0.0');
     expect(state().error).toMatch(/automatic rollback: NaN outputs on 3 frames after activation/);
     await servesAfter(Date.now());
@@ -195,7 +287,11 @@ describe('remote model update, end to end', () => {
     void done; // the device is gone; push ends at its timeout
     const t0 = Date.now();
     await startAgent();
-    await waitFor(() => state().state === 'failed' && state().error?.includes('interrupted by a restart') === true, 60_000, 'the reset state');
+    await waitFor(
+      () => state().state === 'failed' && state().error?.includes('interrupted by a restart') === true,
+      60_000,
+      'the reset state',
+    );
     expect(state()).toMatchObject({ state: 'failed', version: '3.0.0', target: '5.0.0' });
     expect(state().error).toMatch(/interrupted by a restart while validating version 5\.0\.0/);
     await servesAfter(t0);
@@ -212,7 +308,11 @@ describe('remote model update, end to end', () => {
     await agent.kill('SIGKILL');
     const t0 = Date.now();
     await startAgent(); // boot 2: a crash loop
-    await waitFor(() => state().state === 'rolled_back' && state().previousVersion === '5.0.0', 60_000, 'the crash-loop rollback');
+    await waitFor(
+      () => state().state === 'rolled_back' && state().previousVersion === '5.0.0',
+      60_000,
+      'the crash-loop rollback',
+    );
     expect(state().version).toBe('3.0.0');
     expect(state().error).toMatch(/crash loop: 1 restarts while version 5\.0\.0 was on probation/);
     await servesAfter(t0);
@@ -221,7 +321,11 @@ describe('remote model update, end to end', () => {
   it('a fleet-wide push (--all) updates every device that answers', async () => {
     const out: string[] = [];
     // A newer version than the serving 3.0.0: a lower one would be refused as a downgrade (test/e2e-model-safety.test.ts).
-    const ok = await push(bundle('fleet'), { broker: broker.url, all: true, prefix: 'emotion-agent', timeout: 120, replyWaitS: 2, settleS: 0 }, (l) => out.push(l));
+    const ok = await push(
+      bundle('fleet'),
+      { broker: broker.url, all: true, prefix: 'emotion-agent', timeout: 120, replyWaitS: 2, settleS: 0 },
+      (l) => out.push(l),
+    );
     expect(ok, out.join('\n')).toBe(true);
     expect(out).toContain('kiosk-1 accepted emotion-classifier@6.0.0');
     expect(state()).toMatchObject({ state: 'active', version: '6.0.0', previousVersion: '3.0.0' });

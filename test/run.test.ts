@@ -18,20 +18,39 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, EMOTION_AGENT_HTTP_PORT: '0', ...extra };
 }
 
-function cli(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], { cwd: tmp, env, encoding: 'utf8', timeout: 60_000 });
+function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv = cleanEnv(),
+): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', TSX, CLI, ...args], {
+    cwd: tmp,
+    env,
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The demo daemon, once its camera streams and `settleMs` more have passed (frames being analysed). */
-async function demoStreaming(logLevel: string, settleMs: number): Promise<{ child: ChildProcess; out: { stdout: string; stderr: string }; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--log-level', logLevel], { cwd: tmp, env: cleanEnv({ EMOTION_AGENT_INFERENCE_THREADS: '1' }) });
+async function demoStreaming(
+  logLevel: string,
+  settleMs: number,
+): Promise<{ child: ChildProcess; out: { stdout: string; stderr: string }; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', '--log-level', logLevel], {
+    cwd: tmp,
+    env: cleanEnv({ EMOTION_AGENT_INFERENCE_THREADS: '1' }),
+  });
   const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (d: Buffer) => { out.stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out.stderr += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    out.stdout += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    out.stderr += d.toString();
+  });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const t0 = Date.now();
-  while (!out.stderr.includes('"state":"streaming"') && Date.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 200));
+  while (!out.stderr.includes('"state":"streaming"') && Date.now() - t0 < 60_000)
+    await new Promise((r) => setTimeout(r, 200));
   await new Promise((r) => setTimeout(r, settleMs));
   return { child, out, exited };
 }
@@ -46,7 +65,13 @@ describe('emotion-agent run', () => {
     const code = await exited;
     expect(code).toBe(0);
     expect(Date.now() - tKill).toBeLessThan(10_000);
-    const windows = out.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { cameraId: string; partial: boolean; framesAnalysed: number; faceDetections: number });
+    const windows = out.stdout
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) => JSON.parse(l) as { cameraId: string; partial: boolean; framesAnalysed: number; faceDetections: number },
+      );
     const last = windows.at(-1)!;
     expect(last.cameraId).toBe('demo');
     expect(last.partial).toBe(true);
@@ -55,14 +80,17 @@ describe('emotion-agent run', () => {
     expect(out.stderr).toContain('"msg":"agent stopped"');
   }, 90_000);
 
-  it('analyses without ever loading OpenCV (its ~100 MB of shared libraries stay out of the daemon), the detector reading the capture\'s copy', async () => {
+  it("analyses without ever loading OpenCV (its ~100 MB of shared libraries stay out of the daemon), the detector reading the capture's copy", async () => {
     const { child, out, exited } = await demoStreaming('debug', 4000);
     const maps = readFileSync(`/proc/${child.pid}/maps`, 'utf8');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     // Faces were found in those seconds (the demo clip has them), from the capture's copy...
     expect(out.stderr).toMatch(/"msg":"detector copy size"/);
-    const last = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as { framesAnalysed: number; faceDetections: number };
+    const last = JSON.parse(out.stdout.trim().split('\n').at(-1)!) as {
+      framesAnalysed: number;
+      faceDetections: number;
+    };
     expect(last.framesAnalysed).toBeGreaterThan(5);
     expect(last.faceDetections).toBeGreaterThan(5);
     // ...and neither the binding nor any OpenCV library was ever mapped into the process.
@@ -72,7 +100,14 @@ describe('emotion-agent run', () => {
 
   it('a bad configuration stops the start with exit 78, naming every key at fault', () => {
     const file = join(tmp, 'bad.json');
-    writeFileSync(file, JSON.stringify({ inference: { threads: -1 }, cameras: [{ id: 'Front Door', source: 'rtsp://x/y', fps: 0 }], colour: 'red' }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        inference: { threads: -1 },
+        cameras: [{ id: 'Front Door', source: 'rtsp://x/y', fps: 0 }],
+        colour: 'red',
+      }),
+    );
     const r = cli(['run', '--config', file]);
     expect(r.code).toBe(78);
     expect(r.stderr).toMatch(/inference\.threads/);
@@ -102,7 +137,15 @@ describe('emotion-agent run', () => {
     const secret = join(tmp, 'cam.pass');
     writeFileSync(secret, 'hunter22\n');
     const file = join(tmp, 'cams.json');
-    writeFileSync(file, JSON.stringify({ cameras: [{ id: 'door', source: 'rtsp://10.0.0.5/s1', username: 'viewer', passwordFile: secret }, { id: 'hall', source: 'rtsp://admin:letmein99@10.0.0.6/s1' }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        cameras: [
+          { id: 'door', source: 'rtsp://10.0.0.5/s1', username: 'viewer', passwordFile: secret },
+          { id: 'hall', source: 'rtsp://admin:letmein99@10.0.0.6/s1' },
+        ],
+      }),
+    );
     const r = cli(['config', '--print', '--config', file]);
     expect(r.code).toBe(0);
     const cfg = JSON.parse(r.stdout) as { cameras: { id: string; password: string | null; source: string }[] };
@@ -114,7 +157,8 @@ describe('emotion-agent run', () => {
   it('config --schema documents every key with its environment variable', () => {
     const r = cli(['config', '--schema']);
     expect(r.code).toBe(0);
-    for (const k of ['cameras', 'aggregate.windowS', 'aggregate.minPeople', 'tracker.maxUnseenMs', 'shutdown.timeoutS']) expect(r.stdout).toContain(k);
+    for (const k of ['cameras', 'aggregate.windowS', 'aggregate.minPeople', 'tracker.maxUnseenMs', 'shutdown.timeoutS'])
+      expect(r.stdout).toContain(k);
     expect(r.stdout).toContain('EMOTION_AGENT_AGGREGATE_WINDOW_S');
   });
 });

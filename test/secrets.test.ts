@@ -28,14 +28,19 @@ let mqttText = '';
 let port = 0;
 
 const http = async (path: string): Promise<string> => {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${PLANTED.httpToken}` } });
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    headers: { authorization: `Bearer ${PLANTED.httpToken}` },
+  });
   return `${res.status} ${JSON.stringify([...res.headers])}\n${await res.text()}`;
 };
 
 /** The first chunk of the event stream (it starts with a full status). */
 async function firstEvents(): Promise<string> {
   const ac = new AbortController();
-  const res = await fetch(`http://127.0.0.1:${port}/api/events`, { headers: { authorization: `Bearer ${PLANTED.httpToken}` }, signal: ac.signal });
+  const res = await fetch(`http://127.0.0.1:${port}/api/events`, {
+    headers: { authorization: `Bearer ${PLANTED.httpToken}` },
+    signal: ac.signal,
+  });
   const reader = res.body!.getReader();
   const { value } = await reader.read();
   ac.abort();
@@ -47,21 +52,43 @@ beforeAll(async () => {
   rtsp = await RtspTestServer.start({ file: DEMO, user: 'viewer', password: PLANTED.cameraField });
   port = await freePort();
   watcher = await connectAsync(broker.url, { username: 'watcher', password: 'watch-pw', reconnectPeriod: 200 });
-  watcher.on('message', (topic, payload) => { mqttText += `${topic} ${payload.toString('utf8')}\n`; });
+  watcher.on('message', (topic, payload) => {
+    mqttText += `${topic} ${payload.toString('utf8')}\n`;
+  });
   await watcher.subscribeAsync(`${ROOT_TOPIC}/#`, { qos: 1 });
   const cameras = [
     { id: 'good', source: rtsp.url, username: 'viewer', password: PLANTED.cameraField, fps: 2 },
     { id: 'userinfo', source: rtsp.url.replace('rtsp://', `rtsp://viewer:${PLANTED.urlUserinfo}@`), fps: 2 },
     { id: 'query', source: `${rtsp.url}?password=${PLANTED.queryParam}`, fps: 2 },
-    { id: 'gst', kind: 'gstreamer', source: `rtspsrc location=${rtsp.url} user-id=viewer user-pw=${PLANTED.gstUserPw} ! rtph264depay ! h264parse ! avdec_h264`, width: 320, height: 180, fps: 2 },
+    {
+      id: 'gst',
+      kind: 'gstreamer',
+      source: `rtspsrc location=${rtsp.url} user-id=viewer user-pw=${PLANTED.gstUserPw} ! rtph264depay ! h264parse ! avdec_h264`,
+      width: 320,
+      height: 180,
+      fps: 2,
+    },
   ];
-  agent = new AgentProcess({
-    EMOTION_AGENT_DEVICE_ID: 'sec-1', EMOTION_AGENT_LOG_LEVEL: 'debug', EMOTION_AGENT_CAMERAS: JSON.stringify(cameras),
-    EMOTION_AGENT_AGGREGATE_WINDOW_S: '2', EMOTION_AGENT_INFERENCE_THREADS: '1',
-    EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: broker.url, EMOTION_AGENT_MQTT_USERNAME: 'agent', EMOTION_AGENT_MQTT_PASSWORD: PLANTED.mqttPassword,
-    EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '1', EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'), EMOTION_AGENT_SINKS_JSONL_PATH: join(tmp, 'windows.jsonl'),
-    EMOTION_AGENT_HTTP_PORT: String(port), EMOTION_AGENT_HTTP_TOKEN: PLANTED.httpToken, EMOTION_AGENT_MODELS_UPDATE_DIR: join(tmp, 'models'),
-  }, tmp);
+  agent = new AgentProcess(
+    {
+      EMOTION_AGENT_DEVICE_ID: 'sec-1',
+      EMOTION_AGENT_LOG_LEVEL: 'debug',
+      EMOTION_AGENT_CAMERAS: JSON.stringify(cameras),
+      EMOTION_AGENT_AGGREGATE_WINDOW_S: '2',
+      EMOTION_AGENT_INFERENCE_THREADS: '1',
+      EMOTION_AGENT_MQTT_ENABLED: 'true',
+      EMOTION_AGENT_MQTT_URL: broker.url,
+      EMOTION_AGENT_MQTT_USERNAME: 'agent',
+      EMOTION_AGENT_MQTT_PASSWORD: PLANTED.mqttPassword,
+      EMOTION_AGENT_MQTT_STATS_INTERVAL_S: '1',
+      EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'),
+      EMOTION_AGENT_SINKS_JSONL_PATH: join(tmp, 'windows.jsonl'),
+      EMOTION_AGENT_HTTP_PORT: String(port),
+      EMOTION_AGENT_HTTP_TOKEN: PLANTED.httpToken,
+      EMOTION_AGENT_MODELS_UPDATE_DIR: join(tmp, 'models'),
+    },
+    tmp,
+  );
   agent.start();
 }, 60_000);
 
@@ -76,18 +103,32 @@ afterAll(async () => {
 describe('secrets', () => {
   it('appear in no output channel: logs, windows, MQTT, HTTP', async () => {
     // Every camera has had its say: the good one streams, the three refused ones have a reason.
-    await waitFor(() => ['good', 'userinfo', 'query', 'gst'].every((id) => mqttText.includes(`${ROOT_TOPIC}/cameras/${id}/state`))
-      && /cameras\/good\/state \{"state":"streaming"/.test(mqttText)
-      && (mqttText.match(/"state":"failed"/g)?.length ?? 0) >= 3
-      && mqttText.includes('/window ') && agent.output.includes('decoder exited'), 90_000, 'camera states, a window and a decoder error');
+    await waitFor(
+      () =>
+        ['good', 'userinfo', 'query', 'gst'].every((id) => mqttText.includes(`${ROOT_TOPIC}/cameras/${id}/state`)) &&
+        /cameras\/good\/state \{"state":"streaming"/.test(mqttText) &&
+        (mqttText.match(/"state":"failed"/g)?.length ?? 0) >= 3 &&
+        mqttText.includes('/window ') &&
+        agent.output.includes('decoder exited'),
+      90_000,
+      'camera states, a window and a decoder error',
+    );
     await watcher.publishAsync(`${ROOT_TOPIC}/cmd/config/get`, JSON.stringify({ id: 'cfg' }), { qos: 1 });
     await waitFor(() => mqttText.includes('cmd/config/get/response'), 10_000, 'the config/get reply');
     const channels: Record<string, string> = {
-      'http /': await http('/'), 'http /api/status': await http('/api/status'), 'http /metrics': await http('/metrics'),
-      'http /readyz': await http('/readyz'), 'http /api/history': await http('/api/history'), 'http /api/events': await firstEvents(),
+      'http /': await http('/'),
+      'http /api/status': await http('/api/status'),
+      'http /metrics': await http('/metrics'),
+      'http /readyz': await http('/readyz'),
+      'http /api/history': await http('/api/history'),
+      'http /api/events': await firstEvents(),
     };
     await agent.kill('SIGTERM');
-    Object.assign(channels, { 'stdout+stderr': agent.output, mqtt: mqttText, jsonl: readFileSync(join(tmp, 'windows.jsonl'), 'utf8') });
+    Object.assign(channels, {
+      'stdout+stderr': agent.output,
+      mqtt: mqttText,
+      jsonl: readFileSync(join(tmp, 'windows.jsonl'), 'utf8'),
+    });
     // The channels really carry what a leak would be in: the sources (masked) and the decoders' errors.
     expect(agent.output).toMatch(/"msg":"capture starting"/);
     expect(agent.output).toContain('password=***');

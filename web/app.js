@@ -2,7 +2,16 @@
 // arrives every second over server-sent events (read with fetch, so the bearer token can be sent),
 // windows as they close, and, only when the agent has preview.enabled, annotated preview frames.
 const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
-const COLOURS = { angry: '#d64545', disgust: '#7a9a2b', fear: '#8e5cc4', happy: '#f2b630', sad: '#3f7cc4', surprise: '#e07b39', neutral: '#9aa1ad', withheld: '#d9dde4' };
+const COLOURS = {
+  angry: '#d64545',
+  disgust: '#7a9a2b',
+  fear: '#8e5cc4',
+  happy: '#f2b630',
+  sad: '#3f7cc4',
+  surprise: '#e07b39',
+  neutral: '#9aa1ad',
+  withheld: '#d9dde4',
+};
 const HOUR = 3600_000;
 const $ = (id) => document.getElementById(id);
 
@@ -53,17 +62,36 @@ function renderStatus(s) {
   const badge = $('ready');
   badge.textContent = s.ready ? 'ready' : 'not ready';
   badge.className = `badge ${s.ready ? 'ok' : 'bad'}`;
-  $('meta').textContent = `v${s.version} · up ${Math.floor(s.uptimeS / 60)} min · updated ${new Date(s.generatedAt).toLocaleTimeString()}`;
+  $('meta').textContent =
+    `v${s.version} · up ${Math.floor(s.uptimeS / 60)} min · updated ${new Date(s.generatedAt).toLocaleTimeString()}`;
   $('reasons').replaceChildren(...s.reasons.map((r) => el('li', {}, r)));
   for (const c of s.cameras) renderCamera(c, s.preview);
-  rows($('models'), s.models.flatMap((m) => {
-    const u = s.modelUpdates?.[m.task];
-    const update = u ? `${u.state}${u.progress !== null ? ` ${Math.round(u.progress * 100)} %` : ''}${u.target ? ` (${u.target})` : ''}${u.error ? `: ${u.error}` : ''}` : 'off';
-    return [[m.task, m.version], [`${m.task} p50 / p95`, `${fmtMs(m.p50Ms)} / ${fmtMs(m.p95Ms)}`], [`${m.task} update`, update]];
-  }));
-  rows($('mqtt'), s.mqtt.enabled
-    ? [['connected', s.mqtt.connected ? 'yes' : 'no'], ['outbox pending', s.mqtt.outboxPending], ['published', s.mqtt.published], ['dropped', s.mqtt.dropped], ...(s.mqtt.lastError ? [['last error', s.mqtt.lastError]] : [])]
-    : [['MQTT', 'off']]);
+  rows(
+    $('models'),
+    s.models.flatMap((m) => {
+      const u = s.modelUpdates?.[m.task];
+      const update = u
+        ? `${u.state}${u.progress !== null ? ` ${Math.round(u.progress * 100)} %` : ''}${u.target ? ` (${u.target})` : ''}${u.error ? `: ${u.error}` : ''}`
+        : 'off';
+      return [
+        [m.task, m.version],
+        [`${m.task} p50 / p95`, `${fmtMs(m.p50Ms)} / ${fmtMs(m.p95Ms)}`],
+        [`${m.task} update`, update],
+      ];
+    }),
+  );
+  rows(
+    $('mqtt'),
+    s.mqtt.enabled
+      ? [
+          ['connected', s.mqtt.connected ? 'yes' : 'no'],
+          ['outbox pending', s.mqtt.outboxPending],
+          ['published', s.mqtt.published],
+          ['dropped', s.mqtt.dropped],
+          ...(s.mqtt.lastError ? [['last error', s.mqtt.lastError]] : []),
+        ]
+      : [['MQTT', 'off']],
+  );
   const h = s.host;
   rows($('host'), [
     ['load (1 min, per CPU)', h.load1PerCpu.toFixed(2)],
@@ -81,11 +109,18 @@ function renderCamera(c, preview) {
   let card = document.querySelector(`[data-camera="${CSS.escape(c.id)}"]`);
   if (!card) {
     card = el('div', { class: 'card', 'data-camera': c.id, 'data-testid': 'camera' });
-    card.append(el('h3', {}, el('span', { class: 'name' }), el('span', { class: 'state' })),
+    card.append(
+      el('h3', {}, el('span', { class: 'name' }), el('span', { class: 'state' })),
       el('div', {}, el('span', { class: 'big people', 'data-testid': 'people' }), ' people in this window'),
-      el('div', { class: 'attention' }, el('span', { class: 'big viewers', 'data-testid': 'viewers' }), ' viewers in the last window ',
-        el('span', { class: 'muted audience', 'data-testid': 'audience' })),
-      el('table', { class: 'figures' }));
+      el(
+        'div',
+        { class: 'attention' },
+        el('span', { class: 'big viewers', 'data-testid': 'viewers' }),
+        ' viewers in the last window ',
+        el('span', { class: 'muted audience', 'data-testid': 'audience' }),
+      ),
+      el('table', { class: 'figures' }),
+    );
     if (preview) card.append(el('div', { class: 'preview' }, el('canvas', { 'data-testid': 'preview' })));
     $('cameras').append(card);
   }
@@ -157,14 +192,18 @@ function renderCharts() {
     audience.set(w.endMs, a);
   }
   drawBars('chart', now, moods, [...LABELS, 'withheld'], COLOURS, () => '');
-  drawBars('attention-chart', now, audience, AUDIENCE, AUDIENCE_COLOURS, (b) => (b.lookS.length ? ` (mean look ${b.lookS.join(', ')})` : ''));
+  drawBars('attention-chart', now, audience, AUDIENCE, AUDIENCE_COLOURS, (b) =>
+    b.lookS.length ? ` (mean look ${b.lookS.join(', ')})` : '',
+  );
   $('chart').dataset.windows = String(windows.length);
   $('attention-chart').dataset.windows = String(windows.length);
 }
 
 /** Stacked bars, one per window end, over the last hour; each segment's tooltip gives its count. */
 function drawBars(id, now, byEnd, keys, colours, note) {
-  const W = 1000, H = 200, pad = 24;
+  const W = 1000,
+    H = 200,
+    pad = 24;
   const max = Math.max(1, ...[...byEnd.values()].map((b) => keys.reduce((a, k) => a + b[k], 0)));
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
@@ -179,16 +218,22 @@ function drawBars(id, now, byEnd, keys, colours, note) {
       if (h <= 0) continue;
       y -= h;
       const r = document.createElementNS(ns, 'rect');
-      for (const [k, v] of Object.entries({ x, y, width: barW, height: h, fill: colours[key], 'data-key': key })) r.setAttribute(k, String(v));
+      for (const [k, v] of Object.entries({ x, y, width: barW, height: h, fill: colours[key], 'data-key': key }))
+        r.setAttribute(k, String(v));
       const t = document.createElementNS(ns, 'title');
       t.textContent = `${new Date(end).toLocaleTimeString()}: ${key} ${b[key]}${note(b)}`;
       r.append(t);
       svg.append(r);
     }
   }
-  for (const [i, label] of [[0, '−60 min'], [0.5, '−30 min'], [1, 'now']]) {
+  for (const [i, label] of [
+    [0, '−60 min'],
+    [0.5, '−30 min'],
+    [1, 'now'],
+  ]) {
     const t = document.createElementNS(ns, 'text');
-    for (const [k, v] of Object.entries({ x: i * W - (i === 1 ? 40 : 0), y: H + 18, 'font-size': 14, fill: '#6b7385' })) t.setAttribute(k, String(v));
+    for (const [k, v] of Object.entries({ x: i * W - (i === 1 ? 40 : 0), y: H + 18, 'font-size': 14, fill: '#6b7385' }))
+      t.setAttribute(k, String(v));
     t.textContent = label;
     svg.append(t);
   }
@@ -213,8 +258,10 @@ async function events() {
       if (!event || data === undefined) continue;
       const msg = JSON.parse(data);
       if (event === 'status') renderStatus(msg);
-      else if (event === 'window') { windows.push(msg); renderCharts(); }
-      else if (event === 'preview') renderPreview(msg);
+      else if (event === 'window') {
+        windows.push(msg);
+        renderCharts();
+      } else if (event === 'preview') renderPreview(msg);
     }
   }
 }
@@ -228,18 +275,33 @@ async function start() {
   $('main').hidden = false;
   renderStatus(status);
   const hist = await (await fetch('/api/history', { headers: headers() })).json();
-  windows.splice(0, windows.length, ...Object.values(hist).flat().sort((a, b) => a.endMs - b.endMs));
+  windows.splice(
+    0,
+    windows.length,
+    ...Object.values(hist)
+      .flat()
+      .sort((a, b) => a.endMs - b.endMs),
+  );
   renderCharts();
   setInterval(renderCharts, 30_000);
   // The stream ends when the agent restarts: reconnect after a pause, without reloading the page.
   for (;;) {
     try {
       await events();
-    } catch { /* agent restarting */ }
+    } catch {
+      /* agent restarting */
+    }
     await new Promise((r) => setTimeout(r, 2000));
   }
 }
 
-$('legend').replaceChildren(...[...LABELS, 'withheld'].map((l) => legendItem(l === 'withheld' ? 'withheld (fewer than aggregate.minPeople)' : l, COLOURS[l])));
-$('attention-legend').replaceChildren(legendItem('viewers (looked at least attention.minLookS)', AUDIENCE_COLOURS.viewers), legendItem('passers-by', AUDIENCE_COLOURS.passersBy));
+$('legend').replaceChildren(
+  ...[...LABELS, 'withheld'].map((l) =>
+    legendItem(l === 'withheld' ? 'withheld (fewer than aggregate.minPeople)' : l, COLOURS[l]),
+  ),
+);
+$('attention-legend').replaceChildren(
+  legendItem('viewers (looked at least attention.minLookS)', AUDIENCE_COLOURS.viewers),
+  legendItem('passers-by', AUDIENCE_COLOURS.passersBy),
+);
 void start();

@@ -48,18 +48,31 @@ export function childrenUsage(parent = process.pid): { cpuS: number; rss: number
   return { cpuS, rss, pss, pids };
 }
 
-const cpuS = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+const cpuS = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** FFmpeg decoding the clip at the analysis rate, output discarded: CPU seconds per delivered frame. */
-export async function decodeFloor(clip: string, fps: number, loops = 3): Promise<{ cpuSPerFrame: number; decodeFps: number }> {
+export async function decodeFloor(
+  clip: string,
+  fps: number,
+  loops = 3,
+): Promise<{ cpuSPerFrame: number; decodeFps: number }> {
   const info = await probeVideo(clip);
   const frames = Math.floor((info.durationS ?? 0) * fps) * loops;
   const t0 = performance.now();
   const out = await new Promise<string>((resolve, reject) => {
     // bash's `times` prints the children's user and system CPU after ffmpeg exits.
-    const p = spawn('bash', ['-c', `ffmpeg -v error -nostdin -stream_loop ${loops - 1} -i "$0" -vf fps=${fps} -f rawvideo -pix_fmt bgr24 -y /dev/null && times`, clip]);
+    const p = spawn('bash', [
+      '-c',
+      `ffmpeg -v error -nostdin -stream_loop ${loops - 1} -i "$0" -vf fps=${fps} -f rawvideo -pix_fmt bgr24 -y /dev/null && times`,
+      clip,
+    ]);
     let s = '';
-    p.stdout.on('data', (d: Buffer) => { s += d.toString(); });
+    p.stdout.on('data', (d: Buffer) => {
+      s += d.toString();
+    });
     p.on('close', (code) => (code === 0 ? resolve(s) : reject(new Error(`ffmpeg exit ${code}`))));
   });
   const wall = (performance.now() - t0) / 1000;
@@ -69,7 +82,12 @@ export async function decodeFloor(clip: string, fps: number, loops = 3): Promise
 }
 
 /** Bare ONNX Runtime: the detector on ready tensors and the classifier on the faces found. */
-export async function inferenceFloor(analyzer: Analyzer, clip: string, fps: number, maxFrames = 25): Promise<{ cpuSPerFrame: number; facesPerFrame: number }> {
+export async function inferenceFloor(
+  analyzer: Analyzer,
+  clip: string,
+  fps: number,
+  maxFrames = 25,
+): Promise<{ cpuSPerFrame: number; facesPerFrame: number }> {
   const info = await probeVideo(clip);
   const frames = [];
   for await (const f of readFrames(clip, info, { fps, maxFrames })) frames.push(f);
@@ -78,10 +96,16 @@ export async function inferenceFloor(analyzer: Analyzer, clip: string, fps: numb
   const faces = await Promise.all(frames.map((f) => analyzer.detector.detect(f)));
   const { input } = analyzer.classifier.bundle.manifest;
   const { cropFace, faceCropRect } = await import('../../src/vision/preprocess.js');
-  const crops = frames.map((f, i) => faces[i]!.map((face) => cropFace(f, faceCropRect(face.box, 0.2, true), input.width, input.height, undefined, input.resizeKernel)));
+  const crops = frames.map((f, i) =>
+    faces[i]!.map((face) =>
+      cropFace(f, faceCropRect(face.box, 0.2, true), input.width, input.height, undefined, input.resizeKernel),
+    ),
+  );
   // The detector session is reached through a private field on purpose: this is the floor, with
   // none of our pre/post-processing.
-  const session = (analyzer.detector as unknown as { session: { run(feeds: Record<string, unknown>): Promise<unknown> } }).session;
+  const session = (
+    analyzer.detector as unknown as { session: { run(feeds: Record<string, unknown>): Promise<unknown> } }
+  ).session;
   const c0 = cpuS();
   for (let i = 0; i < frames.length; i++) {
     await session.run({ [spec.name]: tensors[i] });
@@ -94,10 +118,19 @@ export async function inferenceFloor(analyzer: Analyzer, clip: string, fps: numb
 class CountingSink implements WindowSink {
   readonly name = 'bench';
   windows = 0;
-  start(): Promise<void> { return Promise.resolve(); }
-  write(): Promise<void> { this.windows++; return Promise.resolve(); }
-  flush(): Promise<void> { return Promise.resolve(); }
-  stop(): Promise<void> { return Promise.resolve(); }
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+  write(): Promise<void> {
+    this.windows++;
+    return Promise.resolve();
+  }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
+  stop(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 export interface AgentRun {
@@ -120,10 +153,30 @@ export interface AgentRun {
 }
 
 /** Runs the agent on `cameras` copies of `clip` (looped, real time) for `seconds`. */
-export async function agentRun(clip: string, cameras: number, seconds: number, fps = 5, sampleEveryS = 0): Promise<AgentRun> {
+export async function agentRun(
+  clip: string,
+  cameras: number,
+  seconds: number,
+  fps = 5,
+  sampleEveryS = 0,
+): Promise<AgentRun> {
   const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps }));
-  const cfg = loadConfig({ env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cams) }, argvOverrides: { 'sinks.jsonl.enabled': 'false', 'aggregate.windowS': '10' } });
-  const agent = new Agent(cfg, pino({ level: 'warn' }, new Writable({ write(_c, _e, cb) { cb(); } })), { extraSinks: [new CountingSink()] });
+  const cfg = loadConfig({
+    env: { EMOTION_AGENT_CAMERAS: JSON.stringify(cams) },
+    argvOverrides: { 'sinks.jsonl.enabled': 'false', 'aggregate.windowS': '10' },
+  });
+  const agent = new Agent(
+    cfg,
+    pino(
+      { level: 'warn' },
+      new Writable({
+        write(_c, _e, cb) {
+          cb();
+        },
+      }),
+    ),
+    { extraSinks: [new CountingSink()] },
+  );
   await agent.start();
   await new Promise((r) => setTimeout(r, 3000)); // connect, warm up
   const s0 = agent.status();
@@ -136,7 +189,8 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
   const until = t0 + seconds * 1000;
   while (performance.now() < until) {
     await new Promise((r) => setTimeout(r, Math.min(1000, until - performance.now())));
-    if (sampleEveryS && samples.length < ((performance.now() - t0) / 1000) / sampleEveryS) samples.push(process.memoryUsage().rss / 2 ** 20);
+    if (sampleEveryS && samples.length < (performance.now() - t0) / 1000 / sampleEveryS)
+      samples.push(process.memoryUsage().rss / 2 ** 20);
   }
   const wall = (performance.now() - t0) / 1000;
   const s1 = agent.status();
@@ -147,23 +201,36 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
   const pss = pssBytes('self');
   loop.disable();
   await agent.stop();
-  const sum = (st: typeof s0, f: (c: (typeof s0.cameras)[number]) => number): number => st.cameras.reduce((a, c) => a + f(c), 0);
+  const sum = (st: typeof s0, f: (c: (typeof s0.cameras)[number]) => number): number =>
+    st.cameras.reduce((a, c) => a + f(c), 0);
   const analyzed = sum(s1, (c) => c.pipeline.framesAnalysed) - sum(s0, (c) => c.pipeline.framesAnalysed);
   const framesIn = sum(s1, (c) => c.capture.framesIn) - sum(s0, (c) => c.capture.framesIn);
   const dropped = sum(s1, (c) => c.capture.dropped) - sum(s0, (c) => c.capture.dropped);
   const faces = sum(s1, (c) => c.pipeline.faceDetections) - sum(s0, (c) => c.pipeline.faceDetections);
-  const stage = (k: 'detectMs' | 'classifyMs' | 'trackMs'): number => sum(s1, (c) => c.pipeline.stageMs[k]) - sum(s0, (c) => c.pipeline.stageMs[k]);
+  const stage = (k: 'detectMs' | 'classifyMs' | 'trackMs'): number =>
+    sum(s1, (c) => c.pipeline.stageMs[k]) - sum(s0, (c) => c.pipeline.stageMs[k]);
   const wallStages = stage('detectMs') + stage('classifyMs') + stage('trackMs');
   // Our process's CPU is split across stages by their share of wall time in the loop (ONNX Runtime
   // works on its own threads, so per-stage CPU is not directly observable).
-  const share = (k: 'detectMs' | 'classifyMs' | 'trackMs'): number => (wallStages ? (ours * stage(k)) / wallStages : 0) / Math.max(1, analyzed);
+  const share = (k: 'detectMs' | 'classifyMs' | 'trackMs'): number =>
+    (wallStages ? (ours * stage(k)) / wallStages : 0) / Math.max(1, analyzed);
   return {
-    clip, cameras, seconds: Math.round(wall),
-    framesIn, framesAnalysed: analyzed, dropped,
+    clip,
+    cameras,
+    seconds: Math.round(wall),
+    framesIn,
+    framesAnalysed: analyzed,
+    dropped,
     droppedPct: framesIn ? (100 * dropped) / framesIn : 0,
     analysedFps: analyzed / wall,
     facesPerS: faces / wall,
-    cpuSPerAnalysedFrame: { total: (ours + decode) / Math.max(1, analyzed), decode: decode / Math.max(1, analyzed), detect: share('detectMs'), classify: share('classifyMs'), track: share('trackMs') },
+    cpuSPerAnalysedFrame: {
+      total: (ours + decode) / Math.max(1, analyzed),
+      decode: decode / Math.max(1, analyzed),
+      detect: share('detectMs'),
+      classify: share('classifyMs'),
+      track: share('trackMs'),
+    },
     rssMB: { agent: rss / 2 ** 20, withChildren: (rss + kids.rss) / 2 ** 20 },
     pssMB: { agent: pss / 2 ** 20, withChildren: (pss + kids.pss) / 2 ** 20 },
     eventLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
@@ -172,9 +239,21 @@ export async function agentRun(clip: string, cameras: number, seconds: number, f
 }
 
 /** The compiled daemon (`emotion-agent run`) as a real process: RSS/PSS of it and its FFmpeg children. */
-export async function daemonMemory(clip: string, cameras: number, seconds: number, bin: string, baseEnv: NodeJS.ProcessEnv = process.env, fps = 5): Promise<{ rssMB: number; pssMB: number; childrenRssMB: number; childrenPssMB: number }> {
+export async function daemonMemory(
+  clip: string,
+  cameras: number,
+  seconds: number,
+  bin: string,
+  baseEnv: NodeJS.ProcessEnv = process.env,
+  fps = 5,
+): Promise<{ rssMB: number; pssMB: number; childrenRssMB: number; childrenPssMB: number }> {
   const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps }));
-  const env = { ...baseEnv, EMOTION_AGENT_CAMERAS: JSON.stringify(cams), EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false' };
+  const env = {
+    ...baseEnv,
+    EMOTION_AGENT_CAMERAS: JSON.stringify(cams),
+    EMOTION_AGENT_LOG_LEVEL: 'warn',
+    EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false',
+  };
   const child = spawn(process.execPath, [bin, 'run'], { env, stdio: 'ignore' });
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const pid = child.pid!;

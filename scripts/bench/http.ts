@@ -18,16 +18,33 @@ const pct = (xs: number[], p: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 };
 
-export async function benchHttp(bin: string, clip: string, cameras: number, seconds: number, baseEnv: NodeJS.ProcessEnv = process.env): Promise<HttpBench> {
+export async function benchHttp(
+  bin: string,
+  clip: string,
+  cameras: number,
+  seconds: number,
+  baseEnv: NodeJS.ProcessEnv = process.env,
+): Promise<HttpBench> {
   const port = await freePort();
   const cams = Array.from({ length: cameras }, (_, i) => ({ id: `cam${i}`, source: clip, loop: true, fps: 5 }));
-  const env = { ...baseEnv, EMOTION_AGENT_CAMERAS: JSON.stringify(cams), EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false', EMOTION_AGENT_HTTP_PORT: String(port) };
+  const env = {
+    ...baseEnv,
+    EMOTION_AGENT_CAMERAS: JSON.stringify(cams),
+    EMOTION_AGENT_LOG_LEVEL: 'warn',
+    EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false',
+    EMOTION_AGENT_HTTP_PORT: String(port),
+  };
   const child = spawn(process.execPath, [bin, 'run'], { env, stdio: 'ignore' });
   const base = `http://127.0.0.1:${port}`;
   try {
     // Ready = models loaded and every camera delivering: the load is on before measuring.
     const t0 = Date.now();
-    while ((await fetch(`${base}/readyz`).then((r) => r.status, () => 0)) !== 200) {
+    while (
+      (await fetch(`${base}/readyz`).then(
+        (r) => r.status,
+        () => 0,
+      )) !== 200
+    ) {
       if (Date.now() - t0 > 60_000) throw new Error('daemon not ready within 60 s');
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -35,7 +52,7 @@ export async function benchHttp(bin: string, clip: string, cameras: number, seco
     const routes = ['/healthz', '/api/status', '/metrics'];
     const times: Record<string, number[]> = Object.fromEntries(routes.map((r) => [r, []]));
     const errors: Record<string, number> = Object.fromEntries(routes.map((r) => [r, 0]));
-    const status0 = await (await fetch(`${base}/api/status`)).json() as { cameras: { framesAnalysed: number }[] };
+    const status0 = (await (await fetch(`${base}/api/status`)).json()) as { cameras: { framesAnalysed: number }[] };
     const start = performance.now();
     const until = start + seconds * 1000;
     while (performance.now() < until) {
@@ -54,12 +71,18 @@ export async function benchHttp(bin: string, clip: string, cameras: number, seco
       await new Promise((r) => setTimeout(r, Math.max(0, 100 - (performance.now() - tick))));
     }
     const wall = (performance.now() - start) / 1000;
-    const status1 = await (await fetch(`${base}/api/status`)).json() as { cameras: { framesAnalysed: number }[] };
+    const status1 = (await (await fetch(`${base}/api/status`)).json()) as { cameras: { framesAnalysed: number }[] };
     const analyzed = (s: typeof status0): number => s.cameras.reduce((a, c) => a + c.framesAnalysed, 0);
     return {
-      clip, cameras,
+      clip,
+      cameras,
       requestsPerRoute: times['/healthz']!.length,
-      routes: Object.fromEntries(routes.map((r) => [r, { p50Ms: pct(times[r]!, 50), p99Ms: pct(times[r]!, 99), maxMs: Math.max(...times[r]!), errors: errors[r]! }])),
+      routes: Object.fromEntries(
+        routes.map((r) => [
+          r,
+          { p50Ms: pct(times[r]!, 50), p99Ms: pct(times[r]!, 99), maxMs: Math.max(...times[r]!), errors: errors[r]! },
+        ]),
+      ),
       analysedFps: (analyzed(status1) - analyzed(status0)) / wall,
     };
   } finally {

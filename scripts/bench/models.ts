@@ -41,7 +41,9 @@ async function timeIt(fn: () => Promise<unknown>, runs: number): Promise<number>
 
 export async function benchModels(photos: string[], runs = 20): Promise<ModelBenchRow[]> {
   const frames: Frame[] = photos.map((p) => readImage(p));
-  const bundles = readdirSync(MODELS_DIR).filter((d) => existsSync(join(MODELS_DIR, d, MANIFEST_FILE))).sort();
+  const bundles = readdirSync(MODELS_DIR)
+    .filter((d) => existsSync(join(MODELS_DIR, d, MANIFEST_FILE)))
+    .sort();
   const refDet = await FaceDetector.load(join(MODELS_DIR, 'face-ssd-fp32'), { threads: 1 });
   const faces = await Promise.all(frames.map((f) => refDet.detect(f)));
   const rows: ModelBenchRow[] = [];
@@ -57,8 +59,18 @@ export async function benchModels(photos: string[], runs = 20): Promise<ModelBen
       } else {
         const clf = await EmotionClassifier.load(dir, { threads }, { maxBatch: 8 });
         const { input, preprocess } = m;
-        const crops = frames.flatMap((f, k) => faces[k]!.map((face) =>
-          cropFace(f, faceCropRect(face.box, preprocess?.margin ?? 0, true), input.width, input.height, undefined, input.resizeKernel)));
+        const crops = frames.flatMap((f, k) =>
+          faces[k]!.map((face) =>
+            cropFace(
+              f,
+              faceCropRect(face.box, preprocess?.margin ?? 0, true),
+              input.width,
+              input.height,
+              undefined,
+              input.resizeKernel,
+            ),
+          ),
+        );
         const one = [crops[0]!];
         const eight = Array.from({ length: 8 }, (_, j) => crops[j % crops.length]!);
         row.msPerFaceBatch1 = await timeIt(() => clf.classifyCrops(one), runs * 5);
@@ -71,7 +83,9 @@ export async function benchModels(photos: string[], runs = 20): Promise<ModelBen
   console.log('\nModel latency (median ms; detector per 1920 px frame incl. preprocessing; classifier per face)');
   console.log('bundle                  task                precision threads  ms/frame  ms/face@1  ms/face@8');
   for (const r of rows) {
-    console.log(`${r.bundle.padEnd(23)} ${r.task.padEnd(19)} ${r.precision.padEnd(9)} ${String(r.threads || 'auto').padEnd(7)} ${fmt(r.msPerFrame).padStart(9)} ${fmt(r.msPerFaceBatch1).padStart(10)} ${fmt(r.msPerFaceBatch8).padStart(10)}`);
+    console.log(
+      `${r.bundle.padEnd(23)} ${r.task.padEnd(19)} ${r.precision.padEnd(9)} ${String(r.threads || 'auto').padEnd(7)} ${fmt(r.msPerFrame).padStart(9)} ${fmt(r.msPerFaceBatch1).padStart(10)} ${fmt(r.msPerFaceBatch8).padStart(10)}`,
+    );
   }
   return rows;
 }

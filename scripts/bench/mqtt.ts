@@ -35,9 +35,25 @@ export interface MqttBenchResult {
    * write() alone with the broker away: the INSERT, the bound check and the fsync. The first and last
    * 1,000 writes separately, because the bound check counts the rows on every write (grows with the queue).
    */
-  writeOnly: { windows: number; seconds: number; windowsPerS: number; msPerWindow: number; msPerWindowFirst1000: number; msPerWindowLast1000: number };
+  writeOnly: {
+    windows: number;
+    seconds: number;
+    windowsPerS: number;
+    msPerWindow: number;
+    msPerWindowFirst1000: number;
+    msPerWindowLast1000: number;
+  };
   /** Memory with the windows of (b) queued; RSS and heap read after a GC. */
-  queued: { windows: number; rssBeforeMB: number; rssAfterMB: number; rssAfterDrainMB: number; heapBeforeMB: number; heapAfterMB: number; outboxMB: { db: number; wal: number }; bytesPerWindow: number };
+  queued: {
+    windows: number;
+    rssBeforeMB: number;
+    rssAfterMB: number;
+    rssAfterDrainMB: number;
+    heapBeforeMB: number;
+    heapAfterMB: number;
+    outboxMB: { db: number; wal: number };
+    bytesPerWindow: number;
+  };
   /** From the reconnect to an empty outbox, nothing written meanwhile. */
   drain: { windows: number; seconds: number; windowsPerS: number };
 }
@@ -48,18 +64,31 @@ const MB = 2 ** 20;
 
 /** Runs the measurement in a fresh process, prints a table, returns the figures. */
 export function benchMqtt(windows = 5000, queued = 10_000): MqttBenchResult {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', TSX, SELF, String(windows), String(queued)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const r = spawnSync(process.execPath, ['--expose-gc', '--import', TSX, SELF, String(windows), String(queued)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+  });
   if (r.status !== 0) throw new Error(`mqtt bench failed: ${r.stderr}`);
   const res = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as MqttBenchResult;
   const f = (v: number, d = 1): string => v.toFixed(d);
   const { endToEnd: e, ackLatencyMs: l, writeOnly: w, queued: q, drain: dr } = res;
   console.log(`\nMQTT (${res.mosquitto}; outbox WAL + synchronous=FULL; QoS 1, one message in flight)`);
   console.log('phase                                          windows  seconds  windows/s  notes');
-  console.log(`end to end: write -> PUBACK, row deleted       ${String(e.windows).padStart(7)}  ${f(e.seconds, 2).padStart(7)}  ${f(e.windowsPerS).padStart(9)}  received ${e.received}/${e.windows} at the subscriber`);
-  console.log(`one at a time: write -> row deleted            ${String(l.windows).padStart(7)}                      p50 ${f(l.p50, 2)} ms, p99 ${f(l.p99, 2)} ms, max ${f(l.max, 2)} ms`);
-  console.log(`write only (broker away)                       ${String(w.windows).padStart(7)}  ${f(w.seconds, 2).padStart(7)}  ${f(w.windowsPerS).padStart(9)}  ${f(w.msPerWindow, 2)} ms per write() (first 1,000 ${f(w.msPerWindowFirst1000, 2)} ms, last 1,000 ${f(w.msPerWindowLast1000, 2)} ms)`);
-  console.log(`drain after the broker is back                 ${String(dr.windows).padStart(7)}  ${f(dr.seconds, 2).padStart(7)}  ${f(dr.windowsPerS).padStart(9)}`);
-  console.log(`RSS ${f(q.rssBeforeMB)} MB before queueing -> ${f(q.rssAfterMB)} MB with ${q.windows} windows queued (+${f(q.rssAfterMB - q.rssBeforeMB)} MB; heap ${f(q.heapBeforeMB)} -> ${f(q.heapAfterMB)} MB) -> ${f(q.rssAfterDrainMB)} MB drained; outbox ${f(q.outboxMB.db + q.outboxMB.wal)} MB (db ${f(q.outboxMB.db)} + WAL ${f(q.outboxMB.wal)}), ${f(q.bytesPerWindow, 0)} bytes per window`);
+  console.log(
+    `end to end: write -> PUBACK, row deleted       ${String(e.windows).padStart(7)}  ${f(e.seconds, 2).padStart(7)}  ${f(e.windowsPerS).padStart(9)}  received ${e.received}/${e.windows} at the subscriber`,
+  );
+  console.log(
+    `one at a time: write -> row deleted            ${String(l.windows).padStart(7)}                      p50 ${f(l.p50, 2)} ms, p99 ${f(l.p99, 2)} ms, max ${f(l.max, 2)} ms`,
+  );
+  console.log(
+    `write only (broker away)                       ${String(w.windows).padStart(7)}  ${f(w.seconds, 2).padStart(7)}  ${f(w.windowsPerS).padStart(9)}  ${f(w.msPerWindow, 2)} ms per write() (first 1,000 ${f(w.msPerWindowFirst1000, 2)} ms, last 1,000 ${f(w.msPerWindowLast1000, 2)} ms)`,
+  );
+  console.log(
+    `drain after the broker is back                 ${String(dr.windows).padStart(7)}  ${f(dr.seconds, 2).padStart(7)}  ${f(dr.windowsPerS).padStart(9)}`,
+  );
+  console.log(
+    `RSS ${f(q.rssBeforeMB)} MB before queueing -> ${f(q.rssAfterMB)} MB with ${q.windows} windows queued (+${f(q.rssAfterMB - q.rssBeforeMB)} MB; heap ${f(q.heapBeforeMB)} -> ${f(q.heapAfterMB)} MB) -> ${f(q.rssAfterDrainMB)} MB drained; outbox ${f(q.outboxMB.db + q.outboxMB.wal)} MB (db ${f(q.outboxMB.db)} + WAL ${f(q.outboxMB.wal)}), ${f(q.bytesPerWindow, 0)} bytes per window`,
+  );
   return res;
 }
 
@@ -85,9 +114,14 @@ function memory(): { rss: number; heap: number } {
 const fileMB = (p: string): number => (existsSync(p) ? statSync(p).size / MB : 0);
 
 /** A sink whose outbox never drops during the run (the bound is not what is measured). */
-const benchSink = (d: TestDevice, url: string): MqttSink => testSink(d, url, { outbox: { maxRows: 1_000_000, maxAgeS: 86_400 }, client: { reconnectMs: 200 } });
+const benchSink = (d: TestDevice, url: string): MqttSink =>
+  testSink(d, url, { outbox: { maxRows: 1_000_000, maxAgeS: 86_400 }, client: { reconnectMs: 200 } });
 
-async function endToEnd(broker: Mosquitto, dir: string, n: number): Promise<Pick<MqttBenchResult, 'endToEnd' | 'ackLatencyMs'>> {
+async function endToEnd(
+  broker: Mosquitto,
+  dir: string,
+  n: number,
+): Promise<Pick<MqttBenchResult, 'endToEnd' | 'ackLatencyMs'>> {
   const d = { id: 'bench-e2e', root: 'bench/e2e', outbox: join(dir, 'e2e.db') };
   const sub = await listen(broker.url, `${d.root}/cameras/+/window`);
   const received = new Set<number>();
@@ -122,7 +156,11 @@ async function endToEnd(broker: Mosquitto, dir: string, n: number): Promise<Pick
   };
 }
 
-async function queueAndDrain(broker: Mosquitto, dir: string, n: number): Promise<Pick<MqttBenchResult, 'writeOnly' | 'queued' | 'drain'>> {
+async function queueAndDrain(
+  broker: Mosquitto,
+  dir: string,
+  n: number,
+): Promise<Pick<MqttBenchResult, 'writeOnly' | 'queued' | 'drain'>> {
   await broker.stop();
   const d = { id: 'bench-queue', root: 'bench/queue', outbox: join(dir, 'queue.db') };
   const sink = benchSink(d, broker.url);
@@ -137,7 +175,8 @@ async function queueAndDrain(broker: Mosquitto, dir: string, n: number): Promise
   const k = Math.min(1000, n);
   const after = memory();
   const outboxMB = { db: fileMB(d.outbox), wal: fileMB(`${d.outbox}-wal`) };
-  if (sink.stats().outbox.pending !== n) throw new Error(`expected ${n} queued windows, found ${sink.stats().outbox.pending}`);
+  if (sink.stats().outbox.pending !== n)
+    throw new Error(`expected ${n} queued windows, found ${sink.stats().outbox.pending}`);
 
   await broker.restart();
   await waitFor(() => sink.stats().connected, 'reconnect', 30_000);
@@ -147,8 +186,24 @@ async function queueAndDrain(broker: Mosquitto, dir: string, n: number): Promise
   const drained = memory();
   await sink.stop();
   return {
-    writeOnly: { windows: n, seconds: writeS, windowsPerS: n / writeS, msPerWindow: (1000 * writeS) / n, msPerWindowFirst1000: (at[k]! - at[0]!) / k, msPerWindowLast1000: (at[n]! - at[n - k]!) / k },
-    queued: { windows: n, rssBeforeMB: before.rss, rssAfterMB: after.rss, rssAfterDrainMB: drained.rss, heapBeforeMB: before.heap, heapAfterMB: after.heap, outboxMB, bytesPerWindow: ((outboxMB.db + outboxMB.wal) * MB) / n },
+    writeOnly: {
+      windows: n,
+      seconds: writeS,
+      windowsPerS: n / writeS,
+      msPerWindow: (1000 * writeS) / n,
+      msPerWindowFirst1000: (at[k]! - at[0]!) / k,
+      msPerWindowLast1000: (at[n]! - at[n - k]!) / k,
+    },
+    queued: {
+      windows: n,
+      rssBeforeMB: before.rss,
+      rssAfterMB: after.rss,
+      rssAfterDrainMB: drained.rss,
+      heapBeforeMB: before.heap,
+      heapAfterMB: after.heap,
+      outboxMB,
+      bytesPerWindow: ((outboxMB.db + outboxMB.wal) * MB) / n,
+    },
     drain: { windows: n, seconds: drainS, windowsPerS: n / drainS },
   };
 }
@@ -161,7 +216,12 @@ async function measure(windows: number, queued: number): Promise<MqttBenchResult
   try {
     const version = spawnSync(MOSQUITTO, ['-h'], { encoding: 'utf8' }).stdout.split('\n')[0]?.trim() ?? 'mosquitto';
     const e2e = await endToEnd(broker, dir, windows);
-    return { date: new Date().toISOString(), mosquitto: version, ...e2e, ...(await queueAndDrain(broker, dir, queued)) };
+    return {
+      date: new Date().toISOString(),
+      mosquitto: version,
+      ...e2e,
+      ...(await queueAndDrain(broker, dir, queued)),
+    };
   } finally {
     await broker.dispose();
     rmSync(dir, { recursive: true, force: true });

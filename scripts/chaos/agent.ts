@@ -7,7 +7,12 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, TSX } from '../../test/helpers/paths.js';
 
-export interface Crash { at: string; code: number | null; signal: string | null; tail: string }
+export interface Crash {
+  at: string;
+  code: number | null;
+  signal: string | null;
+  tail: string;
+}
 
 export class ChaosAgent {
   readonly crashes: Crash[] = [];
@@ -18,7 +23,10 @@ export class ChaosAgent {
   private tail = '';
   private rssTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly env: Record<string, string>, private readonly logFile: string) {}
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly logFile: string,
+  ) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -31,7 +39,11 @@ export class ChaosAgent {
   start(): void {
     if (this.child) return;
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EMOTION_AGENT_')));
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli.ts'), 'run'], { cwd: ROOT, env: { ...base, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli.ts'), 'run'], {
+      cwd: ROOT,
+      env: { ...base, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.starts += 1;
     this.expectedExit = false;
     const keep = (d: Buffer): void => {

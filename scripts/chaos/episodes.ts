@@ -9,11 +9,26 @@ import type { ChaosAgent } from './agent.js';
 import type { World } from './world.js';
 
 export type EpisodeKind = 'broker' | 'camera' | 'disk' | 'kill' | 'push-good' | 'push-bad' | 'push-older';
-const WEIGHTS: Record<EpisodeKind, number> = { broker: 2, camera: 2, disk: 2, kill: 1.5, 'push-good': 1, 'push-bad': 0.7, 'push-older': 0.7 };
+const WEIGHTS: Record<EpisodeKind, number> = {
+  broker: 2,
+  camera: 2,
+  disk: 2,
+  kill: 1.5,
+  'push-good': 1,
+  'push-bad': 0.7,
+  'push-older': 0.7,
+};
 
 /** How a push ended, from its output: activated (and kept), rolled back after activation, refused, failed, or no end seen in time. */
 export type PushEnd = 'activated' | 'rolled_back' | 'refused' | 'failed' | 'timeout';
-export interface PushOutcome { kind: EpisodeKind; version: string; ok: boolean; end: PushEnd; expected: PushEnd[]; lines: string[] }
+export interface PushOutcome {
+  kind: EpisodeKind;
+  version: string;
+  ok: boolean;
+  end: PushEnd;
+  expected: PushEnd[];
+  lines: string[];
+}
 
 const EXPECTED: Partial<Record<EpisodeKind, PushEnd[]>> = {
   'push-good': ['activated'],
@@ -30,7 +45,11 @@ function pushEnd(ok: boolean, lines: string[]): PushEnd {
   if (/did not finish within/.test(text)) return 'timeout';
   return 'failed';
 }
-export interface EpisodeLog { kind: EpisodeKind; at: string; detail: string }
+export interface EpisodeLog {
+  kind: EpisodeKind;
+  at: string;
+  detail: string;
+}
 
 export interface EpisodeContext {
   world: World;
@@ -55,7 +74,10 @@ export class Episodes {
 
   constructor(private readonly c: EpisodeContext) {
     const kinds = (Object.keys(WEIGHTS) as EpisodeKind[]).filter((k) => k !== 'disk' || c.world.tmpfs);
-    this.firstRound = kinds.map((k) => ({ k, r: c.rand() })).sort((a, b) => a.r - b.r).map((x) => x.k);
+    this.firstRound = kinds
+      .map((k) => ({ k, r: c.rand() }))
+      .sort((a, b) => a.r - b.r)
+      .map((x) => x.k);
   }
 
   private between(lo: number, hi: number): number {
@@ -121,7 +143,8 @@ export class Episodes {
         agent.start();
         return 'agent SIGKILLed and restarted';
       }
-      default: return this.push(kind);
+      default:
+        return this.push(kind);
     }
   }
 
@@ -129,11 +152,34 @@ export class Episodes {
   private async push(kind: EpisodeKind): Promise<string> {
     const version = kind === 'push-older' ? '0.0.1' : `${++this.major}.0.0`;
     const dir = join(this.c.dir, 'bundles', `${kind}-${version}`);
-    const edit = kind === 'push-bad' ? (_m: Record<string, unknown>, b: Uint8Array): Uint8Array => withNaNOnRealImages(b) : undefined;
-    await shippedVariant(dir, kind === 'push-bad' ? 'emotion-fp32' : 'emotion-int8', version, this.c.privateKey, edit, 2);
+    const edit =
+      kind === 'push-bad'
+        ? (_m: Record<string, unknown>, b: Uint8Array): Uint8Array => withNaNOnRealImages(b)
+        : undefined;
+    await shippedVariant(
+      dir,
+      kind === 'push-bad' ? 'emotion-fp32' : 'emotion-int8',
+      version,
+      this.c.privateKey,
+      edit,
+      2,
+    );
     const lines: string[] = [];
-    const ok = await push(dir, { broker: this.c.world.broker.url.replace('mqtt://', 'mqtt://chaos:chaos-watch@'), device: this.c.deviceId, prefix: 'emotion-agent', timeout: 300, replyWaitS: 1, settleS: kind === 'push-good' ? 5 : 20 }, (l) => lines.push(l))
-      .catch((err: Error) => { lines.push(`push failed: ${err.message}`); return false; });
+    const ok = await push(
+      dir,
+      {
+        broker: this.c.world.broker.url.replace('mqtt://', 'mqtt://chaos:chaos-watch@'),
+        device: this.c.deviceId,
+        prefix: 'emotion-agent',
+        timeout: 300,
+        replyWaitS: 1,
+        settleS: kind === 'push-good' ? 5 : 20,
+      },
+      (l) => lines.push(l),
+    ).catch((err: Error) => {
+      lines.push(`push failed: ${err.message}`);
+      return false;
+    });
     const end = pushEnd(ok, lines);
     this.pushes.push({ kind, version, ok, end, expected: EXPECTED[kind] ?? [], lines });
     return `${version}: ${end} (${lines.at(-1) ?? ''})`;

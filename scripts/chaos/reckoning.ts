@@ -29,13 +29,23 @@ export interface Reckoning {
   lostSample: string[];
 }
 
-const key = (w: Pick<AggregateWindow, 'cameraId' | 'startMs' | 'endMs'>): string => `${w.cameraId}@${w.startMs}-${w.endMs}`;
+const key = (w: Pick<AggregateWindow, 'cameraId' | 'startMs' | 'endMs'>): string =>
+  `${w.cameraId}@${w.startMs}-${w.endMs}`;
 
 function validators(): (topic: string) => ValidateFunction | undefined {
   // Formats (date-time) are not checked: ajv-formats is not a dependency, and the types are.
   const ajv = new Ajv({ strict: false, logger: false });
-  const load = (name: string): ValidateFunction => ajv.compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', `${name}.schema.json`), 'utf8')) as object);
-  const v = { window: load('window'), state: load('camera-state'), stats: load('stats'), status: load('status'), info: load('info'), model: load('model'), response: load('command-response') };
+  const load = (name: string): ValidateFunction =>
+    ajv.compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', `${name}.schema.json`), 'utf8')) as object);
+  const v = {
+    window: load('window'),
+    state: load('camera-state'),
+    stats: load('stats'),
+    status: load('status'),
+    info: load('info'),
+    model: load('model'),
+    response: load('command-response'),
+  };
   return (topic) => {
     const last = topic.split('/').at(-1)!;
     if (last === 'response') return v.response;
@@ -48,7 +58,8 @@ export function outboxAccount(outboxPath: string): { dropped: number; pending: n
   if (!existsSync(outboxPath)) return { dropped: 0, pending: 0, unstoredFile: 0 };
   const db = new Database(outboxPath, { readonly: true });
   try {
-    const dropped = (db.prepare("SELECT value FROM meta WHERE key = 'dropped'").get() as { value: number } | undefined)?.value ?? 0;
+    const dropped =
+      (db.prepare("SELECT value FROM meta WHERE key = 'dropped'").get() as { value: number } | undefined)?.value ?? 0;
     const pending = (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     const countFile = `${outboxPath}.unstored`;
     const unstoredFile = existsSync(countFile) ? Number(readFileSync(countFile, 'utf8').trim() || 0) : 0;
@@ -58,7 +69,12 @@ export function outboxAccount(outboxPath: string): { dropped: number; pending: n
   }
 }
 
-export function reckon(o: { jsonl: string; messages: Received[]; outbox: ReturnType<typeof outboxAccount>; otherChannels: Record<string, string> }): Reckoning {
+export function reckon(o: {
+  jsonl: string;
+  messages: Received[];
+  outbox: ReturnType<typeof outboxAccount>;
+  otherChannels: Record<string, string>;
+}): Reckoning {
   const produced = new Map<string, AggregateWindow>();
   for (const line of o.jsonl.split('\n')) {
     if (!line.trim()) continue;
@@ -91,7 +107,11 @@ export function reckon(o: { jsonl: string; messages: Received[]; outbox: ReturnT
   const maxSeq = Math.max(0, ...seqs);
   const dropped = o.outbox.dropped + o.outbox.unstoredFile;
   const undelivered = [...produced.keys()].filter((k) => !received.has(k));
-  const channels: Record<string, string> = { ...o.otherChannels, jsonl: o.jsonl, mqtt: o.messages.map((m) => `${m.topic} ${m.text}`).join('\n') };
+  const channels: Record<string, string> = {
+    ...o.otherChannels,
+    jsonl: o.jsonl,
+    mqtt: o.messages.map((m) => `${m.topic} ${m.text}`).join('\n'),
+  };
   return {
     produced: produced.size,
     delivered,

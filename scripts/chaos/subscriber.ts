@@ -2,7 +2,11 @@
 // (the broker keeps its messages while either side is away), recording every message with its topic.
 import { connectAsync, type MqttClient } from 'mqtt';
 
-export interface Received { topic: string; text: string; at: number }
+export interface Received {
+  topic: string;
+  text: string;
+  at: number;
+}
 
 export class Subscriber {
   readonly messages: Received[] = [];
@@ -10,9 +14,17 @@ export class Subscriber {
   private constructor(private readonly client: MqttClient) {}
 
   static async start(url: string, root: string): Promise<Subscriber> {
-    const client = await connectAsync(url, { clientId: 'chaos-subscriber', clean: false, reconnectPeriod: 250, username: 'chaos', password: 'chaos-watch' });
+    const client = await connectAsync(url, {
+      clientId: 'chaos-subscriber',
+      clean: false,
+      reconnectPeriod: 250,
+      username: 'chaos',
+      password: 'chaos-watch',
+    });
     const s = new Subscriber(client);
-    client.on('message', (topic, payload) => s.messages.push({ topic, text: payload.toString('utf8'), at: Date.now() }));
+    client.on('message', (topic, payload) =>
+      s.messages.push({ topic, text: payload.toString('utf8'), at: Date.now() }),
+    );
     await client.subscribeAsync(`${root}/#`, { qos: 1 });
     return s;
   }

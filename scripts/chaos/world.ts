@@ -26,10 +26,17 @@ export interface World {
 }
 
 export async function startWorld(dir: string, clip: string): Promise<World> {
-  const broker = await Mosquitto.start({ persistence: true, users: { agent: PLANTED.mqttPassword, chaos: 'chaos-watch' } });
+  const broker = await Mosquitto.start({
+    persistence: true,
+    users: { agent: PLANTED.mqttPassword, chaos: 'chaos-watch' },
+  });
   const rtsp = await RtspTestServer.start({ file: clip, user: 'viewer', password: PLANTED.cameraField });
   const sockets = new Set<Socket>();
-  const silent: Server = createServer((s) => { sockets.add(s); s.on('error', () => undefined); s.on('close', () => sockets.delete(s)); });
+  const silent: Server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
   const silentPort = await freePort();
   await new Promise<void>((r) => silent.listen(silentPort, '127.0.0.1', r));
   const outboxDir = join(dir, 'outbox');
@@ -43,13 +50,20 @@ export async function startWorld(dir: string, clip: string): Promise<World> {
   }
   const filler = join(outboxDir, 'filler.bin');
   return {
-    broker, rtsp, silentPort, outboxDir, tmpfs,
+    broker,
+    rtsp,
+    silentPort,
+    outboxDir,
+    tmpfs,
     fill: () => {
       if (!tmpfs) return 0;
       const chunk = Buffer.alloc(16 * 1024, 1);
       let n = 0;
       try {
-        for (;;) { appendFileSync(filler, chunk); n += chunk.length; }
+        for (;;) {
+          appendFileSync(filler, chunk);
+          n += chunk.length;
+        }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
       }

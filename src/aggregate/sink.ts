@@ -46,7 +46,10 @@ export class JsonLinesSink implements WindowSink {
   }
 
   write(w: AggregateWindow): Promise<void> {
-    if (this.state !== 'started') return Promise.reject(new Error(`${this.name}: write() on a sink that is ${this.state === 'new' ? 'not started' : 'stopped'}`));
+    if (this.state !== 'started')
+      return Promise.reject(
+        new Error(`${this.name}: write() on a sink that is ${this.state === 'new' ? 'not started' : 'stopped'}`),
+      );
     const line = `${JSON.stringify(w)}\n`;
     return this.enqueue(() => this.writeLine(line));
   }
@@ -57,7 +60,9 @@ export class JsonLinesSink implements WindowSink {
       try {
         await this.file.sync();
       } catch (err) {
-        throw new Error(`${this.name}: cannot fsync ${this.target as string}: ${(err as Error).message}`, { cause: err });
+        throw new Error(`${this.name}: cannot fsync ${this.target as string}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
     }
   }
@@ -103,7 +108,9 @@ export class JsonLinesSink implements WindowSink {
       try {
         await this.file.write(line);
       } catch (err) {
-        throw new Error(`${this.name}: cannot write to ${this.target as string}: ${(err as Error).message}`, { cause: err });
+        throw new Error(`${this.name}: cannot write to ${this.target as string}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       return;
     }
@@ -111,7 +118,9 @@ export class JsonLinesSink implements WindowSink {
     // The callback fires once the chunk is handed to the underlying resource (or failed), which
     // gives back-pressure for free: the next line waits for this one.
     await new Promise<void>((resolve, reject) => {
-      stream.write(line, (err) => (err ? reject(new Error(`${this.name}: write failed: ${err.message}`, { cause: err })) : resolve()));
+      stream.write(line, (err) =>
+        err ? reject(new Error(`${this.name}: write failed: ${err.message}`, { cause: err })) : resolve(),
+      );
     });
   }
 }

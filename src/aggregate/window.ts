@@ -118,14 +118,19 @@ export class WindowAggregator {
   private counted = new Set<number>();
   private closed = false;
 
-  constructor(readonly cameraId: string, opts: WindowOptions = {}, nowMs: number) {
+  constructor(
+    readonly cameraId: string,
+    opts: WindowOptions = {},
+    nowMs: number,
+  ) {
     this.windowMs = opts.windowMs ?? 60_000;
     this.minPeople = opts.minPeople ?? 3;
     this.maxEmptyWindows = opts.maxEmptyWindows ?? 1440;
     this.minLookMs = opts.minLookMs ?? 2000;
     if (!(this.minLookMs >= 0)) throw new RangeError(`minLookMs must be >= 0, got ${this.minLookMs}`);
     if (!cameraId) throw new Error('WindowAggregator: cameraId must not be empty');
-    if (!Number.isInteger(this.windowMs) || this.windowMs <= 0) throw new RangeError(`windowMs must be a positive integer, got ${this.windowMs}`);
+    if (!Number.isInteger(this.windowMs) || this.windowMs <= 0)
+      throw new RangeError(`windowMs must be a positive integer, got ${this.windowMs}`);
     if (!(this.minPeople >= 0)) throw new RangeError(`minPeople must be >= 0, got ${this.minPeople}`);
     if (!Number.isFinite(nowMs)) throw new RangeError(`nowMs must be a finite number of ms, got ${nowMs}`);
     const aligned = this.alignDown(nowMs);
@@ -135,7 +140,13 @@ export class WindowAggregator {
   }
 
   /** One analysed frame: its face count, the tracker's output for it, and the faces the quality gate skipped. */
-  frameAnalyzed(tMs: number, faces: number, active: readonly TrackView[], ended: readonly EndedTrack[], skipped: Partial<SkippedFaces> = {}): void {
+  frameAnalyzed(
+    tMs: number,
+    faces: number,
+    active: readonly TrackView[],
+    ended: readonly EndedTrack[],
+    skipped: Partial<SkippedFaces> = {},
+  ): void {
     this.checkOpen();
     this.roll(tMs);
     const w = this.cur;
@@ -184,7 +195,9 @@ export class WindowAggregator {
   close(tMs: number, partial = true): AggregateWindow {
     this.checkOpen();
     if (this.pending.length > 0 || tMs >= this.cur.endMs) {
-      throw new Error(`WindowAggregator(${this.cameraId}): windows closed before ${new Date(tMs).toISOString()} are pending; call tick(tMs) before close(tMs)`);
+      throw new Error(
+        `WindowAggregator(${this.cameraId}): windows closed before ${new Date(tMs).toISOString()} are pending; call tick(tMs) before close(tMs)`,
+      );
     }
     this.closed = true;
     const endMs = partial ? Math.max(tMs, this.cur.startMs) : this.cur.endMs;
@@ -221,7 +234,8 @@ export class WindowAggregator {
     this.pending.push(this.finish(this.cur, this.cur.endMs));
     const nowStart = this.alignDown(tMs);
     const firstEmpty = Math.max(this.cur.endMs, nowStart - this.maxEmptyWindows * this.windowMs);
-    for (let s = firstEmpty; s < nowStart; s += this.windowMs) this.pending.push(this.finish(this.open(s), s + this.windowMs));
+    for (let s = firstEmpty; s < nowStart; s += this.windowMs)
+      this.pending.push(this.finish(this.open(s), s + this.windowMs));
     this.cur = this.open(nowStart);
   }
 
@@ -311,7 +325,12 @@ export function dwellStats(durationsMs: readonly number[]): DwellStats | null {
   if (durationsMs.length === 0) return null;
   const s = [...durationsMs].sort((a, b) => a - b);
   const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return { count: s.length, meanS: round(mean / 1000, 1), p50S: round(percentile(s, 0.5) / 1000, 1), p90S: round(percentile(s, 0.9) / 1000, 1) };
+  return {
+    count: s.length,
+    meanS: round(mean / 1000, 1),
+    p50S: round(percentile(s, 0.5) / 1000, 1),
+    p90S: round(percentile(s, 0.9) / 1000, 1),
+  };
 }
 
 /** Linear interpolation between closest ranks (numpy's default): position q * (n - 1). */

@@ -16,7 +16,11 @@ export const DEFAULT_RESET_AFTER_MS = 10_000;
  * The exponent to use after a failure: back to 0 when the source streamed (without a failure) for at
  * least resetAfterMs before it, else unchanged. `streamedMs` null: it never streamed this time.
  */
-export function attemptAfterFailure(attempt: number, streamedMs: number | null, cfg: Pick<BackoffConfig, 'resetAfterMs'>): number {
+export function attemptAfterFailure(
+  attempt: number,
+  streamedMs: number | null,
+  cfg: Pick<BackoffConfig, 'resetAfterMs'>,
+): number {
   return streamedMs !== null && streamedMs >= (cfg.resetAfterMs ?? DEFAULT_RESET_AFTER_MS) ? 0 : attempt;
 }
 

@@ -21,8 +21,15 @@ import type { Logger } from 'pino';
 import type { Frame } from '../vision/image.js';
 import { attemptAfterFailure, backoffDelay, jitter, type BackoffConfig } from './backoff.js';
 import {
-  buildCaptureCommand, classifyExit, errorLines, missingLocalSource, parseOutputSizes, redactSecrets, secretsOf,
-  type Failure, type SourceConfig,
+  buildCaptureCommand,
+  classifyExit,
+  errorLines,
+  missingLocalSource,
+  parseOutputSizes,
+  redactSecrets,
+  secretsOf,
+  type Failure,
+  type SourceConfig,
 } from './capture-command.js';
 import { FrameAssembler } from './frame-assembler.js';
 import { FramePairer } from './frame-pair.js';
@@ -85,7 +92,10 @@ export interface Clock {
 
 /** next() rejections: 'aborted' (stop() or the caller's signal), 'ended' (the file played out). */
 export class CaptureClosedError extends Error {
-  constructor(readonly code: 'aborted' | 'ended', message: string) {
+  constructor(
+    readonly code: 'aborted' | 'ended',
+    message: string,
+  ) {
     super(message);
     this.name = 'CaptureClosedError';
   }
@@ -205,7 +215,9 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     }
     if (!this.active) {
       const ended = this.reason === 'stream ended';
-      return Promise.reject(new CaptureClosedError(ended ? 'ended' : 'aborted', `capture ${this.cfg.id} ${ended ? 'ended' : 'is stopped'}`));
+      return Promise.reject(
+        new CaptureClosedError(ended ? 'ended' : 'aborted', `capture ${this.cfg.id} ${ended ? 'ended' : 'is stopped'}`),
+      );
     }
     return new Promise<CapturedFrame>((resolve, reject) => {
       const onAbort = (): void => {
@@ -213,8 +225,14 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
         reject(abortError(signal));
       };
       const waiter: Waiter = {
-        resolve: (f) => { signal?.removeEventListener('abort', onAbort); resolve(f); },
-        reject: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
+        resolve: (f) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(f);
+        },
+        reject: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
@@ -255,18 +273,34 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     }
     const cmd = buildCaptureCommand(this.cfg);
     let markDone = (): void => {};
-    const done = new Promise<void>((r) => { markDone = r; });
+    const done = new Promise<void>((r) => {
+      markDone = r;
+    });
     let proc: ChildProcess;
     try {
-      proc = spawn(cmd.file, cmd.args, { stdio: cmd.copyOnFd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'] });
+      proc = spawn(cmd.file, cmd.args, {
+        stdio: cmd.copyOnFd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+      });
     } catch (err) {
       // Synchronous only for arguments the OS can't take (e.g. a NUL in the source): no retry will help.
-      this.retry({ reason: `cannot start ${cmd.file}: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}`, permanent: true });
+      this.retry({
+        reason: `cannot start ${cmd.file}: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}`,
+        permanent: true,
+      });
       return;
     }
     const run: Run = {
-      proc, tool: cmd.file, startedAt: this.clock.now(), lastFrameAt: null, stderr: '', killedFor: null, killTimers: [],
-      spawnError: null, exited: false, done, markDone,
+      proc,
+      tool: cmd.file,
+      startedAt: this.clock.now(),
+      lastFrameAt: null,
+      stderr: '',
+      killedFor: null,
+      killTimers: [],
+      spawnError: null,
+      exited: false,
+      done,
+      markDone,
       assembler: new FrameAssembler((data, w, h) => this.onFrame(run, { data, width: w, height: h })),
     };
     if (cmd.copyOnFd3) {
@@ -275,7 +309,9 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
       run.copyAssembler = new FrameAssembler((data, width, height) => pairer.copy({ data, width, height }));
       const fd3 = proc.stdio[3] as NodeJS.ReadableStream & { on(e: 'error', l: () => void): unknown };
       // Copies whose size FFmpeg never printed are not held without bound: the frames go out alone.
-      fd3.on('data', (chunk: Buffer) => { if (!run.copyAssembler!.overflowed) run.copyAssembler!.push(chunk); });
+      fd3.on('data', (chunk: Buffer) => {
+        if (!run.copyAssembler!.overflowed) run.copyAssembler!.push(chunk);
+      });
       fd3.on('error', () => {});
     }
     this.run = run;
@@ -294,9 +330,10 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     proc.stderr?.on('error', () => {});
     proc.on('error', (err: NodeJS.ErrnoException) => {
       // Only the code: the error object carries spawnargs, i.e. the URL with credentials.
-      run.spawnError = err.code === 'ENOENT'
-        ? { reason: `${cmd.file} not installed`, permanent: true }
-        : { reason: `cannot start ${cmd.file}: ${err.code ?? 'error'}`, permanent: false };
+      run.spawnError =
+        err.code === 'ENOENT'
+          ? { reason: `${cmd.file} not installed`, permanent: true }
+          : { reason: `cannot start ${cmd.file}: ${err.code ?? 'error'}`, permanent: false };
       if (proc.pid === undefined) this.onExit(run, null, null);
     });
     proc.on('close', (code, signal) => this.onExit(run, code, signal));
@@ -373,7 +410,11 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
 
   private retry(failure: Failure): void {
     // Only a stretch of real streaming proves the source healthy again.
-    this.attempt = attemptAfterFailure(this.attempt, this.streamingSince === null ? null : (this.lastFrameAt ?? 0) - this.streamingSince, this.cfg.backoff);
+    this.attempt = attemptAfterFailure(
+      this.attempt,
+      this.streamingSince === null ? null : (this.lastFrameAt ?? 0) - this.streamingSince,
+      this.cfg.backoff,
+    );
     this.streamingSince = null;
     const delay = failure.permanent ? jitter(this.cfg.backoff.maxMs) : backoffDelay(this.attempt++, this.cfg.backoff);
     this.setState(failure.permanent ? 'failed' : 'backoff', failure.reason);
@@ -388,7 +429,9 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     const run = this.run;
     if (!run || run.killedFor || (this.state !== 'connecting' && this.state !== 'streaming')) return;
     const connecting = run.lastFrameAt === null;
-    const limitS = connecting ? this.cfg.connectTimeoutS ?? Math.max(this.cfg.stallTimeoutS, 10) : this.cfg.stallTimeoutS;
+    const limitS = connecting
+      ? (this.cfg.connectTimeoutS ?? Math.max(this.cfg.stallTimeoutS, 10))
+      : this.cfg.stallTimeoutS;
     if (this.clock.now() - (run.lastFrameAt ?? run.startedAt) < limitS * 1000) return;
     this.setState('stalled', connecting ? `no frame within ${limitS} s of connecting` : `no frame for ${limitS} s`);
     void this.kill(run, 'stall');
@@ -434,7 +477,11 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     this.reason = reason;
     this.sinceMs = this.clock.now();
     const change: StateChange = {
-      id: this.cfg.id, state, previous, ...(reason !== undefined ? { reason } : {}), since: new Date(this.sinceMs).toISOString(),
+      id: this.cfg.id,
+      state,
+      previous,
+      ...(reason !== undefined ? { reason } : {}),
+      since: new Date(this.sinceMs).toISOString(),
     };
     this.logState(change);
     this.emit('state', change);
@@ -443,8 +490,10 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
   private logState(c: StateChange): void {
     const trouble = c.state === 'backoff' || c.state === 'failed' || c.state === 'stalled';
     // A dead camera retries for months: say each new reason once at warn, repeats at debug.
-    if (trouble && c.reason !== this.lastLoggedReason) this.log.warn({ state: c.state, reason: c.reason }, 'capture trouble');
-    else if (c.state === 'streaming' || c.state === 'stopped') this.log.info({ state: c.state, reason: c.reason }, `capture ${c.state}`);
+    if (trouble && c.reason !== this.lastLoggedReason)
+      this.log.warn({ state: c.state, reason: c.reason }, 'capture trouble');
+    else if (c.state === 'streaming' || c.state === 'stopped')
+      this.log.info({ state: c.state, reason: c.reason }, `capture ${c.state}`);
     else this.log.debug({ state: c.state, reason: c.reason }, 'capture state');
     if (trouble) this.lastLoggedReason = c.reason;
     else if (c.state === 'streaming') this.lastLoggedReason = undefined;

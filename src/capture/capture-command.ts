@@ -122,8 +122,14 @@ export function buildCaptureCommand(cfg: SourceConfig): CaptureCommand {
     args: [
       // level+info: the output stream line carries the frame size; the [error] tags let us pick out
       // the failure lines. -nostats: no progress lines every half second for months.
-      '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'level+info',
-      ...input, '-i', withCredentials(cfg.source, cfg.username, cfg.password),
+      '-hide_banner',
+      '-nostdin',
+      '-nostats',
+      '-loglevel',
+      'level+info',
+      ...input,
+      '-i',
+      withCredentials(cfg.source, cfg.username, cfg.password),
       ...outputs,
     ],
     copyOnFd3: Boolean(copy),
@@ -132,7 +138,8 @@ export function buildCaptureCommand(cfg: SourceConfig): CaptureCommand {
 
 function gstreamerCommand(cfg: SourceConfig, width: number, height: number): CaptureCommand {
   // Raw frames have no header, so the size must be fixed in the caps before the first byte.
-  if (!width || !height) throw new Error('a gstreamer source needs width and height (the frame size is fixed in its caps)');
+  if (!width || !height)
+    throw new Error('a gstreamer source needs width and height (the frame size is fixed in its caps)');
   const src = withCredentials(cfg.source, cfg.username, cfg.password);
   let head: string[];
   if (src.includes('!')) head = gstTokens(src);
@@ -147,7 +154,21 @@ function gstreamerCommand(cfg: SourceConfig, width: number, height: number): Cap
     copyOnFd3: false,
     // -q: nothing but frames on stdout. sync=true: frames leave at their timestamps, so a file plays
     // at its real speed and a live source is unaffected.
-    args: ['-q', ...head, ...rate, '!', 'videoconvert', '!', 'videoscale', '!', caps, '!', 'fdsink', 'fd=1', 'sync=true'],
+    args: [
+      '-q',
+      ...head,
+      ...rate,
+      '!',
+      'videoconvert',
+      '!',
+      'videoscale',
+      '!',
+      caps,
+      '!',
+      'fdsink',
+      'fd=1',
+      'sync=true',
+    ],
     width,
     height,
   };
@@ -169,7 +190,10 @@ export function parseOutputSize(stderr: string): { width: number; height: number
 
 /** Every output's frame size, in output order (pipe:1, then the detector copy on pipe:3). */
 export function parseOutputSizes(stderr: string): { width: number; height: number }[] {
-  return [...stderr.matchAll(/Video: rawvideo[^\n]*?bgr24(?:\([^)\n]*\))?, (\d+)x(\d+)/g)].map((m) => ({ width: Number(m[1]), height: Number(m[2]) }));
+  return [...stderr.matchAll(/Video: rawvideo[^\n]*?bgr24(?:\([^)\n]*\))?, (\d+)x(\d+)/g)].map((m) => ({
+    width: Number(m[1]),
+    height: Number(m[2]),
+  }));
 }
 
 /** The failure lines of FFmpeg ("[rtsp @ 0x…] [error] …") or gst-launch ("ERROR: from element …: …"). */
@@ -197,16 +221,29 @@ const KNOWN: { re: RegExp; reason: string | ((kind: SourceKind) => string); perm
   { re: /Connection refused/i, reason: 'connection refused', permanent: false },
   { re: /Connection timed out/i, reason: 'connection timed out', permanent: false },
   { re: /No route to host|Network is unreachable/i, reason: 'host unreachable', permanent: false },
-  { re: /Name or service not known|Temporary failure in name resolution|Could not resolve|Failed to resolve/i, reason: 'host not found', permanent: false },
+  {
+    re: /Name or service not known|Temporary failure in name resolution|Could not resolve|Failed to resolve/i,
+    reason: 'host not found',
+    permanent: false,
+  },
   { re: /Device or resource busy/i, reason: 'device busy', permanent: false },
   { re: /Permission denied/i, reason: 'permission denied', permanent: true },
-  { re: /No such file or directory|Resource not found|No such file/i, reason: (k) => (k === 'v4l2' ? 'device not found' : 'file not found'), permanent: true },
+  {
+    re: /No such file or directory|Resource not found|No such file/i,
+    reason: (k) => (k === 'v4l2' ? 'device not found' : 'file not found'),
+    permanent: true,
+  },
   { re: /Invalid data found when processing input/i, reason: 'invalid data (not a video?)', permanent: false },
   { re: /erroneous pipeline|no element/i, reason: 'invalid gstreamer pipeline', permanent: true },
 ];
 
 /** Why a child exited, in words a person can act on (already redacted). */
-export function classifyExit(kind: SourceKind, code: number | null, errors: readonly string[], signal?: NodeJS.Signals | null): Failure {
+export function classifyExit(
+  kind: SourceKind,
+  code: number | null,
+  errors: readonly string[],
+  signal?: NodeJS.Signals | null,
+): Failure {
   const tool = kind === 'gstreamer' ? 'gstreamer' : 'ffmpeg';
   const text = errors.join('\n');
   for (const k of KNOWN) {
@@ -216,7 +253,11 @@ export function classifyExit(kind: SourceKind, code: number | null, errors: read
     return { reason: /^\d{3} /.test(reason) ? `${tool}: ${reason}` : reason, permanent: k.permanent };
   }
   if (code === 0) return { reason: 'stream ended', permanent: false };
-  if (errors.length === 0) return { reason: signal ? `${tool} killed by ${signal}` : `${tool} exited with code ${code ?? '?'}`, permanent: false };
+  if (errors.length === 0)
+    return {
+      reason: signal ? `${tool} killed by ${signal}` : `${tool} exited with code ${code ?? '?'}`,
+      permanent: false,
+    };
   const last = errors[errors.length - 1] ?? '';
   return { reason: `${tool}: ${last.length > 200 ? `${last.slice(0, 200)}…` : last}`, permanent: false };
 }

@@ -24,9 +24,18 @@ function inputArgs(source: string): string[] {
 }
 
 export async function probeVideo(source: string, timeoutMs = 15_000): Promise<VideoInfo> {
-  const args = ['-v', 'error', ...(/^rtsps?:/i.test(source) ? ['-rtsp_transport', 'tcp'] : []),
-    '-select_streams', 'v:0', '-show_entries', 'stream=width,height,avg_frame_rate,r_frame_rate:format=duration',
-    '-of', 'json', source];
+  const args = [
+    '-v',
+    'error',
+    ...(/^rtsps?:/i.test(source) ? ['-rtsp_transport', 'tcp'] : []),
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'stream=width,height,avg_frame_rate,r_frame_rate:format=duration',
+    '-of',
+    'json',
+    source,
+  ];
   let stdout: string;
   try {
     ({ stdout } = await execFileP('ffprobe', args, { timeout: timeoutMs }));
@@ -34,7 +43,10 @@ export async function probeVideo(source: string, timeoutMs = 15_000): Promise<Vi
     const msg = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').pop() ?? '';
     throw new Error(`cannot open video ${redactString(source)}: ${redactString(msg)}`);
   }
-  const info = JSON.parse(stdout) as { streams?: { width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }[]; format?: { duration?: string } };
+  const info = JSON.parse(stdout) as {
+    streams?: { width?: number; height?: number; avg_frame_rate?: string; r_frame_rate?: string }[];
+    format?: { duration?: string };
+  };
   const s = info.streams?.[0];
   if (!s?.width || !s.height) throw new Error(`no video stream in ${redactString(source)}`);
   const rate = (r?: string): number => {
@@ -72,13 +84,30 @@ export async function* readFrames(source: string, info: VideoInfo, opts: ReadOpt
   const filters: string[] = [];
   if (opts.fps) filters.push(`fps=${opts.fps}`);
   if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}`);
-  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...inputArgs(source), '-map', '0:v:0',
-    ...(filters.length ? ['-vf', filters.join(',')] : []), '-f', 'rawvideo', '-pix_fmt', 'bgr24', 'pipe:1'];
+  const args = [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    ...inputArgs(source),
+    '-map',
+    '0:v:0',
+    ...(filters.length ? ['-vf', filters.join(',')] : []),
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'bgr24',
+    'pipe:1',
+  ];
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
-  const onAbort = (): void => { proc.kill('SIGKILL'); };
+  const onAbort = (): void => {
+    proc.kill('SIGKILL');
+  };
   opts.signal?.addEventListener('abort', onAbort);
   const step = 1000 / (opts.fps ?? info.fps);
   // Frames are cut from the pipe by the capture's assembler: one copy per frame, no concatenation.
@@ -97,7 +126,9 @@ export async function* readFrames(source: string, info: VideoInfo, opts: ReadOpt
     }
     const code = await exited;
     if (code !== 0 && !opts.signal?.aborted && index === 0) {
-      throw new Error(`ffmpeg could not decode ${redactString(source)}: ${redactString(stderr.trim().split('\n').pop() ?? `exit ${code}`)}`);
+      throw new Error(
+        `ffmpeg could not decode ${redactString(source)}: ${redactString(stderr.trim().split('\n').pop() ?? `exit ${code}`)}`,
+      );
     }
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

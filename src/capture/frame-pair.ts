@@ -10,7 +10,10 @@ export class FramePairer {
   private broken = false;
 
   /** `maxLag`: frames one side may be ahead before pairing is given up (it never should be). */
-  constructor(private readonly sink: (frame: Frame) => void, private readonly maxLag = 4) {}
+  constructor(
+    private readonly sink: (frame: Frame) => void,
+    private readonly maxLag = 4,
+  ) {}
 
   full(frame: Frame): void {
     if (this.broken) {
@@ -28,7 +31,8 @@ export class FramePairer {
   }
 
   private drain(): void {
-    while (this.fulls.length && this.copies.length) this.sink({ ...this.fulls.shift()!, detectorCopy: this.copies.shift()! });
+    while (this.fulls.length && this.copies.length)
+      this.sink({ ...this.fulls.shift()!, detectorCopy: this.copies.shift()! });
     if (this.fulls.length > this.maxLag || this.copies.length > this.maxLag) {
       // A lost or extra copy would pair every later frame with the wrong picture: stop pairing (the
       // detector then reads the full frames, slower but right).

@@ -20,23 +20,46 @@ import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from '.
 import type { ExecutionProvider } from '../models/providers.js';
 
 export function registerAnalyze(program: Command): void {
-  addInferenceOptions(program.command('analyze')
-    .description('Detect faces and classify their expression in an image, a video file or an rtsp:// stream')
-    .argument('<input>', 'image (.jpg/.png…), video file, or stream URL')
-    .option('--json', 'print one JSON object per frame (JSON lines)')
-    .option('--annotate <out>', 'write boxes and labels: out.jpg (image, or last video frame) or out.mp4')
-    .option('--fps <n>', 'analyse the video at this many frames per second (default: every frame)', positiveNumber)
-    .option('--max-frames <n>', 'stop after this many frames', positiveNumber)
-    .option('--detector <dir>', 'face detector bundle (default: the shipped one)')
-    .option('--classifier <dir>', 'emotion classifier bundle (default: the shipped one)')
-    .option('--score-threshold <p>', 'minimum face score (default: the bundle\'s)', Number)
-    .option('--min-face <px>', 'ignore faces smaller than this many pixels high', nonNegativeInt)
-    .option('--tta', 'average each face with its mirror image (slower, slightly more accurate)'))
-    .action(async (input: string, o: { json?: boolean; annotate?: string; fps?: number; maxFrames?: number; detector?: string; classifier?: string; scoreThreshold?: number; minFace?: number; tta?: boolean; provider: ExecutionProvider; threads: number }) => {
-      if (!/^[a-z]+:\/\//i.test(input) && !existsSync(input)) throw new CliError(`input not found: ${input}`, EXIT.noInput);
+  addInferenceOptions(
+    program
+      .command('analyze')
+      .description('Detect faces and classify their expression in an image, a video file or an rtsp:// stream')
+      .argument('<input>', 'image (.jpg/.png…), video file, or stream URL')
+      .option('--json', 'print one JSON object per frame (JSON lines)')
+      .option('--annotate <out>', 'write boxes and labels: out.jpg (image, or last video frame) or out.mp4')
+      .option('--fps <n>', 'analyse the video at this many frames per second (default: every frame)', positiveNumber)
+      .option('--max-frames <n>', 'stop after this many frames', positiveNumber)
+      .option('--detector <dir>', 'face detector bundle (default: the shipped one)')
+      .option('--classifier <dir>', 'emotion classifier bundle (default: the shipped one)')
+      .option('--score-threshold <p>', "minimum face score (default: the bundle's)", Number)
+      .option('--min-face <px>', 'ignore faces smaller than this many pixels high', nonNegativeInt)
+      .option('--tta', 'average each face with its mirror image (slower, slightly more accurate)'),
+  ).action(
+    async (
+      input: string,
+      o: {
+        json?: boolean;
+        annotate?: string;
+        fps?: number;
+        maxFrames?: number;
+        detector?: string;
+        classifier?: string;
+        scoreThreshold?: number;
+        minFace?: number;
+        tta?: boolean;
+        provider: ExecutionProvider;
+        threads: number;
+      },
+    ) => {
+      if (!/^[a-z]+:\/\//i.test(input) && !existsSync(input))
+        throw new CliError(`input not found: ${input}`, EXIT.noInput);
       const engine = await InProcessEngine.load({
-        executionProvider: o.provider, threads: o.threads, flipTta: o.tta ?? false, quality: NO_QUALITY_GATE,
-        ...(o.detector ? { detector: o.detector } : {}), ...(o.classifier ? { classifier: o.classifier } : {}),
+        executionProvider: o.provider,
+        threads: o.threads,
+        flipTta: o.tta ?? false,
+        quality: NO_QUALITY_GATE,
+        ...(o.detector ? { detector: o.detector } : {}),
+        ...(o.classifier ? { classifier: o.classifier } : {}),
         ...(o.scoreThreshold !== undefined ? { scoreThreshold: o.scoreThreshold } : {}),
         ...(o.minFace !== undefined ? { minFaceSize: o.minFace } : {}),
       });
@@ -46,17 +69,25 @@ export function registerAnalyze(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
-        const n = await analyzeSource(engine, input, {
-          ...(o.annotate ? { annotate: o.annotate } : {}), ...(o.fps ? { fps: o.fps } : {}),
-          ...(o.maxFrames ? { maxFrames: o.maxFrames } : {}), signal: ac.signal,
-        }, (r) => console.log(o.json ? toJsonLine(r) : formatFrame(r)));
+        const n = await analyzeSource(
+          engine,
+          input,
+          {
+            ...(o.annotate ? { annotate: o.annotate } : {}),
+            ...(o.fps ? { fps: o.fps } : {}),
+            ...(o.maxFrames ? { maxFrames: o.maxFrames } : {}),
+            signal: ac.signal,
+          },
+          (r) => console.log(o.json ? toJsonLine(r) : formatFrame(r)),
+        );
         if (!o.json) console.error(`analyze: ${n} frame(s)${o.annotate ? `, annotated output in ${o.annotate}` : ''}`);
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
         await engine.stop();
       }
-    });
+    },
+  );
 }
 
 /** `analyze` reports every face the detector keeps (--min-face, --score-threshold), as it always did. */
@@ -87,11 +118,21 @@ interface AnalyzeRunOptions {
 async function facesOf(engine: Pick<InferenceEngine, 'analyze'>, frame: Frame): Promise<FaceResult[]> {
   const { faces } = await engine.analyze(frame, undefined, 0);
   // Without the quality gate every face is classified: probabilities are never null here.
-  return faces.map((f) => ({ box: f.box, score: f.score, ...(f.landmarks ? { landmarks: f.landmarks } : {}), emotion: emotionOf(f.probabilities!) }));
+  return faces.map((f) => ({
+    box: f.box,
+    score: f.score,
+    ...(f.landmarks ? { landmarks: f.landmarks } : {}),
+    emotion: emotionOf(f.probabilities!),
+  }));
 }
 
 /** Analyses `input`, calling `onFrame` per analysed frame. */
-async function analyzeSource(engine: Pick<InferenceEngine, 'analyze'>, input: string, opts: AnalyzeRunOptions, onFrame: (r: FrameResult) => void): Promise<number> {
+async function analyzeSource(
+  engine: Pick<InferenceEngine, 'analyze'>,
+  input: string,
+  opts: AnalyzeRunOptions,
+  onFrame: (r: FrameResult) => void,
+): Promise<number> {
   if (!isStreamUrl(input) && IMAGE_EXT.has(extname(input).toLowerCase())) {
     const frame = readImage(input);
     const faces = await facesOf(engine, frame);
@@ -106,7 +147,11 @@ async function analyzeSource(engine: Pick<InferenceEngine, 'analyze'>, input: st
   let n = 0;
   let lastAnnotated: Frame | undefined;
   try {
-    for await (const frame of readFrames(input, info, { ...(opts.fps ? { fps: opts.fps } : {}), ...(opts.maxFrames ? { maxFrames: opts.maxFrames } : {}), ...(opts.signal ? { signal: opts.signal } : {}) })) {
+    for await (const frame of readFrames(input, info, {
+      ...(opts.fps ? { fps: opts.fps } : {}),
+      ...(opts.maxFrames ? { maxFrames: opts.maxFrames } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    })) {
       const faces = await facesOf(engine, frame);
       onFrame({ frame: frame.index, timeMs: frame.timeMs, width: frame.width, height: frame.height, faces });
       if (opts.annotate) {

@@ -5,8 +5,11 @@ import { CliError } from './util.js';
 import { configSchemaDoc, loadConfig, redactConfig } from '../config/index.js';
 
 export function registerConfig(program: Command): void {
-  program.command('config')
-    .description('Print the effective configuration (secrets hidden), or every configuration key with its format, default and env var')
+  program
+    .command('config')
+    .description(
+      'Print the effective configuration (secrets hidden), or every configuration key with its format, default and env var',
+    )
     .option('--config <file>', 'JSON configuration file (default: $EMOTION_AGENT_CONFIG, else none)')
     .option('--print', 'validate and print the effective configuration as JSON (the default)')
     .option('--schema', 'print every key as JSON: doc, format, default, environment variable')

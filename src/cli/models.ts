@@ -30,16 +30,23 @@ const SUBCOMMANDS: readonly { name: string; old: string | null; register: Regist
 ];
 
 export function registerModels(program: Command): void {
-  const models = program.command('models')
-    .description('Model bundles: list and verify the shipped ones; keys, signing, validation and pushing for remote updates');
+  const models = program
+    .command('models')
+    .description(
+      'Model bundles: list and verify the shipped ones; keys, signing, validation and pushing for remote updates',
+    );
   for (const s of SUBCOMMANDS) s.register(models, s.name);
-  const model = program.command('model')
-    .description('Old spelling of `models` (keygen, pack, sign, verify, validate, push); its `verify` is `models verify-signed`');
+  const model = program
+    .command('model')
+    .description(
+      'Old spelling of `models` (keygen, pack, sign, verify, validate, push); its `verify` is `models verify-signed`',
+    );
   for (const s of SUBCOMMANDS) if (s.old !== null) s.register(model, s.old);
 }
 
 function registerList(group: Command, name: string): void {
-  group.command(name)
+  group
+    .command(name)
     .description('List the model bundles shipped under models/ and the default per task')
     .option('--json', 'print JSON')
     .action((o: { json?: boolean }) => {
@@ -48,21 +55,36 @@ function registerList(group: Command, name: string): void {
         .filter((d) => d.isDirectory() && existsSync(join(MODELS_DIR, d.name, MANIFEST_FILE)))
         .map((d) => {
           const m = readBundle(join(MODELS_DIR, d.name)).manifest;
-          return { dir: d.name, name: m.name, version: m.version, task: m.task, precision: m.precision, license: m.provenance.license, default: defaults[m.task] === d.name };
+          return {
+            dir: d.name,
+            name: m.name,
+            version: m.version,
+            task: m.task,
+            precision: m.precision,
+            license: m.provenance.license,
+            default: defaults[m.task] === d.name,
+          };
         });
       if (o.json) console.log(JSON.stringify(rows, null, 2));
-      else for (const r of rows) console.log(`${r.default ? '*' : ' '} ${r.dir.padEnd(22)} ${r.task.padEnd(19)} ${r.name}@${r.version} ${r.precision.padEnd(5)} ${r.license}`);
+      else
+        for (const r of rows)
+          console.log(
+            `${r.default ? '*' : ' '} ${r.dir.padEnd(22)} ${r.task.padEnd(19)} ${r.name}@${r.version} ${r.precision.padEnd(5)} ${r.license}`,
+          );
     });
 }
 
 function registerVerify(group: Command, name: string): void {
-  group.command(name)
+  group
+    .command(name)
     .description('Validate a bundle: manifest schema, file hashes, and the ONNX inputs/outputs against the manifest')
     .argument('<dir>', `bundle folder (model.onnx + ${MANIFEST_FILE})`)
     .action(async (dir: string) => {
       const bundle = readBundle(dir);
       const session = await createSession(bundle, { threads: 1 });
       await session.release();
-      console.log(`ok: ${bundle.manifest.name}@${bundle.manifest.version} (${bundle.manifest.task}, ${bundle.manifest.precision})`);
+      console.log(
+        `ok: ${bundle.manifest.name}@${bundle.manifest.version} (${bundle.manifest.task}, ${bundle.manifest.precision})`,
+      );
     });
 }

@@ -31,7 +31,11 @@ function demoNotice(cfg: AgentConfig): string {
     `  emotion classification, anonymous tracking, and a window of counts every ${cfg.aggregate.windowS} s printed as JSON.`,
     'To analyse a camera, write a config file and run `emotion-agent run --config agent.json`, e.g.',
     '  { "cameras": [ { "id": "entrance", "source": "rtsp://192.0.2.10/stream1", "username": "viewer", "passwordFile": "/etc/emotion-agent/cam.pass" } ] }',
-    ...(cfg.http.enabled ? [`Technician page (state, live counts${cfg.preview.enabled ? ', annotated preview' : ''}): http://${cfg.http.host}:${cfg.http.port}/`] : []),
+    ...(cfg.http.enabled
+      ? [
+          `Technician page (state, live counts${cfg.preview.enabled ? ', annotated preview' : ''}): http://${cfg.http.host}:${cfg.http.port}/`,
+        ]
+      : []),
     'Every key: `emotion-agent config --schema` or docs/config.md. Stop with Ctrl-C.',
   ].join('\n');
 }
@@ -42,7 +46,9 @@ function demoNotice(cfg: AgentConfig): string {
  */
 function serviceNotifier(log: Logger): ServiceNotifier | null {
   const slog = log.child({ module: 'systemd' });
-  const sd = SdNotify.fromEnv(process.env, { onError: (err) => slog.warn({ err: err.message }, 'systemd notification not delivered') });
+  const sd = SdNotify.fromEnv(process.env, {
+    onError: (err) => slog.warn({ err: err.message }, 'systemd notification not delivered'),
+  });
   if (!sd) return null;
   const watchdogMs = watchdogIntervalMs(process.env);
   for (const k of ['NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']) delete process.env[k];
@@ -55,8 +61,16 @@ function serviceNotifier(log: Logger): ServiceNotifier | null {
  * pins the mmap threshold; it has to be set before the process starts, so the deploy files set it and
  * a hand-started daemon is told once.
  */
-export function mallocHint(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | null {
-  if (platform !== 'linux' || env.MALLOC_MMAP_THRESHOLD_ !== undefined || /mmap_threshold/.test(env.GLIBC_TUNABLES ?? '')) return null;
+export function mallocHint(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string | null {
+  if (
+    platform !== 'linux' ||
+    env.MALLOC_MMAP_THRESHOLD_ !== undefined ||
+    /mmap_threshold/.test(env.GLIBC_TUNABLES ?? '')
+  )
+    return null;
   return 'MALLOC_MMAP_THRESHOLD_ is not set: freed frame buffers stay in the heap (about 120 MB more RSS with one 1080p camera); the systemd unit and balena images set MALLOC_MMAP_THRESHOLD_=131072 (docs/performance.md)';
 }
 
@@ -114,7 +128,8 @@ async function runAgent(cfg: AgentConfig, log: Logger): Promise<number> {
 }
 
 export function registerRun(program: Command): void {
-  program.command('run')
+  program
+    .command('run')
     .description('Run the agent: analyse the configured cameras and emit per-window aggregates (no config: the demo)')
     .option('--config <file>', 'JSON configuration file (also $EMOTION_AGENT_CONFIG)')
     .option('--pretty', 'human-readable logs (default when stdout is a terminal)')
@@ -122,7 +137,10 @@ export function registerRun(program: Command): void {
     .action(async (o: RunOpts) => {
       const cfg = loadConfig({
         ...(o.config ? { file: o.config } : {}),
-        argvOverrides: { ...(o.logLevel ? { 'log.level': o.logLevel } : {}), ...(o.pretty ? { 'log.pretty': 'true' } : {}) },
+        argvOverrides: {
+          ...(o.logLevel ? { 'log.level': o.logLevel } : {}),
+          ...(o.pretty ? { 'log.pretty': 'true' } : {}),
+        },
       });
       const log = createLogger({ level: cfg.log.level, pretty: cfg.log.pretty });
       if (isDemo(o, process.env)) process.stderr.write(`${demoNotice(cfg)}\n`);

@@ -4,7 +4,10 @@ import { EXIT } from './exit-codes.js';
 import { CPU_PROVIDER, EXECUTION_PROVIDERS } from '../models/providers.js';
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT.failure) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
     super(message);
   }
 }
@@ -23,7 +26,10 @@ export function nonNegativeInt(value: string): number {
 
 export function addInferenceOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--provider <name>', 'ONNX Runtime execution provider').choices(EXECUTION_PROVIDERS).default(CPU_PROVIDER))
+    .addOption(
+      new Option('--provider <name>', 'ONNX Runtime execution provider')
+        .choices(EXECUTION_PROVIDERS)
+        .default(CPU_PROVIDER),
+    )
     .option('--threads <n>', 'ONNX Runtime intra-op threads (0 = automatic)', nonNegativeInt, 0);
 }
-

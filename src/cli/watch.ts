@@ -9,7 +9,12 @@ import { describeMqttError } from '../mqtt/client.js';
 import { Topics, type CameraStatePayload, type WindowPayload } from '../mqtt/topics.js';
 import { redactString } from '../config/redact-url.js';
 
-export interface WatchOptions { broker: string; device?: string; all?: boolean; prefix: string }
+export interface WatchOptions {
+  broker: string;
+  device?: string;
+  all?: boolean;
+  prefix: string;
+}
 
 /** Status, camera states and windows of one device, or of every device under the prefix. */
 export function watchTopics(prefix: string, device: string | null): string[] {
@@ -23,7 +28,8 @@ export function formatMessage(prefix: string, topic: string, payload: Buffer, no
   const parts = topic.slice(prefix.length + 1).split('/');
   const device = parts[0] ?? '?';
   const text = payload.toString('utf8');
-  if (parts.length === 2 && parts[1] === 'status') return `${now.toISOString()} ${device} ${text === 'online' || text === 'offline' ? text : `status ${JSON.stringify(text.slice(0, 40))}`}`;
+  if (parts.length === 2 && parts[1] === 'status')
+    return `${now.toISOString()} ${device} ${text === 'online' || text === 'offline' ? text : `status ${JSON.stringify(text.slice(0, 40))}`}`;
   if (parts.length !== 4 || parts[1] !== 'cameras') return null;
   const camera = parts[2] ?? '?';
   let body: unknown;
@@ -32,7 +38,8 @@ export function formatMessage(prefix: string, topic: string, payload: Buffer, no
   } catch {
     body = null;
   }
-  if (typeof body !== 'object' || body === null) return `${now.toISOString()} ${device} ${camera} unreadable ${parts[3]} (${payload.length} bytes)`;
+  if (typeof body !== 'object' || body === null)
+    return `${now.toISOString()} ${device} ${camera} unreadable ${parts[3]} (${payload.length} bytes)`;
   if (parts[3] === 'state') {
     const s = body as Partial<CameraStatePayload>;
     return `${s.since ?? now.toISOString()} ${device} ${camera} state ${String(s.state)}${s.lastError ? ` (${s.lastError})` : ''}`;
@@ -47,7 +54,9 @@ export function formatMessage(prefix: string, topic: string, payload: Buffer, no
 /** The emotions present, most frequent first, or 'withheld' below aggregate.minPeople. */
 function emotionsText(w: Partial<WindowPayload>): string {
   if (w.withheld || !w.emotions) return 'withheld';
-  const present = Object.entries(w.emotions).filter(([, n]) => typeof n === 'number' && n > 0).sort((a, b) => b[1] - a[1]);
+  const present = Object.entries(w.emotions)
+    .filter(([, n]) => typeof n === 'number' && n > 0)
+    .sort((a, b) => b[1] - a[1]);
   return present.length > 0 ? present.map(([e, n]) => `${e}=${n}`).join(' ') : 'no-emotions';
 }
 
@@ -59,7 +68,9 @@ export async function watch(o: WatchOptions, print: (line: string) => void = (l)
   let lastError = '';
   client.on('connect', () => {
     console.error(`watch: connected to ${redactString(o.broker)}, watching ${topics.join(' ')}`);
-    client.subscribe(topics, { qos: 1 }, (err) => { if (err) console.error(`watch: subscribe failed: ${err.message}`); });
+    client.subscribe(topics, { qos: 1 }, (err) => {
+      if (err) console.error(`watch: subscribe failed: ${err.message}`);
+    });
   });
   client.on('error', (err) => {
     const text = describeMqttError(err);
@@ -78,7 +89,8 @@ export async function watch(o: WatchOptions, print: (line: string) => void = (l)
 }
 
 export function registerWatch(program: Command): void {
-  program.command('watch')
+  program
+    .command('watch')
     .description('Print one line per status, camera state and window message of a device (or all devices)')
     .option('--broker <url>', 'broker URL', 'mqtt://localhost:1883')
     .option('--device <id>', 'watch this device only')

@@ -33,7 +33,9 @@ export function configSchemaDoc(): ConfigKeyDoc[] {
         continue;
       }
       rows.push({
-        key, doc: spec.doc, format: spec.type.describe,
+        key,
+        doc: spec.doc,
+        format: spec.type.describe,
         ...(spec.opts.required ? {} : { default: spec.defaultValue }),
         required: spec.opts.required ?? false,
         env: inArray ? null : envName([...path, k]),
@@ -54,7 +56,11 @@ function shownDefault(row: ConfigKeyDoc): string {
 }
 
 // Patterns in code spans, so their _ and * stay literal.
-const cell = (s: string): string => s.replace(/matching (\S+?)(,?)(?=\s|$)/g, 'matching `$1`$2').replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const cell = (s: string): string =>
+  s
+    .replace(/matching (\S+?)(,?)(?=\s|$)/g, 'matching `$1`$2')
+    .replace(/\|/g, '\\|')
+    .replace(/\n/g, ' ');
 
 export function renderConfigMarkdown(): string {
   const rows = configSchemaDoc();

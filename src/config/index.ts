@@ -11,7 +11,16 @@ import { parseJson } from './json.js';
 import { configTree } from './schema.js';
 import { readSecretFiles } from './secrets.js';
 import type { AgentConfig } from './types.js';
-import { configKeys, envName, isSecretName, Key, shown, type ConfigValues, type Tree, type ValueType } from './values.js';
+import {
+  configKeys,
+  envName,
+  isSecretName,
+  Key,
+  shown,
+  type ConfigValues,
+  type Tree,
+  type ValueType,
+} from './values.js';
 
 export type * from './types.js';
 export { configSchemaDoc, renderConfigMarkdown, type ConfigKeyDoc } from './doc.js';
@@ -24,7 +33,10 @@ export const EX_CONFIG = 78;
 export class ConfigError extends Error {
   readonly exitCode = EX_CONFIG;
 
-  constructor(readonly problems: readonly string[], source?: string) {
+  constructor(
+    readonly problems: readonly string[],
+    source?: string,
+  ) {
     super(`invalid configuration${source ? ` (${source})` : ''}:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
@@ -79,7 +91,9 @@ function readConfigFile(path: string): Record<string, unknown> {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([`${path}: ${code === 'ENOENT' ? 'config file not found' : `cannot read the config file (${code ?? String(err)})`}`]);
+    throw new ConfigError([
+      `${path}: ${code === 'ENOENT' ? 'config file not found' : `cannot read the config file (${code ?? String(err)})`}`,
+    ]);
   }
   if (text.trim() === '') return {}; // an empty file is "no settings", as in convict
   const r = parseJson(text);
@@ -110,7 +124,9 @@ function checkShape(obj: Record<string, unknown>, tree: Tree, at: string, proble
     } else if (isObj) {
       const problem = spec.type.check(v) ?? 'must not be an object';
       // The cameras' check names its key itself; the others get it here, with the value unless secret.
-      problems.push(problem.startsWith(`${path}:`) ? problem : `${path}: ${problem}${isSecretName(k) ? '' : ` (got ${shown(v)})`}`);
+      problems.push(
+        problem.startsWith(`${path}:`) ? problem : `${path}: ${problem}${isSecretName(k) ? '' : ` (got ${shown(v)})`}`,
+      );
       delete obj[k];
     }
   }
@@ -122,9 +138,16 @@ function convictSchema<T extends Tree>(tree: T, path: string[] = []): convict.Sc
   const out: Record<string, unknown> = {};
   for (const [k, spec] of Object.entries(tree)) {
     const p = [...path, k];
-    out[k] = spec instanceof Key
-      ? { doc: spec.doc, format: convictFormat(spec.type), default: spec.defaultValue, env: envName(p), sensitive: isSecretName(k) || k === 'cameras' }
-      : convictSchema(spec, p);
+    out[k] =
+      spec instanceof Key
+        ? {
+            doc: spec.doc,
+            format: convictFormat(spec.type),
+            default: spec.defaultValue,
+            env: envName(p),
+            sensitive: isSecretName(k) || k === 'cameras',
+          }
+        : convictSchema(spec, p);
   }
   return out as convict.Schema<ConfigValues<T>>;
 }
@@ -162,7 +185,10 @@ function inSchemaOrder(problems: string[], tree: Tree): string[] {
     const i = keys.findIndex((k) => problem.startsWith(`${k}:`) || problem.startsWith(`${k}[`));
     return i < 0 ? keys.length : i;
   };
-  return problems.map((p, i) => ({ p, r: rank(p), i })).sort((a, b) => a.r - b.r || a.i - b.i).map((x) => x.p);
+  return problems
+    .map((p, i) => ({ p, r: rank(p), i }))
+    .sort((a, b) => a.r - b.r || a.i - b.i)
+    .map((x) => x.p);
 }
 
 /**
@@ -174,7 +200,10 @@ function unknownEnvVars(tree: Tree, env: NodeJS.ProcessEnv): string[] {
   const sections = Object.keys(tree).map((s) => envName([s]));
   return Object.keys(env)
     .filter((name) => !known.has(name) && sections.some((s) => name.startsWith(`${s}_`)))
-    .map((name) => `${name}: unknown environment variable, no configuration key has this name${name.startsWith('EMOTION_AGENT_CAMERAS_') ? ' (per-camera keys go in the EMOTION_AGENT_CAMERAS JSON array)' : ''}`);
+    .map(
+      (name) =>
+        `${name}: unknown environment variable, no configuration key has this name${name.startsWith('EMOTION_AGENT_CAMERAS_') ? ' (per-camera keys go in the EMOTION_AGENT_CAMERAS JSON array)' : ''}`,
+    );
 }
 
 function deepFreeze<T>(v: T): T {
@@ -190,7 +219,9 @@ function crossChecks(cfg: AgentConfig): string[] {
   const problems: string[] = [];
   // Off loopback the page would show the counts (and, with preview, camera images) to the whole LAN.
   if (cfg.http.enabled && !isLoopback(cfg.http.host) && !cfg.http.token) {
-    problems.push(`http.token: required when http.host is ${cfg.http.host} (not loopback): set http.tokenFile, or bind 127.0.0.1`);
+    problems.push(
+      `http.token: required when http.host is ${cfg.http.host} (not loopback): set http.tokenFile, or bind 127.0.0.1`,
+    );
   }
   return problems;
 }
@@ -198,4 +229,3 @@ function crossChecks(cfg: AgentConfig): string[] {
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
-

@@ -2,7 +2,11 @@
 // <the whole text> is not valid JSON"), and that text may hold passwords. So on failure a small scanner
 // walks the text to find where it first goes wrong and says what it found there, and nothing more.
 
-export interface JsonProblem { line: number; column: number; problem: string }
+export interface JsonProblem {
+  line: number;
+  column: number;
+  problem: string;
+}
 
 export function parseJson(text: string): { ok: true; value: unknown } | ({ ok: false } & JsonProblem) {
   const body = text.replace(/^\uFEFF/, ''); // editors on Windows add a byte-order mark
@@ -17,7 +21,10 @@ export function parseJson(text: string): { ok: true; value: unknown } | ({ ok: f
 
 /** Thrown inside the scanner to unwind to locate() with the position. */
 class Stop extends Error {
-  constructor(readonly at: number, readonly problem: string) {
+  constructor(
+    readonly at: number,
+    readonly problem: string,
+  ) {
     super(problem);
   }
 }
@@ -27,7 +34,10 @@ function locate(s: string): { at: number; problem: string } {
   let i = 0;
   const found = (): string => (i >= s.length ? 'end of file' : JSON.stringify(s[i]));
   const fail = (expected: string): never => {
-    throw new Stop(i, i >= s.length ? `unexpected end of file, expected ${expected}` : `expected ${expected}, found ${found()}`);
+    throw new Stop(
+      i,
+      i >= s.length ? `unexpected end of file, expected ${expected}` : `expected ${expected}, found ${found()}`,
+    );
   };
   const space = (): void => {
     while (i < s.length && ' \t\n\r'.includes(s[i]!)) i++;
@@ -37,7 +47,10 @@ function locate(s: string): { at: number; problem: string } {
     for (;;) {
       const c = s[i];
       if (c === undefined) throw new Stop(i, 'unterminated string');
-      if (c === '"') { i++; return; }
+      if (c === '"') {
+        i++;
+        return;
+      }
       if (c < ' ') throw new Stop(i, 'line break or control character inside a string');
       if (c === '\\') {
         i++;
@@ -51,40 +64,71 @@ function locate(s: string): { at: number; problem: string } {
     space();
     const c = s[i];
     if (c === '{') {
-      i++; space();
-      if (s[i] === '}') { i++; return; }
+      i++;
+      space();
+      if (s[i] === '}') {
+        i++;
+        return;
+      }
       for (;;) {
         space();
         if (s[i] !== '"') fail('a "quoted" property name');
-        string(); space();
-        if (s[i] !== ':') fail('\':\'');
-        i++; value(); space();
-        if (s[i] === ',') { i++; continue; }
-        if (s[i] === '}') { i++; return; }
-        fail('\',\' or \'}\'');
+        string();
+        space();
+        if (s[i] !== ':') fail("':'");
+        i++;
+        value();
+        space();
+        if (s[i] === ',') {
+          i++;
+          continue;
+        }
+        if (s[i] === '}') {
+          i++;
+          return;
+        }
+        fail("',' or '}'");
       }
     }
     if (c === '[') {
-      i++; space();
-      if (s[i] === ']') { i++; return; }
+      i++;
+      space();
+      if (s[i] === ']') {
+        i++;
+        return;
+      }
       for (;;) {
-        value(); space();
-        if (s[i] === ',') { i++; continue; }
-        if (s[i] === ']') { i++; return; }
-        fail('\',\' or \']\'');
+        value();
+        space();
+        if (s[i] === ',') {
+          i++;
+          continue;
+        }
+        if (s[i] === ']') {
+          i++;
+          return;
+        }
+        fail("',' or ']'");
       }
     }
     if (c === '"') return string();
     const num = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
     num.lastIndex = i;
-    if (num.test(s)) { i = num.lastIndex; return; }
+    if (num.test(s)) {
+      i = num.lastIndex;
+      return;
+    }
     for (const word of ['true', 'false', 'null']) {
-      if (s.startsWith(word, i)) { i += word.length; return; }
+      if (s.startsWith(word, i)) {
+        i += word.length;
+        return;
+      }
     }
     fail('a value');
   };
   try {
-    value(); space();
+    value();
+    space();
     if (i < s.length) fail('end of file');
   } catch (e) {
     if (e instanceof Stop) return { at: e.at, problem: e.problem };

@@ -7,7 +7,8 @@
 export const REDACTED = '***';
 
 /** Names of parameters whose values are secrets, in URLs and GStreamer pipelines. */
-const SECRET_PARAM = /\b((?:user|proxy)-pw|password|passwd|passphrase|pwd|pass|secret|token|access_token|auth|api_?key|sig|signature)=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s!&"';,]*)/gi;
+const SECRET_PARAM =
+  /\b((?:user|proxy)-pw|password|passwd|passphrase|pwd|pass|secret|token|access_token|auth|api_?key|sig|signature)=("(?:[^"\\]|\\.)*"|'[^']*'|[^\s!&"';,]*)/gi;
 
 /**
  * Hides URL userinfo, password-like parameters, and every literal in `secrets` (and its percent-encoded

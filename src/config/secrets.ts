@@ -34,14 +34,31 @@ function secretPath(p: string, env: NodeJS.ProcessEnv): string {
   return dir ? join(dir, p) : resolve(p);
 }
 
-function readSecret(file: string, given: string, env: NodeJS.ProcessEnv, key: string, problems: string[]): string | undefined {
+function readSecret(
+  file: string,
+  given: string,
+  env: NodeJS.ProcessEnv,
+  key: string,
+  problems: string[],
+): string | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const where = isAbsolute(given) ? '' : env.CREDENTIALS_DIRECTORY ? ' (relative to $CREDENTIALS_DIRECTORY)' : ' (relative to the working directory: $CREDENTIALS_DIRECTORY is not set)';
-    const why = code === 'ENOENT' ? 'secret file not found' : code === 'EACCES' ? 'secret file not readable (permission denied)' : code === 'EISDIR' ? 'secret file is a directory' : `cannot read secret file (${code ?? String(err)})`;
+    const where = isAbsolute(given)
+      ? ''
+      : env.CREDENTIALS_DIRECTORY
+        ? ' (relative to $CREDENTIALS_DIRECTORY)'
+        : ' (relative to the working directory: $CREDENTIALS_DIRECTORY is not set)';
+    const why =
+      code === 'ENOENT'
+        ? 'secret file not found'
+        : code === 'EACCES'
+          ? 'secret file not readable (permission denied)'
+          : code === 'EISDIR'
+            ? 'secret file is a directory'
+            : `cannot read secret file (${code ?? String(err)})`;
     problems.push(`${key}: ${why}: ${file}${where}`);
     return undefined;
   }

@@ -29,7 +29,10 @@ export function int<N extends number = number>(min?: number, max?: number): Valu
   const describe = `integer ${range(min, max, false)}`.trim();
   return {
     describe,
-    check: (v) => (typeof v === 'number' && Number.isInteger(v) && (min === undefined || v >= min) && (max === undefined || v <= max) ? undefined : `must be an ${describe}`),
+    check: (v) =>
+      typeof v === 'number' && Number.isInteger(v) && (min === undefined || v >= min) && (max === undefined || v <= max)
+        ? undefined
+        : `must be an ${describe}`,
     fromString: (s) => (/^\s*[+-]?\d+\s*$/.test(s) ? Number(s) : s),
   };
 }
@@ -39,8 +42,13 @@ export function num(opts: { min?: number; max?: number; minExclusive?: boolean }
   const describe = `number ${range(min, max, minExclusive)}`.trim();
   return {
     describe,
-    check: (v) => (typeof v === 'number' && Number.isFinite(v)
-      && (min === undefined || (minExclusive ? v > min : v >= min)) && (max === undefined || v <= max) ? undefined : `must be a ${describe}`),
+    check: (v) =>
+      typeof v === 'number' &&
+      Number.isFinite(v) &&
+      (min === undefined || (minExclusive ? v > min : v >= min)) &&
+      (max === undefined || v <= max)
+        ? undefined
+        : `must be a ${describe}`,
     fromString: (s) => (s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s),
   };
 }
@@ -106,7 +114,9 @@ export class Key<T = unknown> {
 }
 
 /** A section of keys, nested as in the JSON file. */
-export interface Tree { readonly [name: string]: Key | Tree }
+export interface Tree {
+  readonly [name: string]: Key | Tree;
+}
 
 /**
  * The values a tree of keys loads into: each Key<T> becomes a readonly T, each section an object of
@@ -119,7 +129,9 @@ export type ConfigValues<T extends Tree> = {
 
 /** Dotted paths of every key in the tree, in order. */
 export function configKeys(tree: Tree, path: string[] = []): string[][] {
-  return Object.entries(tree).flatMap(([k, spec]) => (spec instanceof Key ? [[...path, k]] : configKeys(spec, [...path, k])));
+  return Object.entries(tree).flatMap(([k, spec]) =>
+    spec instanceof Key ? [[...path, k]] : configKeys(spec, [...path, k]),
+  );
 }
 
 /** Names that hold secrets: redacted when printed, and their values never appear in error messages. */

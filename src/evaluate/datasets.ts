@@ -173,7 +173,14 @@ export function loadFer2013Csv(path: string, opts: { usage?: Fer2013Usage } = {}
     if (cols === undefined) {
       const names = fields.map((f) => f.replace(/^\uFEFF/, '').toLowerCase());
       const [emotion, pixels, usage] = ['emotion', 'pixels', 'usage'].map((h) => names.indexOf(h));
-      if (emotion === undefined || pixels === undefined || usage === undefined || emotion < 0 || pixels < 0 || usage < 0) {
+      if (
+        emotion === undefined ||
+        pixels === undefined ||
+        usage === undefined ||
+        emotion < 0 ||
+        pixels < 0 ||
+        usage < 0
+      ) {
         throw new Error(`${where}: expected header 'emotion,pixels,Usage', got '${raw.slice(0, 80)}'`);
       }
       cols = { emotion, pixels, usage, n: fields.length };
@@ -182,7 +189,8 @@ export function loadFer2013Csv(path: string, opts: { usage?: Fer2013Usage } = {}
     if (fields.length !== cols.n) throw new Error(`${where}: expected ${cols.n} fields, found ${fields.length}`);
     const emo = fields[cols.emotion] as string;
     const label = /^\d+$/.test(emo) ? Number(emo) : NaN;
-    if (!(label >= 0 && label < EMOTION_LABELS.length)) throw new Error(`${where}: emotion '${emo}' is not an integer in 0..6`);
+    if (!(label >= 0 && label < EMOTION_LABELS.length))
+      throw new Error(`${where}: emotion '${emo}' is not an integer in 0..6`);
     const usage = fields[cols.usage] as string;
     if (!USAGES.includes(usage)) throw new Error(`${where}: Usage '${usage}' is not one of ${USAGES.join(', ')}`);
     const err = parsePixels(fields[cols.pixels] as string, scratch);

@@ -104,7 +104,12 @@ export function isIgnored(face: GtFace, minFace: number): boolean {
 type Outcome = 'tp' | 'fp' | 'ignored';
 
 /** Greedy matching for one image; returns one outcome per detection (same order as `dets`). */
-export function matchImage(faces: readonly GtFace[], dets: readonly Detection[], iouThr: number, minFace: number): Outcome[] {
+export function matchImage(
+  faces: readonly GtFace[],
+  dets: readonly Detection[],
+  iouThr: number,
+  minFace: number,
+): Outcome[] {
   const ignored = faces.map((f) => isIgnored(f, minFace));
   const matched = faces.map(() => false);
   const out = new Array<Outcome>(dets.length);
@@ -161,7 +166,9 @@ export function evaluateDetections(
   // A prediction key with no ground truth is almost always a path mismatch; failing beats AP = 0.
   const unknown = [...preds.keys()].filter((k) => !known.has(k));
   if (unknown.length > 0) {
-    throw new Error(`predictions for ${unknown.length} image(s) not in ground truth, e.g. ${unknown.slice(0, 3).join(', ')}`);
+    throw new Error(
+      `predictions for ${unknown.length} image(s) not in ground truth, e.g. ${unknown.slice(0, 3).join(', ')}`,
+    );
   }
   const scored: { score: number; tp: boolean }[] = [];
   let gtFaces = 0;
@@ -233,16 +240,22 @@ export function parseBoxesJsonlText(text: string, source: string): ImageGT[] {
     } catch (e) {
       throw new Error(`${where}: invalid JSON (${(e as Error).message})`);
     }
-    if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new Error(`${where}: expected a JSON object`);
+    if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+      throw new Error(`${where}: expected a JSON object`);
     const o = obj as Record<string, unknown>;
     if (typeof o.image !== 'string' || o.image === '') throw new Error(`${where}: "image" must be a non-empty string`);
     for (const key of ['width', 'height'] as const) {
       const v = o[key];
-      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${where}: "${key}" must be a positive number`);
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0)
+        throw new Error(`${where}: "${key}" must be a positive number`);
     }
     if (!Array.isArray(o.faces)) throw new Error(`${where}: "faces" must be an array`);
     const faces = (o.faces as unknown[]).map((f, j): GtFace => {
-      if (!Array.isArray(f) || f.length !== FACE_FIELDS || !f.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      if (
+        !Array.isArray(f) ||
+        f.length !== FACE_FIELDS ||
+        !f.every((v) => typeof v === 'number' && Number.isFinite(v))
+      ) {
         throw new Error(`${where}: faces[${j}] must be an array of ${FACE_FIELDS} finite numbers`);
       }
       const n = f as number[];

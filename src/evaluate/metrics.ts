@@ -178,12 +178,9 @@ export interface OneVsRestRoc {
 }
 
 /** One-vs-rest ROC per class, scoring class c by probs[i][c]. */
-export function oneVsRestRoc(
-  probs: readonly ArrayLike<number>[],
-  yTrue: readonly number[],
-  k: number,
-): OneVsRestRoc[] {
-  if (probs.length !== yTrue.length) throw new RangeError(`${probs.length} probability vectors but ${yTrue.length} labels`);
+export function oneVsRestRoc(probs: readonly ArrayLike<number>[], yTrue: readonly number[], k: number): OneVsRestRoc[] {
+  if (probs.length !== yTrue.length)
+    throw new RangeError(`${probs.length} probability vectors but ${yTrue.length} labels`);
   checkLabels('yTrue', yTrue, k);
   const out: OneVsRestRoc[] = [];
   for (let c = 0; c < k; c++) {
@@ -258,7 +255,8 @@ export function emotionReport(samples: readonly EmotionSample[], opts: EmotionRe
   const labels = [...(opts.labels ?? EMOTION_LABELS)];
   const k = labels.length;
   if (k < 2) throw new RangeError('emotionReport: need at least 2 labels');
-  if (labels.includes('macro')) throw new RangeError("emotionReport: 'macro' is reserved in rocAuc and cannot be a label");
+  if (labels.includes('macro'))
+    throw new RangeError("emotionReport: 'macro' is reserved in rocAuc and cannot be a label");
   if (new Set(labels).size !== k) throw new RangeError('emotionReport: duplicate labels');
   if (samples.length === 0) throw new RangeError('emotionReport: no samples to evaluate');
   samples.forEach((s, i) => {

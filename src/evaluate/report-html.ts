@@ -20,7 +20,18 @@ export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ENTITIES[c] ?? c);
 }
 
-const PALETTE = ['#d62728', '#8c564b', '#9467bd', '#2ca02c', '#1f77b4', '#ff7f0e', '#7f7f7f', '#17becf', '#bcbd22', '#e377c2'];
+const PALETTE = [
+  '#d62728',
+  '#8c564b',
+  '#9467bd',
+  '#2ca02c',
+  '#1f77b4',
+  '#ff7f0e',
+  '#7f7f7f',
+  '#17becf',
+  '#bcbd22',
+  '#e377c2',
+];
 const colour = (i: number): string => PALETTE[i % PALETTE.length] as string;
 const fmt = (v: number | null, digits = 3): string => (v === null || !Number.isFinite(v) ? 'n/a' : v.toFixed(digits));
 const pct = (v: number): string => `${(v * 100).toFixed(1)}%`;
@@ -57,7 +68,13 @@ interface Series {
 }
 
 /** Unit-square line chart (x and y in [0, 1]) with axes, grid, optional chance diagonal and legend. */
-function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[], diagonal: boolean): string {
+function lineChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  series: readonly Series[],
+  diagonal: boolean,
+): string {
   const S = 360;
   const L = 60;
   const T = 30;
@@ -82,7 +99,8 @@ function lineChart(title: string, xLabel: string, yLabel: string, series: readon
     `<text transform="translate(16 ${n1(T + S / 2)}) rotate(-90)" text-anchor="middle">${escapeHtml(yLabel)}</text>`,
     `<text x="${n1(L + S / 2)}" y="18" text-anchor="middle" font-weight="600">${escapeHtml(title)}</text>`,
   );
-  if (diagonal) parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="4 4"/>`);
+  if (diagonal)
+    parts.push(`<line x1="${px(0)}" y1="${py(0)}" x2="${px(1)}" y2="${py(1)}" stroke="#999" stroke-dasharray="4 4"/>`);
   series.forEach((s, i) => {
     const pts = s.points.map(([x, y]) => `${px(x)},${py(y)}`).join(' ');
     if (pts !== '') parts.push(`<polyline fill="none" stroke="${colour(i)}" stroke-width="2" points="${pts}"/>`);
@@ -96,7 +114,11 @@ function lineChart(title: string, xLabel: string, yLabel: string, series: readon
 }
 
 /** Heat map coloured by the row-normalised rate; each cell shows the count and the row %. */
-function confusionSvg(labels: readonly string[], counts: readonly (readonly number[])[], norm: readonly (readonly number[])[]): string {
+function confusionSvg(
+  labels: readonly string[],
+  counts: readonly (readonly number[])[],
+  norm: readonly (readonly number[])[],
+): string {
   const C = 64;
   const L = 100;
   const T = 100;
@@ -135,7 +157,8 @@ function confusionSvg(labels: readonly string[], counts: readonly (readonly numb
 }
 
 function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
-  const tr = (cells: readonly string[], tag: string): string => `<tr>${cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
+  const tr = (cells: readonly string[], tag: string): string =>
+    `<tr>${cells.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
   return `<table><thead>${tr(head, 'th')}</thead><tbody>${rows.map((r) => tr(r, 'td')).join('')}</tbody></table>`;
 }
 
@@ -153,7 +176,14 @@ export function renderEmotionReportHtml(report: EmotionReport, meta: ReportMeta)
     ['class', 'precision', 'recall', 'F1', 'support', 'ROC AUC'],
     labels.map((l) => {
       const m = report.perClass[l];
-      return [l, fmt(m?.precision ?? null), fmt(m?.recall ?? null), fmt(m?.f1 ?? null), String(m?.support ?? 0), fmt(report.rocAuc[l] ?? null)];
+      return [
+        l,
+        fmt(m?.precision ?? null),
+        fmt(m?.recall ?? null),
+        fmt(m?.f1 ?? null),
+        String(m?.support ?? 0),
+        fmt(report.rocAuc[l] ?? null),
+      ];
     }),
   );
   const roc = lineChart(

@@ -32,7 +32,11 @@ function emotionItems(data: string, opts: EmotionEvalOptions): Item[] {
   return loadClassFolders(data).map((s) => ({ label: s.label, load: () => readImage(s.path) }));
 }
 
-export async function evaluateEmotion(classifier: EmotionClassifier, data: string, opts: EmotionEvalOptions = {}): Promise<EmotionReport> {
+export async function evaluateEmotion(
+  classifier: EmotionClassifier,
+  data: string,
+  opts: EmotionEvalOptions = {},
+): Promise<EmotionReport> {
   let items = emotionItems(data, opts);
   if (opts.limit) items = items.slice(0, opts.limit);
   if (items.length === 0) throw new Error(`no labelled images found in ${data}`);
@@ -63,7 +67,11 @@ export interface DetectorEvalResult extends DetectionEvaluation {
   msPerImage: number;
 }
 
-export async function evaluateDetector(detector: FaceDetector, boxesJsonl: string, opts: DetectorEvalOptions = {}): Promise<DetectorEvalResult> {
+export async function evaluateDetector(
+  detector: FaceDetector,
+  boxesJsonl: string,
+  opts: DetectorEvalOptions = {},
+): Promise<DetectorEvalResult> {
   let gt = parseBoxesJsonl(boxesJsonl);
   if (opts.limit) gt = gt.slice(0, opts.limit);
   if (gt.length === 0) throw new Error(`no images listed in ${boxesJsonl}`);
@@ -75,9 +83,16 @@ export async function evaluateDetector(detector: FaceDetector, boxesJsonl: strin
     const t0 = performance.now();
     const faces = await detector.detect(frame, undefined, opts.minScore ?? 0.05);
     ms += performance.now() - t0;
-    preds.set(img.image, faces.map((f) => ({ box: [f.box.x, f.box.y, f.box.width, f.box.height], score: f.score })));
+    preds.set(
+      img.image,
+      faces.map((f) => ({ box: [f.box.x, f.box.y, f.box.width, f.box.height], score: f.score })),
+    );
     opts.onProgress?.(preds.size, gt.length);
   }
-  const ev = evaluateDetections(gt, preds, { iou: 0.5, minFace: opts.minFace ?? 40, scoreThreshold: detector.scoreThreshold });
+  const ev = evaluateDetections(gt, preds, {
+    iou: 0.5,
+    minFace: opts.minFace ?? 40,
+    scoreThreshold: detector.scoreThreshold,
+  });
   return { ...ev, msPerImage: ms / gt.length };
 }

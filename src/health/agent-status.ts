@@ -26,6 +26,9 @@ export interface AgentStatus {
   startedAt: string | null;
   models: { detector: string; classifier: string } | null;
   /** Per-frame latency over the last 512 frames of all cameras. */
-  modelLatencyMs: { detect: { p50: number | null; p95: number | null }; classify: { p50: number | null; p95: number | null } };
+  modelLatencyMs: {
+    detect: { p50: number | null; p95: number | null };
+    classify: { p50: number | null; p95: number | null };
+  };
   cameras: CameraStatus[];
 }

@@ -19,7 +19,10 @@ export interface EventStreamsOptions {
   maxBufferedBytes?: number;
 }
 
-interface Stream { res: ServerResponse; preview: (() => void) | undefined }
+interface Stream {
+  res: ServerResponse;
+  preview: (() => void) | undefined;
+}
 
 export class EventStreams {
   private readonly streams = new Set<Stream>();
@@ -42,8 +45,16 @@ export class EventStreams {
   /** Opens a stream on `res`; false (nothing written) when the cap is reached. */
   open(res: ServerResponse, withPreview: boolean): boolean {
     if (this.streams.size >= this.opts.maxStreams) return false;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const stream: Stream = { res, preview: withPreview && this.parts.preview.enabled ? this.parts.preview.watch() : undefined };
+    res.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    const stream: Stream = {
+      res,
+      preview: withPreview && this.parts.preview.enabled ? this.parts.preview.watch() : undefined,
+    };
     if (this.streams.size === 0) this.attach();
     this.streams.add(stream);
     this.write(stream, 'status', JSON.stringify(this.parts.status()), true);

@@ -8,7 +8,10 @@ export class WindowHistory extends EventEmitter<{ window: [AggregateWindow] }> i
   readonly name = 'history';
   private readonly byCamera = new Map<string, AggregateWindow[]>();
 
-  constructor(private readonly keepMs = 3_600_000, private readonly clock: { now(): number } = Date) {
+  constructor(
+    private readonly keepMs = 3_600_000,
+    private readonly clock: { now(): number } = Date,
+  ) {
     super();
   }
 

@@ -20,7 +20,12 @@ export interface HostStats {
   /** The file system holding the state directory (outbox, model store). */
   disk: { path: string; totalBytes: number; freeBytes: number } | null;
   /** First GPU: utilisation % and memory, where present (nvidia-smi, or the Jetson's /sys load). */
-  gpu: { name: string; utilizationPct: number | null; memoryUsedMB: number | null; memoryTotalMB: number | null } | null;
+  gpu: {
+    name: string;
+    utilizationPct: number | null;
+    memoryUsedMB: number | null;
+    memoryTotalMB: number | null;
+  } | null;
   sampledAt: string | null;
 }
 
@@ -36,7 +41,11 @@ export class HostMonitor {
   /** Whether a GPU was found at the first sample: without one, graphics() (which spawns tools) is not asked again. */
   private gpuPresent: boolean | undefined;
 
-  constructor(private readonly stateDir: string, private readonly log: Logger, private readonly intervalMs = 10_000) {
+  constructor(
+    private readonly stateDir: string,
+    private readonly log: Logger,
+    private readonly intervalMs = 10_000,
+  ) {
     this.stats = { ...this.quick(), temperatureC: null, disk: null, gpu: null, sampledAt: null };
   }
 
@@ -44,7 +53,9 @@ export class HostMonitor {
   async start(): Promise<void> {
     if (this.timer) return;
     await this.sample();
-    this.timer = setInterval(() => { void this.sample(); }, this.intervalMs).unref();
+    this.timer = setInterval(() => {
+      void this.sample();
+    }, this.intervalMs).unref();
   }
 
   async stop(): Promise<void> {
@@ -61,11 +72,19 @@ export class HostMonitor {
   private quick(): Pick<HostStats, 'load1PerCpu' | 'loadAvg' | 'cpus' | 'memTotalBytes' | 'memAvailableBytes'> {
     const [l1, l5, l15] = loadavg() as [number, number, number];
     const n = this.cpuCount;
-    return { load1PerCpu: l1 / n, loadAvg: [l1, l5, l15], cpus: n, memTotalBytes: totalmem(), memAvailableBytes: freemem() };
+    return {
+      load1PerCpu: l1 / n,
+      loadAvg: [l1, l5, l15],
+      cpus: n,
+      memTotalBytes: totalmem(),
+      memAvailableBytes: freemem(),
+    };
   }
 
   private sample(): Promise<void> {
-    this.sampling ??= this.doSample().finally(() => { this.sampling = undefined; });
+    this.sampling ??= this.doSample().finally(() => {
+      this.sampling = undefined;
+    });
     return this.sampling;
   }
 
@@ -106,12 +125,24 @@ export class HostMonitor {
   private async probeGpu(): Promise<HostStats['gpu']> {
     if (existsSync(JETSON_GPU_LOAD)) {
       const perMille = Number((await readFile(JETSON_GPU_LOAD, 'utf8').catch(() => '')).trim());
-      return { name: 'Jetson GPU', utilizationPct: Number.isFinite(perMille) ? perMille / 10 : null, memoryUsedMB: null, memoryTotalMB: null };
+      return {
+        name: 'Jetson GPU',
+        utilizationPct: Number.isFinite(perMille) ? perMille / 10 : null,
+        memoryUsedMB: null,
+        memoryTotalMB: null,
+      };
     }
     try {
-      const c = (await si.graphics()).controllers.find((g) => g.utilizationGpu !== undefined || /nvidia/i.test(g.vendor));
+      const c = (await si.graphics()).controllers.find(
+        (g) => g.utilizationGpu !== undefined || /nvidia/i.test(g.vendor),
+      );
       if (!c) return null;
-      return { name: c.model, utilizationPct: c.utilizationGpu ?? null, memoryUsedMB: c.memoryUsed ?? null, memoryTotalMB: c.memoryTotal ?? c.vram ?? null };
+      return {
+        name: c.model,
+        utilizationPct: c.utilizationGpu ?? null,
+        memoryUsedMB: c.memoryUsed ?? null,
+        memoryTotalMB: c.memoryTotal ?? c.vram ?? null,
+      };
     } catch {
       return null;
     }

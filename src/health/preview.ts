@@ -18,7 +18,12 @@ export class PreviewHub extends EventEmitter<{ preview: [PreviewEvent] }> implem
   private watchers = 0;
   private readonly lastAt = new Map<string, number>();
 
-  constructor(readonly enabled: boolean, private readonly fps: number, readonly width: number, private readonly clock: { now(): number } = Date) {
+  constructor(
+    readonly enabled: boolean,
+    private readonly fps: number,
+    readonly width: number,
+    private readonly clock: { now(): number } = Date,
+  ) {
     super();
   }
 

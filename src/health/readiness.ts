@@ -8,7 +8,14 @@ export interface ReadinessInput {
   cameras: { capture: CaptureStats; pipeline: PipelineStats; stallTimeoutS: number }[];
   /** null when MQTT is off. */
   /** `writable` false (with `storeError`) while the outbox cannot store windows; absent = writable. */
-  mqtt: { connected: boolean; pending: number; maxRows: number; writable?: boolean; storeError?: string | null; unstored?: number } | null;
+  mqtt: {
+    connected: boolean;
+    pending: number;
+    maxRows: number;
+    writable?: boolean;
+    storeError?: string | null;
+    unstored?: number;
+  } | null;
 }
 
 export interface Readiness {
@@ -27,13 +34,23 @@ export function readiness(input: ReadinessInput): Readiness {
   if (!input.modelsLoaded) reasons.push('models not loaded');
   for (const { capture, stallTimeoutS } of input.cameras) {
     const age = capture.lastFrameAgeMs;
-    if (age === null) reasons.push(`camera ${capture.id}: no frame yet (${capture.state}${capture.reason ? `: ${capture.reason}` : ''})`);
-    else if (age > stallTimeoutS * 1000) reasons.push(`camera ${capture.id}: no frame for ${Math.round(age / 1000)} s (${capture.state}${capture.reason ? `: ${capture.reason}` : ''})`);
+    if (age === null)
+      reasons.push(
+        `camera ${capture.id}: no frame yet (${capture.state}${capture.reason ? `: ${capture.reason}` : ''})`,
+      );
+    else if (age > stallTimeoutS * 1000)
+      reasons.push(
+        `camera ${capture.id}: no frame for ${Math.round(age / 1000)} s (${capture.state}${capture.reason ? `: ${capture.reason}` : ''})`,
+      );
   }
   const m = input.mqtt;
-  if (m && !m.connected && m.pending >= m.maxRows) reasons.push(`mqtt: not connected and the outbox is full (${m.pending} windows)`);
+  if (m && !m.connected && m.pending >= m.maxRows)
+    reasons.push(`mqtt: not connected and the outbox is full (${m.pending} windows)`);
   // Windows then live in memory only: a crash would drop them (counted, but still lost), so not ready.
-  if (m && m.writable === false) reasons.push(`mqtt: the outbox cannot store windows (${m.storeError ?? 'write failed'}); ${m.unstored ?? 0} waiting in memory`);
+  if (m && m.writable === false)
+    reasons.push(
+      `mqtt: the outbox cannot store windows (${m.storeError ?? 'write failed'}); ${m.unstored ?? 0} waiting in memory`,
+    );
   return { ready: reasons.length === 0, reasons };
 }
 

@@ -37,14 +37,24 @@ export class HealthServer {
   private readonly streams: EventStreams;
   private readonly files = new Map<string, Buffer>();
 
-  constructor(private readonly opts: HealthServerOptions, private readonly parts: HealthParts, private readonly log: Logger) {
-    this.streams = new EventStreams({ maxStreams: opts.maxEventStreams ?? 100, intervalMs: opts.pushIntervalMs ?? 1000 }, parts, log);
+  constructor(
+    private readonly opts: HealthServerOptions,
+    private readonly parts: HealthParts,
+    private readonly log: Logger,
+  ) {
+    this.streams = new EventStreams(
+      { maxStreams: opts.maxEventStreams ?? 100, intervalMs: opts.pushIntervalMs ?? 1000 },
+      parts,
+      log,
+    );
   }
 
   /** Idempotent. Rejects when the address cannot be bound (EADDRINUSE, EACCES). */
   async start(): Promise<void> {
     if (this.server) return;
-    const server = createServer((req, res) => { void this.handle(req, res); });
+    const server = createServer((req, res) => {
+      void this.handle(req, res);
+    });
     // A technician's browser keeps connections open; they must not hold up a shutdown.
     server.keepAliveTimeout = 5000;
     await new Promise<void>((resolve, reject) => {
@@ -88,30 +98,45 @@ export class HealthServer {
       // Nothing here may be framed by another site (clickjacking the page, reading it through a frame).
       res.setHeader('x-frame-options', 'DENY');
       res.setHeader('content-security-policy', "frame-ancestors 'none'");
-      if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
+      if (req.method !== 'GET' && req.method !== 'HEAD')
+        return json(res, 405, { error: 'method not allowed' }, { allow: 'GET, HEAD' });
       // Liveness answers without a token: supervisors and Docker health checks have none.
       if (path === '/healthz') return json(res, 200, { status: 'ok' });
       // The page's files carry no data (everything comes from the API), so the browser can load them
       // and then ask the technician for the token.
       if (await serveStatic(this.opts.webDir, path, res, this.files)) return;
-      if (!this.authorised(req)) return json(res, 401, { error: 'missing or wrong bearer token' }, { 'www-authenticate': 'Bearer realm="emotion-agent"' });
+      if (!this.authorised(req))
+        return json(
+          res,
+          401,
+          { error: 'missing or wrong bearer token' },
+          { 'www-authenticate': 'Bearer realm="emotion-agent"' },
+        );
       switch (path) {
         case '/readyz': {
           const r = this.parts.readiness();
           return json(res, r.ready ? 200 : 503, r);
         }
-        case '/api/status': return json(res, 200, this.parts.status());
-        case '/api/history': return json(res, 200, this.parts.history.recent());
+        case '/api/status':
+          return json(res, 200, this.parts.status());
+        case '/api/history':
+          return json(res, 200, this.parts.history.recent());
         case '/api/events': {
           if (this.streams.open(res, url.searchParams.get('preview') === '1')) return;
-          return json(res, 503, { error: `too many open event streams (${this.opts.maxEventStreams ?? 100}); close a page and retry` }, { 'retry-after': '5' });
+          return json(
+            res,
+            503,
+            { error: `too many open event streams (${this.opts.maxEventStreams ?? 100}); close a page and retry` },
+            { 'retry-after': '5' },
+          );
         }
         case '/metrics': {
           res.writeHead(200, { 'content-type': this.parts.metrics.registry.contentType, 'cache-control': 'no-store' });
           res.end(await this.parts.metrics.text());
           return;
         }
-        default: return json(res, 404, { error: `no route ${path}` });
+        default:
+          return json(res, 404, { error: `no route ${path}` });
       }
     } catch (err) {
       this.log.error({ err, url: req.url }, 'http request failed');
@@ -133,6 +158,11 @@ export class HealthServer {
 }
 
 function json(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.writeHead(code, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });
+  res.writeHead(code, {
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    ...headers,
+  });
   res.end(JSON.stringify(body));
 }

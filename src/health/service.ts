@@ -21,14 +21,31 @@ export class HealthService {
   private sampler: NodeJS.Timeout | undefined;
   private readonly rates = new RateTracker();
 
-  constructor(private readonly cfg: AgentConfig, private readonly source: HealthSource, private readonly log: Logger) {
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly source: HealthSource,
+    private readonly log: Logger,
+  ) {
     this.preview = new PreviewHub(cfg.preview.enabled, cfg.preview.fps, cfg.preview.width);
     this.host = new HostMonitor(dirname(cfg.outbox.path), log);
     const deviceId = resolveDeviceId(cfg.device.id);
-    const status = (): ApiStatus => buildStatus(source, deviceId, this.host.current(), this.rates, this.preview.enabled);
+    const status = (): ApiStatus =>
+      buildStatus(source, deviceId, this.host.current(), this.rates, this.preview.enabled);
     this.server = new HealthServer(
-      { host: cfg.http.host, port: cfg.http.port, token: cfg.http.token, maxEventStreams: cfg.http.maxEventStreams, webDir: join(PACKAGE_ROOT, 'web') },
-      { status, readiness: () => source.readiness(), history: this.history, preview: this.preview, metrics: new AgentMetrics(status, cfg.mqtt.enabled) },
+      {
+        host: cfg.http.host,
+        port: cfg.http.port,
+        token: cfg.http.token,
+        maxEventStreams: cfg.http.maxEventStreams,
+        webDir: join(PACKAGE_ROOT, 'web'),
+      },
+      {
+        status,
+        readiness: () => source.readiness(),
+        history: this.history,
+        preview: this.preview,
+        metrics: new AgentMetrics(status, cfg.mqtt.enabled),
+      },
       log,
     );
   }
@@ -51,7 +68,10 @@ export class HealthService {
       await this.server.start();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-      this.log.error({ host: this.cfg.http.host, port: this.cfg.http.port, code }, `cannot listen on ${this.cfg.http.host}:${this.cfg.http.port} (${code}); running without the health endpoint: change http.port`);
+      this.log.error(
+        { host: this.cfg.http.host, port: this.cfg.http.port, code },
+        `cannot listen on ${this.cfg.http.host}:${this.cfg.http.port} (${code}); running without the health endpoint: change http.port`,
+      );
     }
   }
 

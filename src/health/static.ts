@@ -12,7 +12,12 @@ const FILES: Record<string, { file: string; type: string }> = {
 };
 
 /** Serves one of the page's files; false when `path` is not one (a fixed list: no path traversal). */
-export async function serveStatic(dir: string, path: string, res: ServerResponse, cache: Map<string, Buffer>): Promise<boolean> {
+export async function serveStatic(
+  dir: string,
+  path: string,
+  res: ServerResponse,
+  cache: Map<string, Buffer>,
+): Promise<boolean> {
   const f = FILES[path];
   if (!f) return false;
   // Read once: the files ship with the package and do not change while it runs.
@@ -26,7 +31,8 @@ export async function serveStatic(dir: string, path: string, res: ServerResponse
     'cache-control': 'no-cache',
     'x-content-type-options': 'nosniff',
     // Everything the page needs is same-origin; preview images arrive as data: URLs.
-    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
+    'content-security-policy':
+      "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'",
     'x-frame-options': 'DENY',
     'referrer-policy': 'no-referrer',
   });

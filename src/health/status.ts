@@ -49,20 +49,36 @@ export interface ApiStatus {
   ready: boolean;
   reasons: string[];
   cameras: CameraStatusView[];
-  models: { task: 'face-detector' | 'emotion-classifier'; version: string; p50Ms: number | null; p95Ms: number | null }[];
+  models: {
+    task: 'face-detector' | 'emotion-classifier';
+    version: string;
+    p50Ms: number | null;
+    p95Ms: number | null;
+  }[];
   /** Remote model updates: the same per-task state as the retained MQTT `model` topic; null when off. */
   modelUpdates: ModelStatePayload | null;
   /** `unstored`: windows waiting in memory while the outbox cannot write (`outboxWritable` false, `storeError` why). */
   mqtt: {
-    enabled: boolean; connected: boolean; outboxPending: number; published: number; dropped: number; lastError: string | null;
-    unstored: number; outboxWritable: boolean; storeError: string | null;
+    enabled: boolean;
+    connected: boolean;
+    outboxPending: number;
+    published: number;
+    dropped: number;
+    lastError: string | null;
+    unstored: number;
+    outboxWritable: boolean;
+    storeError: string | null;
   };
   host: HostStats;
   preview: boolean;
   generatedAt: string;
 }
 
-interface Sample { at: number; framesAnalysed: number; faces: number }
+interface Sample {
+  at: number;
+  framesAnalysed: number;
+  faces: number;
+}
 
 export class RateTracker {
   private readonly previous = new Map<string, Sample>();
@@ -80,7 +96,10 @@ export class RateTracker {
       }
       const dt = (now - prev.at) / 1000;
       if (dt * 1000 < minMs) continue;
-      this.rates.set(id, { fps: (cur.framesAnalysed - prev.framesAnalysed) / dt, faces: (cur.faces - prev.faces) / dt });
+      this.rates.set(id, {
+        fps: (cur.framesAnalysed - prev.framesAnalysed) / dt,
+        faces: (cur.faces - prev.faces) / dt,
+      });
       this.previous.set(id, cur);
     }
   }
@@ -93,7 +112,14 @@ export class RateTracker {
 const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d;
 const roundOrNull = (n: number | null): number | null => (n === null ? null : round(n));
 
-export function buildStatus(src: HealthSource, deviceId: string, host: HostStats, rates: RateTracker, preview: boolean, now = Date.now()): ApiStatus {
+export function buildStatus(
+  src: HealthSource,
+  deviceId: string,
+  host: HostStats,
+  rates: RateTracker,
+  preview: boolean,
+  now = Date.now(),
+): ApiStatus {
   const snap = src.snapshot();
   const st = snap.status;
   rates.update(st.cameras, now);
@@ -110,25 +136,65 @@ export function buildStatus(src: HealthSource, deviceId: string, host: HostStats
     cameras: st.cameras.map(({ capture: c, pipeline: p }) => {
       const r = rates.get(c.id);
       return {
-        id: c.id, state: c.state, reason: c.reason ?? null,
-        fpsIn: round(c.fpsIn), fpsAnalysed: round(r.fps), facesPerS: round(r.faces),
-        framesIn: c.framesIn, framesAnalysed: p.framesAnalysed, framesDiscarded: p.framesDiscarded, dropped: c.dropped, reconnects: c.reconnects,
-        lastFrameAgeMs: c.lastFrameAgeMs, width: c.width, height: c.height,
-        peopleInWindow: p.peopleInWindow, activeTracks: p.activeTracks, lastWindow: p.lastWindow,
-        latencyMs: p.latencyMs, lastError: p.lastError ?? null,
+        id: c.id,
+        state: c.state,
+        reason: c.reason ?? null,
+        fpsIn: round(c.fpsIn),
+        fpsAnalysed: round(r.fps),
+        facesPerS: round(r.faces),
+        framesIn: c.framesIn,
+        framesAnalysed: p.framesAnalysed,
+        framesDiscarded: p.framesDiscarded,
+        dropped: c.dropped,
+        reconnects: c.reconnects,
+        lastFrameAgeMs: c.lastFrameAgeMs,
+        width: c.width,
+        height: c.height,
+        peopleInWindow: p.peopleInWindow,
+        activeTracks: p.activeTracks,
+        lastWindow: p.lastWindow,
+        latencyMs: p.latencyMs,
+        lastError: p.lastError ?? null,
       };
     }),
     models: [
-      { task: 'face-detector', version: version(st.models?.detector), p50Ms: roundOrNull(st.modelLatencyMs.detect.p50), p95Ms: roundOrNull(st.modelLatencyMs.detect.p95) },
-      { task: 'emotion-classifier', version: version(st.models?.classifier), p50Ms: roundOrNull(st.modelLatencyMs.classify.p50), p95Ms: roundOrNull(st.modelLatencyMs.classify.p95) },
+      {
+        task: 'face-detector',
+        version: version(st.models?.detector),
+        p50Ms: roundOrNull(st.modelLatencyMs.detect.p50),
+        p95Ms: roundOrNull(st.modelLatencyMs.detect.p95),
+      },
+      {
+        task: 'emotion-classifier',
+        version: version(st.models?.classifier),
+        p50Ms: roundOrNull(st.modelLatencyMs.classify.p50),
+        p95Ms: roundOrNull(st.modelLatencyMs.classify.p95),
+      },
     ],
     modelUpdates: snap.modelUpdates,
     mqtt: m
       ? {
-        enabled: true, connected: m.connected, outboxPending: m.outbox.pending, published: m.published, dropped: m.outbox.dropped, lastError: m.lastError ?? null,
-        unstored: m.outbox.unstored, outboxWritable: m.outbox.writable, storeError: m.outbox.storeError,
-      }
-      : { enabled: false, connected: false, outboxPending: 0, published: 0, dropped: 0, lastError: null, unstored: 0, outboxWritable: true, storeError: null },
+          enabled: true,
+          connected: m.connected,
+          outboxPending: m.outbox.pending,
+          published: m.published,
+          dropped: m.outbox.dropped,
+          lastError: m.lastError ?? null,
+          unstored: m.outbox.unstored,
+          outboxWritable: m.outbox.writable,
+          storeError: m.outbox.storeError,
+        }
+      : {
+          enabled: false,
+          connected: false,
+          outboxPending: 0,
+          published: 0,
+          dropped: 0,
+          lastError: null,
+          unstored: 0,
+          outboxWritable: true,
+          storeError: null,
+        },
     host,
     preview,
     generatedAt: new Date(now).toISOString(),

@@ -23,17 +23,44 @@ export interface AnalyzerOptions extends SessionOptions {
  * One model of the analysis, loaded with the analyzer's options (also what a hot swap loads). Why a GPU
  * provider could not be used is pushed to `fallbacks`.
  */
-export async function loadModel(task: 'face-detector', dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<FaceDetector>;
-export async function loadModel(task: 'emotion-classifier', dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<EmotionClassifier>;
-export async function loadModel(task: Task, dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<FaceDetector | EmotionClassifier>;
-export async function loadModel(task: Task, dir: string, opts: AnalyzerOptions, fallbacks: string[]): Promise<FaceDetector | EmotionClassifier> {
-  const session: SessionOptions = { executionProvider: opts.executionProvider ?? 'cpu', threads: opts.threads ?? 0, onProviderFallback: (m) => fallbacks.push(m) };
+export async function loadModel(
+  task: 'face-detector',
+  dir: string,
+  opts: AnalyzerOptions,
+  fallbacks: string[],
+): Promise<FaceDetector>;
+export async function loadModel(
+  task: 'emotion-classifier',
+  dir: string,
+  opts: AnalyzerOptions,
+  fallbacks: string[],
+): Promise<EmotionClassifier>;
+export async function loadModel(
+  task: Task,
+  dir: string,
+  opts: AnalyzerOptions,
+  fallbacks: string[],
+): Promise<FaceDetector | EmotionClassifier>;
+export async function loadModel(
+  task: Task,
+  dir: string,
+  opts: AnalyzerOptions,
+  fallbacks: string[],
+): Promise<FaceDetector | EmotionClassifier> {
+  const session: SessionOptions = {
+    executionProvider: opts.executionProvider ?? 'cpu',
+    threads: opts.threads ?? 0,
+    onProviderFallback: (m) => fallbacks.push(m),
+  };
   return task === 'face-detector'
     ? FaceDetector.load(dir, session, {
-      ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
-      ...(opts.minFaceSize !== undefined ? { minFaceSize: opts.minFaceSize } : {}),
-    })
-    : EmotionClassifier.load(dir, session, { flipTta: opts.flipTta ?? false, ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}) });
+        ...(opts.scoreThreshold !== undefined ? { scoreThreshold: opts.scoreThreshold } : {}),
+        ...(opts.minFaceSize !== undefined ? { minFaceSize: opts.minFaceSize } : {}),
+      })
+    : EmotionClassifier.load(dir, session, {
+        flipTta: opts.flipTta ?? false,
+        ...(opts.maxBatch !== undefined ? { maxBatch: opts.maxBatch } : {}),
+      });
 }
 
 /** Detector + classifier: the models of the per-frame analysis (frame-analysis.ts runs them). */
@@ -47,8 +74,18 @@ export class Analyzer {
 
   static async load(opts: AnalyzerOptions = {}): Promise<Analyzer> {
     const fallbacks: string[] = [];
-    const detector = await loadModel('face-detector', opts.detector ?? defaultBundleDir('face-detector'), opts, fallbacks);
-    const classifier = await loadModel('emotion-classifier', opts.classifier ?? defaultBundleDir('emotion-classifier'), opts, fallbacks);
+    const detector = await loadModel(
+      'face-detector',
+      opts.detector ?? defaultBundleDir('face-detector'),
+      opts,
+      fallbacks,
+    );
+    const classifier = await loadModel(
+      'emotion-classifier',
+      opts.classifier ?? defaultBundleDir('emotion-classifier'),
+      opts,
+      fallbacks,
+    );
     return new Analyzer(detector, classifier, fallbacks);
   }
 }

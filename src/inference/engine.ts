@@ -32,7 +32,11 @@ export interface FrameAnalysis {
 }
 
 /** Something wrong with what inference gave back; task null when it cannot be told which model failed. */
-export interface InferenceHealth { task: Task | null; problem: 'nan' | 'constant' | 'error'; message: string }
+export interface InferenceHealth {
+  task: Task | null;
+  problem: 'nan' | 'constant' | 'error';
+  message: string;
+}
 
 /** Detector + classifier, loaded by start(), replaceable per task while frames flow. */
 export interface InferenceEngine {

@@ -5,7 +5,13 @@ import type { Analyzer } from './analyzer.js';
 import type { FrameAnalysis } from './engine.js';
 
 /** Detect, drop faces below the minimum size, gate the rest on quality, classify those that pass in one batch. */
-export async function analyzeFrame(analyzer: Analyzer, frame: Frame, roi: Rect | undefined, minFaceSize: number, quality: QualityOptions = DEFAULT_QUALITY): Promise<FrameAnalysis> {
+export async function analyzeFrame(
+  analyzer: Analyzer,
+  frame: Frame,
+  roi: Rect | undefined,
+  minFaceSize: number,
+  quality: QualityOptions = DEFAULT_QUALITY,
+): Promise<FrameAnalysis> {
   const t0 = performance.now();
   const faces = (await analyzer.detector.detect(frame, roi)).filter((f) => f.box.height >= minFaceSize);
   const t1 = performance.now();

@@ -10,7 +10,13 @@ import type { EmotionClassifier } from '../vision/classifier.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { Frame, Rect } from '../vision/image.js';
 import { Analyzer, loadModel, type AnalyzerOptions } from './analyzer.js';
-import { NOT_LOADED, type FrameAnalysis, type InferenceEngine, type InferenceEvents, type ModelNames } from './engine.js';
+import {
+  NOT_LOADED,
+  type FrameAnalysis,
+  type InferenceEngine,
+  type InferenceEvents,
+  type ModelNames,
+} from './engine.js';
 import { analyzeFrame } from './frame-analysis.js';
 
 /** Identical classifier outputs for this many faces in a row: no real camera gives that, a dead model does. */
@@ -82,9 +88,10 @@ export class InProcessEngine extends EventEmitter<InferenceEvents> implements In
     this.loaded();
     const model = await loadModel(task, dir, this.opts, this.fallbacks);
     const old = this.loaded();
-    this.current = task === 'face-detector'
-      ? new Analyzer(model as FaceDetector, old.classifier)
-      : new Analyzer(old.detector, model as EmotionClassifier);
+    this.current =
+      task === 'face-detector'
+        ? new Analyzer(model as FaceDetector, old.classifier)
+        : new Analyzer(old.detector, model as EmotionClassifier);
     this.retired.push({ analyzer: old, model: task === 'face-detector' ? old.detector : old.classifier });
     this.sameStreak = 0;
     await this.releaseRetired();
@@ -108,7 +115,11 @@ export class InProcessEngine extends EventEmitter<InferenceEvents> implements In
       const p = f.probabilities;
       if (!p) continue; // not classified (quality gate)
       if (p.some((v) => !Number.isFinite(v))) {
-        this.emit('health', { task: 'emotion-classifier', problem: 'nan', message: `the classifier gave ${JSON.stringify(p.slice(0, 3))}… for a detected face` });
+        this.emit('health', {
+          task: 'emotion-classifier',
+          problem: 'nan',
+          message: `the classifier gave ${JSON.stringify(p.slice(0, 3))}… for a detected face`,
+        });
         return;
       }
       const same = p.length === this.lastProbs.length && p.every((v, i) => v === this.lastProbs[i]);
@@ -116,7 +127,11 @@ export class InProcessEngine extends EventEmitter<InferenceEvents> implements In
       this.lastProbs = p;
       if (this.sameStreak >= CONSTANT_STREAK) {
         this.sameStreak = 0;
-        this.emit('health', { task: 'emotion-classifier', problem: 'constant', message: `the classifier gave the same output for ${CONSTANT_STREAK} faces in a row` });
+        this.emit('health', {
+          task: 'emotion-classifier',
+          problem: 'constant',
+          message: `the classifier gave the same output for ${CONSTANT_STREAK} faces in a row`,
+        });
       }
     }
   }

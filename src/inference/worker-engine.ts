@@ -7,7 +7,14 @@ import { Worker } from 'node:worker_threads';
 import type { Task } from '../models/manifest.js';
 import type { Frame, Rect } from '../vision/image.js';
 import type { AnalyzerOptions } from './analyzer.js';
-import { NOT_LOADED, type FrameAnalysis, type InferenceEngine, type InferenceEvents, type InferenceHealth, type ModelNames } from './engine.js';
+import {
+  NOT_LOADED,
+  type FrameAnalysis,
+  type InferenceEngine,
+  type InferenceEvents,
+  type InferenceHealth,
+  type ModelNames,
+} from './engine.js';
 import type { SwapRequest, WorkerRequest } from './worker.js';
 
 type WorkerMessage =
@@ -22,7 +29,9 @@ type WorkerMessage =
 /** The pixels to transfer: the Buffer's own ArrayBuffer when it owns all of it, otherwise a copy. */
 function transferable(buf: Buffer): ArrayBuffer {
   const owns = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
-  return owns ? (buf.buffer as ArrayBuffer) : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+  return owns
+    ? (buf.buffer as ArrayBuffer)
+    : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
 }
 
 /** The worker script beside this module; from TypeScript sources a bootstrap registers tsx first. */
@@ -91,8 +100,22 @@ export class WorkerEngine extends EventEmitter<InferenceEvents> implements Infer
     if (!worker || this.stopping) return Promise.reject(new Error('inference worker is not running'));
     const id = this.nextId++;
     const data = transferable(frame.data);
-    const copy = frame.detectorCopy ? { data: transferable(frame.detectorCopy.data), width: frame.detectorCopy.width, height: frame.detectorCopy.height } : undefined;
-    const req: WorkerRequest = { id, data, width: frame.width, height: frame.height, ...(copy ? { copy } : {}), ...(roi ? { roi } : {}), minFaceSize };
+    const copy = frame.detectorCopy
+      ? {
+          data: transferable(frame.detectorCopy.data),
+          width: frame.detectorCopy.width,
+          height: frame.detectorCopy.height,
+        }
+      : undefined;
+    const req: WorkerRequest = {
+      id,
+      data,
+      width: frame.width,
+      height: frame.height,
+      ...(copy ? { copy } : {}),
+      ...(roi ? { roi } : {}),
+      minFaceSize,
+    };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage(req, copy ? [data, copy.data] : [data]);
@@ -111,7 +134,9 @@ export class WorkerEngine extends EventEmitter<InferenceEvents> implements Infer
     });
   }
 
-  private settleSwap(m: { type: 'swapped'; id: number; models: ModelNames } | { type: 'swap-failed'; id: number; message: string }): void {
+  private settleSwap(
+    m: { type: 'swapped'; id: number; models: ModelNames } | { type: 'swap-failed'; id: number; message: string },
+  ): void {
     const p = this.swaps.get(m.id);
     this.swaps.delete(m.id);
     if (m.type === 'swapped') {

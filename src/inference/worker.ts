@@ -20,7 +20,12 @@ export interface WorkerRequest {
   minFaceSize: number;
 }
 
-export interface SwapRequest { type: 'swap'; id: number; task: Task; dir: string }
+export interface SwapRequest {
+  type: 'swap';
+  id: number;
+  task: Task;
+  dir: string;
+}
 
 const port = parentPort!;
 try {
@@ -41,11 +46,24 @@ try {
     }
     const { copy } = req;
     const frame = {
-      data: Buffer.from(req.data, 0, req.width * req.height * 3), width: req.width, height: req.height,
-      ...(copy ? { detectorCopy: { data: Buffer.from(copy.data, 0, copy.width * copy.height * 3), width: copy.width, height: copy.height } } : {}),
+      data: Buffer.from(req.data, 0, req.width * req.height * 3),
+      width: req.width,
+      height: req.height,
+      ...(copy
+        ? {
+            detectorCopy: {
+              data: Buffer.from(copy.data, 0, copy.width * copy.height * 3),
+              width: copy.width,
+              height: copy.height,
+            },
+          }
+        : {}),
     };
     const run = chain.then(() => engine.analyze(frame, req.roi, req.minFaceSize));
-    chain = run.then(() => undefined, () => undefined);
+    chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
     run.then(
       (result) => port.postMessage({ type: 'result', id: req.id, result }),
       (err: unknown) => port.postMessage({ type: 'error', id: req.id, message: (err as Error).message }),

@@ -21,7 +21,10 @@ export interface MqttClientConfig {
 }
 
 /** The last will: the `offline` status, with the status topic's QoS and retain flag (topics.ts). */
-export interface Will { topic: string; payload: string }
+export interface Will {
+  topic: string;
+  payload: string;
+}
 
 const SCHEMES = ['mqtt:', 'mqtts:', 'ws:', 'wss:'];
 
@@ -70,8 +73,10 @@ export function connectClient(cfg: MqttClientConfig, will: Will): MqttClient {
 export function describeMqttError(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
   const msg = err.message;
-  if (/not authori[sz]ed|bad user ?name or password/i.test(msg)) return `broker refused the credentials (not authorized): ${msg}`;
-  if (typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|ERR_TLS/i.test(code)) return `TLS error (${code}): ${msg}; check mqtt.ca / mqtt.cert / mqtt.key`;
+  if (/not authori[sz]ed|bad user ?name or password/i.test(msg))
+    return `broker refused the credentials (not authorized): ${msg}`;
+  if (typeof code === 'string' && /CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO|ERR_TLS/i.test(code))
+    return `TLS error (${code}): ${msg}; check mqtt.ca / mqtt.cert / mqtt.key`;
   if (code === 'ECONNREFUSED') return `broker not reachable (connection refused): ${msg}`;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `broker host not found (${code}): ${msg}`;
   return code ? `${msg} (${code})` : msg;

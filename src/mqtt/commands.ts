@@ -8,7 +8,10 @@ import { encode, Topics, type CommandErrorCode, type CommandResponse } from './t
 
 /** Thrown by a command to answer with a specific error code (e.g. busy, bad_request) instead of internal. */
 export class CommandError extends Error {
-  constructor(readonly code: CommandErrorCode, message: string) {
+  constructor(
+    readonly code: CommandErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -32,9 +35,16 @@ export interface CommandHandlerOptions {
 }
 
 /** MQTT 5 request properties that redirect the reply. */
-export interface RequestProperties { responseTopic?: string; correlationData?: Buffer }
+export interface RequestProperties {
+  responseTopic?: string;
+  correlationData?: Buffer;
+}
 
-export interface CommandReply { topic: string; payload: string; correlationData?: Buffer }
+export interface CommandReply {
+  topic: string;
+  payload: string;
+  correlationData?: Buffer;
+}
 
 type Id = string | number | null;
 
@@ -68,7 +78,10 @@ export class CommandHandler {
       return reply({ id, deviceId: this.opts.deviceId, ok: false, error: { code, message } });
     };
 
-    const limit = (Object.hasOwn(this.opts.maxBytesFor ?? {}, name) ? this.opts.maxBytesFor![name] : undefined) ?? this.opts.maxBytes ?? MAX_COMMAND_BYTES;
+    const limit =
+      (Object.hasOwn(this.opts.maxBytesFor ?? {}, name) ? this.opts.maxBytesFor![name] : undefined) ??
+      this.opts.maxBytes ??
+      MAX_COMMAND_BYTES;
     const parsed = parse(payload, limit);
     if ('error' in parsed) return fail(parsed.id, 'bad_request', parsed.error);
     const { id, args } = parsed;
@@ -100,7 +113,8 @@ function parse(payload: Buffer, maxBytes: number): Parsed {
   }
   if (!isObject(body)) return { id: null, error: 'payload is not a JSON object' };
   const raw = body.id;
-  const id: Id = typeof raw === 'string' ? raw.slice(0, 200) : typeof raw === 'number' && Number.isFinite(raw) ? raw : null;
+  const id: Id =
+    typeof raw === 'string' ? raw.slice(0, 200) : typeof raw === 'number' && Number.isFinite(raw) ? raw : null;
   if (raw !== undefined && raw !== null && id === null) return { id: null, error: 'id must be a string or a number' };
   const args = body.args;
   if (args !== undefined && !isObject(args)) return { id, error: 'args must be a JSON object' };

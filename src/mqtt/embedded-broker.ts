@@ -12,10 +12,15 @@ export class EmbeddedBroker {
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
-  constructor(private readonly port: number, private readonly host = '127.0.0.1') {}
+  constructor(
+    private readonly port: number,
+    private readonly host = '127.0.0.1',
+  ) {}
 
   /** The URL clients use; valid once start() resolved. */
-  get url(): string { return `mqtt://${this.host}:${this.port}`; }
+  get url(): string {
+    return `mqtt://${this.host}:${this.port}`;
+  }
 
   /** Idempotent. Rejects (with the listen error's code, e.g. EADDRINUSE) when the port cannot be bound. */
   start(): Promise<void> {

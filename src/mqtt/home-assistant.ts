@@ -40,7 +40,12 @@ const objectIdPart = (s: string): string => s.replace(/[^A-Za-z0-9_-]/g, '_');
 
 /** Sensors for people, viewers (issue 12) and one per emotion label, per camera: 9 messages per camera. */
 export function homeAssistantDiscovery(opts: HomeAssistantOptions, topics: Topics): DiscoveryMessage[] {
-  const device = { identifiers: [opts.deviceId], name: `emotion-agent ${opts.deviceId}`, manufacturer: 'emotion-agent' as const, sw_version: opts.swVersion };
+  const device = {
+    identifiers: [opts.deviceId],
+    name: `emotion-agent ${opts.deviceId}`,
+    manufacturer: 'emotion-agent' as const,
+    sw_version: opts.swVersion,
+  };
   const out: DiscoveryMessage[] = [];
   for (const cameraId of opts.cameras) {
     const sensor = (key: string, name: string, valueTemplate: string): void => {
@@ -63,7 +68,8 @@ export function homeAssistantDiscovery(opts: HomeAssistantOptions, topics: Topic
     // Windows of agents from before the audience metrics have no viewers field: counted as 0.
     sensor('viewers', `${cameraId} viewers`, '{{ value_json.viewers if value_json.viewers is defined else 0 }}');
     // A withheld window (fewer people than aggregate.minPeople) has emotions = null: counted as 0.
-    for (const label of CANONICAL_LABELS) sensor(label, `${cameraId} ${label}`, `{{ value_json.emotions.${label} if value_json.emotions else 0 }}`);
+    for (const label of CANONICAL_LABELS)
+      sensor(label, `${cameraId} ${label}`, `{{ value_json.emotions.${label} if value_json.emotions else 0 }}`);
   }
   return out;
 }

@@ -34,7 +34,11 @@ export class MqttIntegration {
   private sink: MqttSink | undefined;
   private starting: Promise<void> | undefined;
 
-  constructor(private readonly cfg: AgentConfig, private readonly log: Logger, private readonly deps: MqttIntegrationDeps) {}
+  constructor(
+    private readonly cfg: AgentConfig,
+    private readonly log: Logger,
+    private readonly deps: MqttIntegrationDeps,
+  ) {}
 
   /**
    * Idempotent. Starts the embedded broker (mqtt.url = embedded; a port in use means "run without MQTT")
@@ -51,8 +55,15 @@ export class MqttIntegration {
     if (broker !== null && broker !== 'unavailable') this.broker = broker;
     if (!cfg.mqtt.enabled || broker === 'unavailable') return;
     const updates = deps.updates;
-    const sink = mqttSinkFromConfig(cfg, log, () => this.info(), updates?.commands(),
-      updates ? { 'model/update': MAX_COMMAND_BYTES + Math.ceil(cfg.models.update.maxInlineBytes * 4 / 3) } : undefined);
+    const sink = mqttSinkFromConfig(
+      cfg,
+      log,
+      () => this.info(),
+      updates?.commands(),
+      updates
+        ? { 'model/update': MAX_COMMAND_BYTES + Math.ceil((cfg.models.update.maxInlineBytes * 4) / 3) }
+        : undefined,
+    );
     let served = '';
     updates?.onState((st) => {
       sink.setModelState(st);
@@ -103,6 +114,10 @@ export class MqttIntegration {
 }
 
 /** The MQTT integration the configuration asks for; null when mqtt.enabled is false. */
-export function mqttIntegrationFromConfig(cfg: AgentConfig, log: Logger, deps: MqttIntegrationDeps): MqttIntegration | null {
+export function mqttIntegrationFromConfig(
+  cfg: AgentConfig,
+  log: Logger,
+  deps: MqttIntegrationDeps,
+): MqttIntegration | null {
   return cfg.mqtt.enabled ? new MqttIntegration(cfg, log, deps) : null;
 }

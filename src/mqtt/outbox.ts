@@ -28,7 +28,11 @@ export interface OutboxRow {
   createdMs: number;
 }
 
-export interface OutboxStats { pending: number; dropped: number; lastSeq: number }
+export interface OutboxStats {
+  pending: number;
+  dropped: number;
+  lastSeq: number;
+}
 
 type Db = Database.Database;
 
@@ -59,7 +63,8 @@ export class Outbox {
       // IMMEDIATE takes the write lock now: a second agent on the same file fails here, clearly,
       // instead of two processes interleaving sequence numbers.
       db.transaction(() => {
-        db!.exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, created_ms INTEGER NOT NULL);
+        db!
+          .exec(`CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, payload TEXT NOT NULL, created_ms INTEGER NOT NULL);
                   -- The age limit is checked on every write: without this index that is a full scan,
                   -- which grows with the backlog during an outage (measured: 0.5 ms at 10,000 rows).
                   CREATE INDEX IF NOT EXISTS outbox_created ON outbox (created_ms);
@@ -69,8 +74,11 @@ export class Outbox {
       db.pragma('quick_check');
     } catch (err) {
       db?.close();
-      throw new Error(`outbox database ${path} cannot be opened: ${(err as Error).message}`
-        + ' (corrupt or not an SQLite file: move it away; locked: another agent uses it)', { cause: err });
+      throw new Error(
+        `outbox database ${path} cannot be opened: ${(err as Error).message}` +
+          ' (corrupt or not an SQLite file: move it away; locked: another agent uses it)',
+        { cause: err },
+      );
     }
     this.db = db;
   }
@@ -87,14 +95,21 @@ export class Outbox {
    */
   enqueue(topic: string, payload: string | ((seq: number) => string)): number {
     const db = this.need();
-    return db.transaction(() => {
-      const seq = this.meta('last_seq') + 1;
-      this.stmt('UPDATE meta SET value = ? WHERE key = ?').run(seq, 'last_seq');
-      const text = typeof payload === 'string' ? payload : payload(seq);
-      this.stmt('INSERT INTO outbox (seq, topic, payload, created_ms) VALUES (?, ?, ?, ?)').run(seq, topic, text, this.now());
-      this.prune();
-      return seq;
-    }).immediate();
+    return db
+      .transaction(() => {
+        const seq = this.meta('last_seq') + 1;
+        this.stmt('UPDATE meta SET value = ? WHERE key = ?').run(seq, 'last_seq');
+        const text = typeof payload === 'string' ? payload : payload(seq);
+        this.stmt('INSERT INTO outbox (seq, topic, payload, created_ms) VALUES (?, ?, ?, ?)').run(
+          seq,
+          topic,
+          text,
+          this.now(),
+        );
+        this.prune();
+        return seq;
+      })
+      .immediate();
   }
 
   /**
@@ -103,10 +118,12 @@ export class Outbox {
    */
   recordLost(n: number): void {
     if (n <= 0) return;
-    this.need().transaction(() => {
-      this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(n, 'last_seq');
-      this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(n, 'dropped');
-    }).immediate();
+    this.need()
+      .transaction(() => {
+        this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(n, 'last_seq');
+        this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(n, 'dropped');
+      })
+      .immediate();
   }
 
   /** After a failed write: checkpoint and truncate the WAL, which gives its space back. Never throws. */
@@ -120,7 +137,9 @@ export class Outbox {
 
   /** Up to n oldest rows, in seq order. */
   peek(n: number): OutboxRow[] {
-    const rows = this.stmt('SELECT seq, topic, payload, created_ms AS createdMs FROM outbox ORDER BY seq LIMIT ?').all(n);
+    const rows = this.stmt('SELECT seq, topic, payload, created_ms AS createdMs FROM outbox ORDER BY seq LIMIT ?').all(
+      n,
+    );
     return rows as OutboxRow[];
   }
 
@@ -144,7 +163,10 @@ export class Outbox {
     const old = this.stmt('DELETE FROM outbox WHERE created_ms < ?').run(this.now() - this.opts.maxAgeS * 1000).changes;
     const { n } = this.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
     const over = Math.max(0, n - this.opts.maxRows);
-    const full = over > 0 ? this.stmt('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(over).changes : 0;
+    const full =
+      over > 0
+        ? this.stmt('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(over).changes
+        : 0;
     const dropped = old + full;
     if (dropped > 0) this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(dropped, 'dropped');
     return dropped;

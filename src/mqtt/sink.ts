@@ -19,7 +19,14 @@ import { homeAssistantDiscovery, type HomeAssistantOptions } from './home-assist
 import type { Outbox, OutboxStats } from './outbox.js';
 import { StoreQueue, type StoreQueueStats } from './store-queue.js';
 import { UnstoredCount } from './unstored-count.js';
-import { encode, publishOptions, Topics, type CameraStatePayload, type InfoPayload, type ModelStatePayload } from './topics.js';
+import {
+  encode,
+  publishOptions,
+  Topics,
+  type CameraStatePayload,
+  type InfoPayload,
+  type ModelStatePayload,
+} from './topics.js';
 
 export interface MqttSinkOptions {
   client: MqttClientConfig;
@@ -75,7 +82,11 @@ export class MqttSink implements WindowSink {
   private readonly acked = new Set<number>();
   private storeTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly opts: MqttSinkOptions, private readonly outbox: Outbox, private readonly log: Logger) {
+  constructor(
+    private readonly opts: MqttSinkOptions,
+    private readonly outbox: Outbox,
+    private readonly log: Logger,
+  ) {
     this.topics = new Topics(opts.topicRoot);
     this.unstoredCount = new UnstoredCount(`${outbox.path}.unstored`);
     this.queue = new StoreQueue(outbox, opts.maxUnstored ?? 1000, this.unstoredCount, log);
@@ -88,13 +99,18 @@ export class MqttSink implements WindowSink {
     try {
       this.outbox.open();
       this.queue.inherit(this.unstoredCount.open());
-      const client = connectClient(this.opts.client, { topic: this.topics.status(), payload: encode('status', 'offline') });
+      const client = connectClient(this.opts.client, {
+        topic: this.topics.status(),
+        payload: encode('status', 'offline'),
+      });
       this.client = client;
       client.on('connect', () => this.onConnect());
       client.on('error', (err) => this.setError(err));
       client.on('close', () => this.log.debug('connection closed'));
       client.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet));
-      client.on('offline', () => this.log.warn({ pending: this.outbox.stats().pending }, 'broker offline; windows kept in the outbox'));
+      client.on('offline', () =>
+        this.log.warn({ pending: this.outbox.stats().pending }, 'broker offline; windows kept in the outbox'),
+      );
     } catch (err) {
       this.outbox.close(); // opened above when the client options were the problem
       return Promise.reject(err instanceof Error ? err : new Error(String(err)));
@@ -109,7 +125,10 @@ export class MqttSink implements WindowSink {
       this.deleteAcked();
       if (this.queue.retry()) this.kick();
     }, 1000).unref();
-    this.log.info({ url: redactString(this.opts.client.url), root: this.opts.topicRoot, pending: this.outbox.stats().pending }, 'mqtt sink started');
+    this.log.info(
+      { url: redactString(this.opts.client.url), root: this.opts.topicRoot, pending: this.outbox.stats().pending },
+      'mqtt sink started',
+    );
     return Promise.resolve();
   }
 
@@ -118,9 +137,17 @@ export class MqttSink implements WindowSink {
    * the bounded in-memory queue (counted in stats, stored when writing works again); publishing happens behind.
    */
   write(w: AggregateWindow): Promise<void> {
-    if (this.state !== 'started') return Promise.reject(new Error(`mqtt: write() on a sink that is ${this.state === 'new' ? 'not started' : 'stopped'}`));
+    if (this.state !== 'started')
+      return Promise.reject(
+        new Error(`mqtt: write() on a sink that is ${this.state === 'new' ? 'not started' : 'stopped'}`),
+      );
     // The seq is given by the outbox when the row is stored, so a window that waits gets it later, in order.
-    if (this.queue.store(this.topics.window(w.cameraId), (seq) => encode('window', { ...w, seq, deviceId: this.opts.deviceId }))) this.kick();
+    if (
+      this.queue.store(this.topics.window(w.cameraId), (seq) =>
+        encode('window', { ...w, seq, deviceId: this.opts.deviceId }),
+      )
+    )
+      this.kick();
     return Promise.resolve();
   }
 
@@ -138,8 +165,21 @@ export class MqttSink implements WindowSink {
     const q = this.queue.stats();
     const stored = this.state === 'started' ? this.outbox.stats() : { pending: 0, dropped: 0, lastSeq: 0 };
     // Delivered rows whose delete is still to be written are not waiting for the broker any more.
-    const outbox = { ...stored, pending: Math.max(0, stored.pending - this.acked.size), dropped: stored.dropped + q.unrecordedDrops, unstored: q.unstored, writable: q.writable, storeError: q.storeError };
-    return { connected: this.client?.connected ?? false, lastError: this.lastError, lastErrorAt: this.lastErrorAt, published: this.published, outbox };
+    const outbox = {
+      ...stored,
+      pending: Math.max(0, stored.pending - this.acked.size),
+      dropped: stored.dropped + q.unrecordedDrops,
+      unstored: q.unstored,
+      writable: q.writable,
+      storeError: q.storeError,
+    };
+    return {
+      connected: this.client?.connected ?? false,
+      lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt,
+      published: this.published,
+      outbox,
+    };
   }
 
   private onConnect(): void {
@@ -163,7 +203,8 @@ export class MqttSink implements WindowSink {
     if (ha) {
       for (const m of homeAssistantDiscovery({ ...ha, deviceId: this.opts.deviceId }, this.topics)) {
         client.publish(m.topic, m.payload, publishOptions('discovery'), (err) => {
-          if (err) this.log.debug({ topic: m.topic, err: err.message }, 'mqtt: Home Assistant discovery config not sent');
+          if (err)
+            this.log.debug({ topic: m.topic, err: err.message }, 'mqtt: Home Assistant discovery config not sent');
         });
       }
     }
@@ -171,9 +212,13 @@ export class MqttSink implements WindowSink {
     const commands = this.opts.commands;
     if (commands) {
       // MQTT 5's noLocal spares us our own replies, which `#` matches; with 3.1.1 the handler drops them.
-      client.subscribe(commands.subscriptions, { qos: publishOptions('command').qos, ...(this.opts.client.protocolVersion === 5 ? { nl: true } : {}) }, (err) => {
-        if (err) this.log.warn({ err: err.message }, 'mqtt: cannot subscribe to the command topics');
-      });
+      client.subscribe(
+        commands.subscriptions,
+        { qos: publishOptions('command').qos, ...(this.opts.client.protocolVersion === 5 ? { nl: true } : {}) },
+        (err) => {
+          if (err) this.log.warn({ err: err.message }, 'mqtt: cannot subscribe to the command topics');
+        },
+      );
     }
     this.kick();
   }
@@ -194,7 +239,10 @@ export class MqttSink implements WindowSink {
       return;
     }
     if (!reply) return;
-    const properties = reply.correlationData && this.opts.client.protocolVersion === 5 ? { properties: { correlationData: reply.correlationData } } : {};
+    const properties =
+      reply.correlationData && this.opts.client.protocolVersion === 5
+        ? { properties: { correlationData: reply.correlationData } }
+        : {};
     client.publish(reply.topic, reply.payload, { ...publishOptions('commandResponse'), ...properties }, (err) => {
       if (err) this.log.debug({ topic: reply.topic, err: err.message }, 'mqtt: command reply not sent');
     });
@@ -230,9 +278,13 @@ export class MqttSink implements WindowSink {
     if (!client?.connected || this.state !== 'started') return;
     const o = this.stats().outbox;
     const payload = encode('stats', {
-      at: new Date().toISOString(), uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
-      outboxPending: o.pending, outboxDropped: o.dropped, published: this.published,
-      outboxUnstored: o.unstored, outboxWritable: o.writable,
+      at: new Date().toISOString(),
+      uptimeS: Math.round((Date.now() - this.startedAtMs) / 1000),
+      outboxPending: o.pending,
+      outboxDropped: o.dropped,
+      published: this.published,
+      outboxUnstored: o.unstored,
+      outboxWritable: o.writable,
     });
     client.publish(this.topics.stats(), payload, publishOptions('stats'));
   }
@@ -290,7 +342,8 @@ export class MqttSink implements WindowSink {
 
   private setError(err: Error): void {
     const text = describeMqttError(err);
-    if (text !== this.lastError) this.log.error({ err: err.message }, `mqtt: ${text} (retrying; windows kept in the outbox)`);
+    if (text !== this.lastError)
+      this.log.error({ err: err.message }, `mqtt: ${text} (retrying; windows kept in the outbox)`);
     this.lastError = text;
     this.lastErrorAt = new Date().toISOString();
   }
@@ -316,17 +369,27 @@ export class MqttSink implements WindowSink {
     clearTimeout(this.retryTimer); // a failed publish during the loop may have set one
     if (client.connected) {
       // A clean DISCONNECT discards the last will, so say offline ourselves first.
-      await within(client.publishAsync(this.topics.status(), encode('status', 'offline'), publishOptions('status')), Math.max(200, deadline - Date.now()));
+      await within(
+        client.publishAsync(this.topics.status(), encode('status', 'offline'), publishOptions('status')),
+        Math.max(200, deadline - Date.now()),
+      );
       await within(client.endAsync(), 1000);
     }
     if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
     this.deleteAcked();
     const left = this.outbox.stats().pending;
     const unstored = this.queue.stats().unstored;
-    if (unstored > 0) this.log.error({ unstored }, 'mqtt sink stopped with windows the outbox could not store; the next start counts them as dropped');
+    if (unstored > 0)
+      this.log.error(
+        { unstored },
+        'mqtt sink stopped with windows the outbox could not store; the next start counts them as dropped',
+      );
     this.unstoredCount.close();
     this.outbox.close();
-    this.log.info({ left, published: this.published }, left > 0 ? 'mqtt sink stopped; undelivered windows stay in the outbox' : 'mqtt sink stopped');
+    this.log.info(
+      { left, published: this.published },
+      left > 0 ? 'mqtt sink stopped; undelivered windows stay in the outbox' : 'mqtt sink stopped',
+    );
   }
 }
 

@@ -19,7 +19,10 @@ export interface StoreQueueStats {
   storeError: string | null;
 }
 
-interface Waiting { topic: string; payload: (seq: number) => string }
+interface Waiting {
+  topic: string;
+  payload: (seq: number) => string;
+}
 
 export class StoreQueue {
   private readonly waiting: Waiting[] = [];
@@ -27,13 +30,21 @@ export class StoreQueue {
   private lost = 0;
   private storeError: string | null = null;
 
-  constructor(private readonly outbox: Outbox, private readonly max: number, private readonly count: UnstoredCount, private readonly log: Logger) {}
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly max: number,
+    private readonly count: UnstoredCount,
+    private readonly log: Logger,
+  ) {}
 
   /** A previous run left `n` windows unstored: they are drops, recorded with the next successful write. */
   inherit(n: number): void {
     if (n <= 0) return;
     this.lost += n;
-    this.log.warn({ windows: n }, 'outbox: the previous run ended with windows it could not store (disk full); counted as dropped');
+    this.log.warn(
+      { windows: n },
+      'outbox: the previous run ended with windows it could not store (disk full); counted as dropped',
+    );
     this.retry();
   }
 
@@ -43,7 +54,10 @@ export class StoreQueue {
     if (this.waiting.length > this.max) {
       this.waiting.shift();
       this.lost += 1;
-      this.log.warn({ max: this.max }, 'outbox: in-memory queue full while the outbox cannot write; dropped the oldest window (seq gap)');
+      this.log.warn(
+        { max: this.max },
+        'outbox: in-memory queue full while the outbox cannot write; dropped the oldest window (seq gap)',
+      );
     }
     return this.retry();
   }
@@ -71,7 +85,11 @@ export class StoreQueue {
 
   /** Some other outbox write (an ack) failed: the same state, without a window to keep. */
   fail(err: Error): void {
-    if (this.storeError === null) this.log.error({ err: err.message, waiting: this.waiting.length }, 'outbox: cannot write (disk full?); windows wait in memory');
+    if (this.storeError === null)
+      this.log.error(
+        { err: err.message, waiting: this.waiting.length },
+        'outbox: cannot write (disk full?); windows wait in memory',
+      );
     this.storeError = err.message;
     this.count.set(this.waiting.length + this.lost);
     this.outbox.reclaim();
@@ -82,6 +100,11 @@ export class StoreQueue {
   }
 
   stats(): StoreQueueStats {
-    return { unstored: this.waiting.length, unrecordedDrops: this.lost, writable: this.storeError === null, storeError: this.storeError };
+    return {
+      unstored: this.waiting.length,
+      unrecordedDrops: this.lost,
+      writable: this.storeError === null,
+      storeError: this.storeError,
+    };
   }
 }

@@ -54,7 +54,8 @@ export type CommandResponse =
   | { id: string | number | null; deviceId: string; ok: false; error: { code: CommandErrorCode; message: string } };
 
 /** Where a task's remote model update stands (docs/models.md, "Remote updates"). */
-export type ModelUpdateState = 'idle' | 'downloading' | 'verifying' | 'validating' | 'active' | 'failed' | 'rolled_back';
+export type ModelUpdateState =
+  'idle' | 'downloading' | 'verifying' | 'validating' | 'active' | 'failed' | 'rolled_back';
 
 export interface ModelTaskState {
   state: ModelUpdateState;
@@ -101,7 +102,10 @@ export interface SuffixPayloads {
   [k: `cmd/${string}/response`]: CommandResponse;
 }
 
-export interface TopicSpec { qos: 0 | 1; retain: boolean }
+export interface TopicSpec {
+  qos: 0 | 1;
+  retain: boolean;
+}
 
 export interface TopicEntry extends TopicSpec {
   /**
@@ -128,17 +132,78 @@ export const FLEET_DEVICE = 'all';
  * topic table is renderTopicTable()) all read. Nothing else spells a topic suffix, a QoS or a retain flag.
  */
 export const TOPICS = {
-  status: { pattern: 'status', qos: 1, retain: true, direction: 'publish', schema: 'status', about: '`online` / `offline` (plain text)' },
-  info: { pattern: 'info', qos: 1, retain: true, direction: 'publish', schema: 'info', about: 'versions, models, cameras' },
-  window: { pattern: 'cameras/<id>/window', qos: 1, retain: false, direction: 'publish', schema: 'window', about: 'one aggregation window + `seq`, `deviceId`' },
-  cameraState: { pattern: 'cameras/<id>/state', qos: 1, retain: true, direction: 'publish', schema: 'camera-state', about: 'camera capture state, on each change and each connect' },
+  status: {
+    pattern: 'status',
+    qos: 1,
+    retain: true,
+    direction: 'publish',
+    schema: 'status',
+    about: '`online` / `offline` (plain text)',
+  },
+  info: {
+    pattern: 'info',
+    qos: 1,
+    retain: true,
+    direction: 'publish',
+    schema: 'info',
+    about: 'versions, models, cameras',
+  },
+  window: {
+    pattern: 'cameras/<id>/window',
+    qos: 1,
+    retain: false,
+    direction: 'publish',
+    schema: 'window',
+    about: 'one aggregation window + `seq`, `deviceId`',
+  },
+  cameraState: {
+    pattern: 'cameras/<id>/state',
+    qos: 1,
+    retain: true,
+    direction: 'publish',
+    schema: 'camera-state',
+    about: 'camera capture state, on each change and each connect',
+  },
   // Periodic: the next one replaces a lost one.
-  stats: { pattern: 'stats', qos: 0, retain: false, direction: 'publish', schema: 'stats', about: 'counters every `mqtt.statsIntervalS`, only while connected' },
-  model: { pattern: 'model', qos: 1, retain: true, direction: 'publish', schema: 'model', about: 'remote model update state per task, on each change and each connect' },
-  command: { pattern: 'cmd/<name>', qos: 1, retain: false, direction: 'subscribe', schema: 'command-request', about: `a command request (also \`<prefix>/${FLEET_DEVICE}/cmd/<name>\`)` },
-  commandResponse: { pattern: 'cmd/<name>/response', qos: 1, retain: false, direction: 'publish', schema: 'command-response', about: 'the reply to a request' },
+  stats: {
+    pattern: 'stats',
+    qos: 0,
+    retain: false,
+    direction: 'publish',
+    schema: 'stats',
+    about: 'counters every `mqtt.statsIntervalS`, only while connected',
+  },
+  model: {
+    pattern: 'model',
+    qos: 1,
+    retain: true,
+    direction: 'publish',
+    schema: 'model',
+    about: 'remote model update state per task, on each change and each connect',
+  },
+  command: {
+    pattern: 'cmd/<name>',
+    qos: 1,
+    retain: false,
+    direction: 'subscribe',
+    schema: 'command-request',
+    about: `a command request (also \`<prefix>/${FLEET_DEVICE}/cmd/<name>\`)`,
+  },
+  commandResponse: {
+    pattern: 'cmd/<name>/response',
+    qos: 1,
+    retain: false,
+    direction: 'publish',
+    schema: 'command-response',
+    about: 'the reply to a request',
+  },
   discovery: {
-    pattern: 'sensor/<objectId>/config', outside: 'mqtt.homeAssistant.prefix', qos: 1, retain: true, direction: 'publish', schema: null,
+    pattern: 'sensor/<objectId>/config',
+    outside: 'mqtt.homeAssistant.prefix',
+    qos: 1,
+    retain: true,
+    direction: 'publish',
+    schema: null,
     about: 'a Home Assistant discovery config, per camera and sensor, on every connect',
   },
 } as const satisfies Record<string, TopicEntry>;
@@ -165,7 +230,11 @@ export function fillPattern(pattern: string, values: Readonly<Record<string, str
 
 const matchers = Object.entries(TOPICS)
   .filter(([, e]) => !('outside' in e))
-  .map(([key, e]) => ({ key: key as TopicKey, length: e.pattern.length, re: new RegExp(`^${e.pattern.replace(/<name>/g, '.+').replace(/<\w+>/g, '[^/]+')}$`) }))
+  .map(([key, e]) => ({
+    key: key as TopicKey,
+    length: e.pattern.length,
+    re: new RegExp(`^${e.pattern.replace(/<name>/g, '.+').replace(/<\w+>/g, '[^/]+')}$`),
+  }))
   // The most specific pattern wins: cmd/<name>/response before cmd/<name>.
   .sort((a, b) => b.length - a.length);
 
@@ -183,17 +252,24 @@ export function topicSpec(suffix: string): TopicSpec {
 
 /** The table of docs/mqtt.md: topics under the root, in table order (test/mqtt/topics.test.ts checks the doc). */
 export function renderTopicTable(): string {
-  const rows = Object.values(TOPICS as Record<string, TopicEntry>).filter((e) => e.outside === undefined).map((e) => {
-    const topic = `\`${e.pattern}\`${e.direction === 'subscribe' ? ' (subscribed)' : ''}`;
-    const schema = e.schema ? `[${e.schema}](mqtt/${e.schema}.schema.json)` : '';
-    return `| ${topic} | ${e.qos} | ${e.retain ? 'yes' : 'no'} | ${e.about} | ${schema} |`;
-  });
-  return ['| Topic (under the root) | QoS | Retained | Payload | Schema |', '| --- | --- | --- | --- | --- |', ...rows].join('\n');
+  const rows = Object.values(TOPICS as Record<string, TopicEntry>)
+    .filter((e) => e.outside === undefined)
+    .map((e) => {
+      const topic = `\`${e.pattern}\`${e.direction === 'subscribe' ? ' (subscribed)' : ''}`;
+      const schema = e.schema ? `[${e.schema}](mqtt/${e.schema}.schema.json)` : '';
+      return `| ${topic} | ${e.qos} | ${e.retain ? 'yes' : 'no'} | ${e.about} | ${schema} |`;
+    });
+  return [
+    '| Topic (under the root) | QoS | Retained | Payload | Schema |',
+    '| --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
 }
 
 export const defaultTopicRoot = (deviceId: string): string => `emotion-agent/${deviceId}`;
 
-const under = (root: string, key: TopicKey, values: Readonly<Record<string, string>> = {}): string => `${root}/${fillPattern(TOPICS[key].pattern, values)}`;
+const under = (root: string, key: TopicKey, values: Readonly<Record<string, string>> = {}): string =>
+  `${root}/${fillPattern(TOPICS[key].pattern, values)}`;
 
 /** The fleet root next to a device root (its last level replaced by `all`); null for a root of one level. */
 export function fleetRoot(root: string): string | null {
@@ -207,15 +283,29 @@ const RESPONSE_SUFFIX = TOPICS.commandResponse.pattern.slice(TOPICS.command.patt
 /** Builds full topic names under one root, from the table's patterns. */
 export class Topics {
   constructor(readonly root: string) {}
-  status(): string { return under(this.root, 'status'); }
-  info(): string { return under(this.root, 'info'); }
-  stats(): string { return under(this.root, 'stats'); }
-  model(): string { return under(this.root, 'model'); }
+  status(): string {
+    return under(this.root, 'status');
+  }
+  info(): string {
+    return under(this.root, 'info');
+  }
+  stats(): string {
+    return under(this.root, 'stats');
+  }
+  model(): string {
+    return under(this.root, 'model');
+  }
   /** `+` subscribes to every camera. */
-  window(cameraId: string): string { return under(this.root, 'window', { id: cameraId }); }
-  cameraState(cameraId: string): string { return under(this.root, 'cameraState', { id: cameraId }); }
+  window(cameraId: string): string {
+    return under(this.root, 'window', { id: cameraId });
+  }
+  cameraState(cameraId: string): string {
+    return under(this.root, 'cameraState', { id: cameraId });
+  }
   /** A request topic for this device (`<root>/cmd/<name>`). */
-  command(name: string): string { return under(this.root, 'command', { name }); }
+  command(name: string): string {
+    return under(this.root, 'command', { name });
+  }
   /**
    * Where command requests arrive, each followed by the command name: this device's, then the fleet's
    * (`<prefix>/all/cmd/`) unless the root has no level above it (no fleet to share topics with).
@@ -225,11 +315,17 @@ export class Topics {
     return [this.root, ...(fleet !== null ? [fleet] : [])].map((r) => under(r, 'command', { name: '' }));
   }
   /** The reply topic of a request topic. */
-  static response(requestTopic: string): string { return `${requestTopic}${RESPONSE_SUFFIX}`; }
+  static response(requestTopic: string): string {
+    return `${requestTopic}${RESPONSE_SUFFIX}`;
+  }
   /** Whether a topic is a reply (our own replies match the command subscription too). */
-  static isResponse(topic: string): boolean { return topic.endsWith(RESPONSE_SUFFIX); }
+  static isResponse(topic: string): boolean {
+    return topic.endsWith(RESPONSE_SUFFIX);
+  }
   /** A Home Assistant discovery config topic under its prefix. */
-  static discovery(prefix: string, objectId: string): string { return `${prefix}/${fillPattern(TOPICS.discovery.pattern, { objectId })}`; }
+  static discovery(prefix: string, objectId: string): string {
+    return `${prefix}/${fillPattern(TOPICS.discovery.pattern, { objectId })}`;
+  }
 }
 
 /** Serialises a payload for a table entry (or a topic suffix), checked against its type at compile time. */

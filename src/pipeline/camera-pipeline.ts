@@ -46,7 +46,10 @@ export interface PipelineStats {
   activeTracks: number;
   peopleInWindow: number;
   /** Per-frame inference latency over the last 512 frames (detector: one run; classifier: all faces of a frame). */
-  latencyMs: { detect: { p50: number | null; p95: number | null }; classify: { p50: number | null; p95: number | null } };
+  latencyMs: {
+    detect: { p50: number | null; p95: number | null };
+    classify: { p50: number | null; p95: number | null };
+  };
   /** Milliseconds since the last frame was analysed; null before the first. */
   lastAnalysedAgeMs: number | null;
   stageMs: StageTimes;
@@ -55,7 +58,10 @@ export interface PipelineStats {
   lastError?: string;
 }
 
-export type LastWindowAudience = Pick<AggregateWindow, 'people' | 'viewers' | 'passersBy' | 'notClassified' | 'lookTime'>;
+export type LastWindowAudience = Pick<
+  AggregateWindow,
+  'people' | 'viewers' | 'passersBy' | 'notClassified' | 'lookTime'
+>;
 
 export class CameraPipeline {
   private running: Promise<void> | undefined;
@@ -65,7 +71,12 @@ export class CameraPipeline {
   private timer: NodeJS.Timeout | undefined;
   private lastDropped = 0;
   private active: TrackView[] = [];
-  private readonly counters = { framesAnalysed: 0, framesDiscarded: 0, faceDetections: 0, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } };
+  private readonly counters = {
+    framesAnalysed: 0,
+    framesDiscarded: 0,
+    faceDetections: 0,
+    stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 },
+  };
   private lastError: string | undefined;
   private lastWindow: LastWindowAudience | null = null;
   private lastAnalyzedAt: number | undefined;
@@ -85,11 +96,17 @@ export class CameraPipeline {
     const now = this.clock.now();
     this.tracker = new Tracker(this.opts.tracker);
     const minLookMs = (this.opts.attention ?? DEFAULT_ATTENTION).minLookS * 1000;
-    this.aggregator = new WindowAggregator(this.opts.cameraId, { windowMs: this.opts.windowMs, minPeople: this.opts.minPeople, minLookMs }, now);
+    this.aggregator = new WindowAggregator(
+      this.opts.cameraId,
+      { windowMs: this.opts.windowMs, minPeople: this.opts.minPeople, minLookMs },
+      now,
+    );
     this.abort = new AbortController();
     // Windows close on the clock even when the camera delivers nothing (a dead camera shows as
     // empty windows, not as silence).
-    this.timer = setInterval(() => { void this.closeDue(); }, 1000);
+    this.timer = setInterval(() => {
+      void this.closeDue();
+    }, 1000);
     this.timer.unref();
     this.running = this.loop(this.abort.signal);
   }
@@ -134,7 +151,8 @@ export class CameraPipeline {
         frame = await this.capture.next(signal);
       } catch (err) {
         // next() only rejects when the capture is over: stopped, or a non-looped file ended.
-        if (!signal.aborted) this.log.info({ reason: (err as Error).message }, 'capture over; analysis idle until stop');
+        if (!signal.aborted)
+          this.log.info({ reason: (err as Error).message }, 'capture over; analysis idle until stop');
         return;
       }
       try {
@@ -149,7 +167,12 @@ export class CameraPipeline {
 
   private async analyze(frame: Awaited<ReturnType<CameraCapture['next']>>): Promise<void> {
     const roi = this.opts.roi
-      ? { x: this.opts.roi.x * frame.width, y: this.opts.roi.y * frame.height, width: this.opts.roi.width * frame.width, height: this.opts.roi.height * frame.height }
+      ? {
+          x: this.opts.roi.x * frame.width,
+          y: this.opts.roi.y * frame.height,
+          width: this.opts.roi.width * frame.width,
+          height: this.opts.roi.height * frame.height,
+        }
       : undefined;
     // Copied before analyze(): the inference worker takes ownership of the frame's buffer.
     const tap = this.opts.preview;
@@ -157,31 +180,56 @@ export class CameraPipeline {
     const { faces, detectMs, classifyMs } = await this.inference.analyze(frame, roi, this.opts.minFaceSize);
     // A model gone bad (NaN on real faces) must not reach a track or a window: the whole frame goes,
     // counted (faces the quality gate left unclassified have none). Updates see it and roll back.
-    if (!faces.every((f) => (f.probabilities ?? []).every(Number.isFinite) && [f.box.x, f.box.y, f.box.width, f.box.height].every(Number.isFinite))) {
+    if (
+      !faces.every(
+        (f) =>
+          (f.probabilities ?? []).every(Number.isFinite) &&
+          [f.box.x, f.box.y, f.box.width, f.box.height].every(Number.isFinite),
+      )
+    ) {
       this.counters.framesDiscarded++;
       this.lastAnalyzedAt = this.clock.now(); // the loop is alive: this is the model's fault, not a hang
       if (this.counters.framesDiscarded === 1 || this.counters.framesDiscarded % 100 === 0) {
-        this.log.warn({ discarded: this.counters.framesDiscarded }, 'frame discarded: the model output is not finite (NaN or Infinity)');
+        this.log.warn(
+          { discarded: this.counters.framesDiscarded },
+          'frame discarded: the model output is not finite (NaN or Infinity)',
+        );
       }
       return;
     }
     if (tap && small) {
       tap.publish({
-        cameraId: this.opts.cameraId, capturedAtMs: frame.capturedAtMs, width: small.width, height: small.height, rgb: small.rgb,
+        cameraId: this.opts.cameraId,
+        capturedAtMs: frame.capturedAtMs,
+        width: small.width,
+        height: small.height,
+        rgb: small.rgb,
         faces: faces.map((f) => {
           const p = f.probabilities;
           const best = p ? p.indexOf(Math.max(...p)) : -1;
           const b = f.box;
           // A face the quality gate kept back shows why instead of an emotion.
           const label = p ? (CANONICAL_LABELS[best] ?? '?') : `(${f.skipped ?? 'not classified'})`;
-          return { box: { x: b.x * small.scale, y: b.y * small.scale, width: b.width * small.scale, height: b.height * small.scale }, label, score: p?.[best] ?? 0 };
+          return {
+            box: {
+              x: b.x * small.scale,
+              y: b.y * small.scale,
+              width: b.width * small.scale,
+              height: b.height * small.scale,
+            },
+            label,
+            score: p?.[best] ?? 0,
+          };
         }),
       });
     }
     const t2 = performance.now();
     const now = frame.capturedAtMs;
     const attention = this.opts.attention ?? DEFAULT_ATTENTION;
-    const { active, ended } = this.tracker!.update(now, faces.map((f) => ({ box: f.box, probabilities: f.probabilities, looking: isLooking(f.pose, attention) })));
+    const { active, ended } = this.tracker!.update(
+      now,
+      faces.map((f) => ({ box: f.box, probabilities: f.probabilities, looking: isLooking(f.pose, attention) })),
+    );
     const skipped: Partial<SkippedFaces> = {};
     for (const f of faces) if (f.skipped) skipped[f.skipped] = (skipped[f.skipped] ?? 0) + 1;
     this.active = active;
@@ -211,7 +259,13 @@ export class CameraPipeline {
 
   private async emit(windows: AggregateWindow[]): Promise<void> {
     for (const w of windows) {
-      this.lastWindow = { people: w.people, viewers: w.viewers, passersBy: w.passersBy, notClassified: w.notClassified, lookTime: w.lookTime };
+      this.lastWindow = {
+        people: w.people,
+        viewers: w.viewers,
+        passersBy: w.passersBy,
+        notClassified: w.notClassified,
+        lookTime: w.lookTime,
+      };
       for (const sink of this.sinks) {
         try {
           await sink.write(w);

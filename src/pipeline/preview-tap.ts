@@ -31,7 +31,10 @@ export interface PreviewTap {
 }
 
 /** Nearest-neighbour downscale of a BGR frame to RGB at `width` (never upscaled). */
-export function downscaleToRgb(frame: Frame, width: number): { rgb: Buffer; width: number; height: number; scale: number } {
+export function downscaleToRgb(
+  frame: Frame,
+  width: number,
+): { rgb: Buffer; width: number; height: number; scale: number } {
   const w = Math.max(1, Math.min(width, frame.width));
   const scale = w / frame.width;
   const h = Math.max(1, Math.round(frame.height * scale));

@@ -4,8 +4,13 @@
 export async function within(p: Promise<unknown> | undefined, ms: number): Promise<void> {
   let t: NodeJS.Timeout | undefined;
   await Promise.race([
-    (p ?? Promise.resolve()).then(() => undefined, () => undefined),
-    new Promise<void>((r) => { t = setTimeout(r, Math.max(0, ms)); }),
+    (p ?? Promise.resolve()).then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => {
+      t = setTimeout(r, Math.max(0, ms));
+    }),
   ]);
   clearTimeout(t);
 }

@@ -17,7 +17,16 @@ export function createLogger(opts: LoggerOptions): Logger {
   const base = { level: opts.level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   if (usePretty) {
     // Synchronous pretty stream: no worker thread, so nothing is lost when the process exits.
-    return pino(base, pretty({ destination: 2, colorize: Boolean(process.stderr.isTTY), sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(
+      base,
+      pretty({
+        destination: 2,
+        colorize: Boolean(process.stderr.isTTY),
+        sync: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      }),
+    );
   }
   return pino(base, opts.destination ?? pino.destination({ dest: 2, sync: true }));
 }

@@ -111,7 +111,9 @@ export class SdNotify {
         child.kill('SIGKILL');
         done(new Error(`${command} did not finish within ${this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS} ms`));
       }, this.opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       child.on('error', (err: NodeJS.ErrnoException) => {
         // No helper at all: say so once and stop trying (every later spawn would fail the same way).
         if (err.code === 'ENOENT') {
@@ -121,7 +123,12 @@ export class SdNotify {
       });
       child.on('close', (code, signal) => {
         if (code === 0) done();
-        else done(new Error(`${command} ${lines.map((l) => l.split('=')[0]).join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`));
+        else
+          done(
+            new Error(
+              `${command} ${lines.map((l) => l.split('=')[0]).join(' ')} failed (${signal ?? `exit ${code}`}): ${stderr.trim() || 'no message'}`,
+            ),
+          );
       });
     });
   }

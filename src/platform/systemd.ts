@@ -50,7 +50,11 @@ export class ServiceNotifier {
   /** Ends the first-frame wait early when stopping() is called. */
   private wake: (() => void) | undefined;
 
-  constructor(private readonly sd: SdNotify, private readonly log: Logger, private readonly opts: ServiceNotifierOptions) {}
+  constructor(
+    private readonly sd: SdNotify,
+    private readonly log: Logger,
+    private readonly opts: ServiceNotifierOptions,
+  ) {}
 
   get isReady(): boolean {
     return this.readySent;
@@ -96,8 +100,10 @@ export class ServiceNotifier {
     }
     if (this.stopped) return;
     if (waiting.length > 0) {
-      this.log.warn({ cameras: waiting, waitedS: Math.round(waitMs / 1000) },
-        'ready without a first frame from every camera (the others run; these keep reconnecting)');
+      this.log.warn(
+        { cameras: waiting, waitedS: Math.round(waitMs / 1000) },
+        'ready without a first frame from every camera (the others run; these keep reconnecting)',
+      );
     }
     const status = this.statusText(agent);
     this.lastStatus = status;
@@ -138,8 +144,10 @@ export class ServiceNotifier {
       this.withholding = false;
     } else if (!this.withholding) {
       this.withholding = true;
-      this.log.warn({ reasons: health.reasons, watchdog: this.opts.watchdogMs !== null },
-        'unhealthy: watchdog pings withheld (systemd restarts the agent when this lasts WatchdogSec)');
+      this.log.warn(
+        { reasons: health.reasons, watchdog: this.opts.watchdogMs !== null },
+        'unhealthy: watchdog pings withheld (systemd restarts the agent when this lasts WatchdogSec)',
+      );
     }
     const status = health.ready ? this.statusText(agent) : clip(`unhealthy: ${health.reasons.join('; ')}`);
     if (status !== this.lastStatus) {
@@ -156,7 +164,10 @@ export class ServiceNotifier {
   }
 
   private camerasWithoutFrame(agent: SupervisedAgent): string[] {
-    return agent.status().cameras.filter((c) => c.pipeline.lastAnalysedAgeMs === null).map((c) => c.capture.id);
+    return agent
+      .status()
+      .cameras.filter((c) => c.pipeline.lastAnalysedAgeMs === null)
+      .map((c) => c.capture.id);
   }
 
   private statusText(agent: SupervisedAgent): string {

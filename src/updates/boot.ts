@@ -29,7 +29,13 @@ function intact(v: StoredVersion, task: Task, maxFileBytes: number): string | nu
 }
 
 /** `maxFileBytes`: models.update.maxFileBytes, the limit the version was accepted under. */
-export function chooseAtBoot(store: ModelStore, task: Task, configuredDir: string, maxTrialBoots: number, maxFileBytes = DEFAULT_MAX_FILE_BYTES): BootChoice {
+export function chooseAtBoot(
+  store: ModelStore,
+  task: Task,
+  configuredDir: string,
+  maxTrialBoots: number,
+  maxFileBytes = DEFAULT_MAX_FILE_BYTES,
+): BootChoice {
   let p = store.read(task);
   let rolledBack: BootChoice['rolledBack'];
   if (p.current && p.trial) {

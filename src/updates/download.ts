@@ -34,14 +34,21 @@ function fetchPart(o: DownloadOptions, have: number): Promise<number> {
     const headers: Record<string, string> = { 'user-agent': 'emotion-agent' };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
     if (have > 0) headers.range = `bytes=${have}-`;
-    const opts = { method: 'GET', headers, signal: o.signal, timeout: Math.max(1000, o.deadline - Date.now()), ...(u.protocol === 'https:' && o.ca ? { ca: o.ca } : {}) };
+    const opts = {
+      method: 'GET',
+      headers,
+      signal: o.signal,
+      timeout: Math.max(1000, o.deadline - Date.now()),
+      ...(u.protocol === 'https:' && o.ca ? { ca: o.ca } : {}),
+    };
     const onResponse = (res: IncomingMessage): void => {
       const status = res.statusCode ?? 0;
       if (status !== 200 && status !== 206) {
         res.resume();
         const err = new DownloadError(`${redact(o.url)}: HTTP ${status}`);
         // 4xx (bad token, missing file) will not get better by retrying.
-        (err as DownloadError & { permanent?: boolean }).permanent = status >= 400 && status < 500 && status !== 408 && status !== 429;
+        (err as DownloadError & { permanent?: boolean }).permanent =
+          status >= 400 && status < 500 && status !== 408 && status !== 429;
         return reject(err);
       }
       // 200 to a range request: the server ignores ranges, start over.
@@ -62,18 +69,36 @@ function fetchPart(o: DownloadOptions, have: number): Promise<number> {
       out.once('close', () => resolve(existsSync(o.dest) ? statSync(o.dest).size : 0));
       res.pipe(out);
     };
-    const req = u.protocol === 'https:' ? httpsRequest(u, opts, onResponse) : u.protocol === 'http:' ? httpRequest(u, opts, onResponse) : null;
-    if (!req) return reject(Object.assign(new DownloadError(`${redact(o.url)}: only http:// and https:// URLs are supported`), { permanent: true }));
+    const req =
+      u.protocol === 'https:'
+        ? httpsRequest(u, opts, onResponse)
+        : u.protocol === 'http:'
+          ? httpRequest(u, opts, onResponse)
+          : null;
+    if (!req)
+      return reject(
+        Object.assign(new DownloadError(`${redact(o.url)}: only http:// and https:// URLs are supported`), {
+          permanent: true,
+        }),
+      );
     req.once('timeout', () => req.destroy(new DownloadError(`${redact(o.url)}: timed out`)));
     req.once('error', reject);
     req.end();
   });
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((r) => {
-  const t = setTimeout(r, ms);
-  signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
-});
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((r) => {
+    const t = setTimeout(r, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        r();
+      },
+      { once: true },
+    );
+  });
 
 /** Downloads until the file has exactly `size` bytes; throws with the last cause after the attempts. */
 export async function download(o: DownloadOptions): Promise<void> {
@@ -81,13 +106,19 @@ export async function download(o: DownloadOptions): Promise<void> {
   let last: Error | undefined;
   for (let i = 0; i < attempts; i++) {
     if (o.signal.aborted) throw new DownloadError('download cancelled');
-    if (Date.now() >= o.deadline) throw new DownloadError(`${redact(o.url)}: download time limit reached (models.update.downloadTimeoutS)${last ? `; last error: ${last.message}` : ''}`);
+    if (Date.now() >= o.deadline)
+      throw new DownloadError(
+        `${redact(o.url)}: download time limit reached (models.update.downloadTimeoutS)${last ? `; last error: ${last.message}` : ''}`,
+      );
     const have = existsSync(o.dest) ? statSync(o.dest).size : 0;
     if (have === o.size) return;
     try {
       const now = await fetchPart(o, have);
       if (now === o.size) return;
-      if (now > o.size) throw Object.assign(new DownloadError(`${redact(o.url)}: oversize: more than the manifest's ${o.size} bytes`), { permanent: true });
+      if (now > o.size)
+        throw Object.assign(new DownloadError(`${redact(o.url)}: oversize: more than the manifest's ${o.size} bytes`), {
+          permanent: true,
+        });
       last = new DownloadError(`${redact(o.url)}: connection ended after ${now} of ${o.size} bytes`);
     } catch (err) {
       last = err as Error;

@@ -33,7 +33,8 @@ export function parseUpdateArgs(args: Record<string, unknown>): UpdateRequest {
     throw bad((err as Error).message);
   }
   const sig = args.signature;
-  if (sig !== undefined && sig !== null && !isObject(sig)) throw bad('args.signature: must be the manifest.sig object, or null');
+  if (sig !== undefined && sig !== null && !isObject(sig))
+    throw bad('args.signature: must be the manifest.sig object, or null');
   const files = isObject(args.files) ? args.files : {};
   const baseUrl = typeof args.baseUrl === 'string' ? args.baseUrl.replace(/\/+$/, '') : undefined;
   const token = typeof args.token === 'string' ? args.token : undefined;
@@ -41,9 +42,13 @@ export function parseUpdateArgs(args: Record<string, unknown>): UpdateRequest {
   for (const name of Object.keys(parsed.manifest.files)) {
     const f = files[name];
     if (isObject(f) && typeof f.data === 'string') sources[name] = { data: f.data };
-    else if (isObject(f) && typeof f.url === 'string') sources[name] = { url: f.url, ...(typeof f.token === 'string' ? { token: f.token } : token ? { token } : {}) };
+    else if (isObject(f) && typeof f.url === 'string')
+      sources[name] = { url: f.url, ...(typeof f.token === 'string' ? { token: f.token } : token ? { token } : {}) };
     else if (baseUrl) sources[name] = { url: `${baseUrl}/${encodeURIComponent(name)}`, ...(token ? { token } : {}) };
-    else throw bad(`args.files.${name}: give {"url": …} or {"data": <base64>} for every file of the manifest (or args.baseUrl)`);
+    else
+      throw bad(
+        `args.files.${name}: give {"url": …} or {"data": <base64>} for every file of the manifest (or args.baseUrl)`,
+      );
   }
   return { manifest: parsed.manifest, raw: parsed.raw, signature: sig ? JSON.stringify(sig) : null, sources };
 }
@@ -69,12 +74,19 @@ export async function fetchBundle(req: UpdateRequest, o: FetchOptions): Promise<
     const dest = join(o.dir, name);
     if ('data' in src) {
       const bytes = Buffer.from(src.data, 'base64');
-      if (bytes.length !== entry.size) throw new Error(`files.${name}: inline data has ${bytes.length} bytes, the manifest says ${entry.size}`);
+      if (bytes.length !== entry.size)
+        throw new Error(`files.${name}: inline data has ${bytes.length} bytes, the manifest says ${entry.size}`);
       writeFileSync(dest, bytes);
     } else {
       await download({
-        url: src.url, ...(src.token ? { token: src.token } : {}), size: entry.size, dest, deadline: o.deadline, signal: o.signal,
-        ...(o.ca ? { ca: o.ca } : {}), onBytes: (have) => o.onProgress((done + have) / total),
+        url: src.url,
+        ...(src.token ? { token: src.token } : {}),
+        size: entry.size,
+        dest,
+        deadline: o.deadline,
+        signal: o.signal,
+        ...(o.ca ? { ca: o.ca } : {}),
+        onBytes: (have) => o.onProgress((done + have) / total),
       });
     }
     done += entry.size;
@@ -83,4 +95,5 @@ export async function fetchBundle(req: UpdateRequest, o: FetchOptions): Promise<
 }
 
 /** models.update.ca added to the system CAs (Node's `ca` option replaces them otherwise). */
-export const readCa = (path: string | null): string[] | undefined => (path ? [...rootCertificates, readFileSync(path, 'utf8')] : undefined);
+export const readCa = (path: string | null): string[] | undefined =>
+  path ? [...rootCertificates, readFileSync(path, 'utf8')] : undefined;

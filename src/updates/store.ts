@@ -9,7 +9,18 @@
 //   <root>/<task>/versions/<id>/     a verified bundle (id = version + manifest hash prefix)
 //   <root>/<task>/staging-*/         downloads in progress; deleted at start
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Task } from '../models/manifest.js';
 
@@ -53,7 +64,10 @@ export function writeFileAtomic(path: string, text: string): void {
 }
 
 export class ModelStore {
-  constructor(readonly root: string, readonly keep: number) {}
+  constructor(
+    readonly root: string,
+    readonly keep: number,
+  ) {}
 
   taskDir(task: Task): string {
     return join(this.root, task);
@@ -63,7 +77,11 @@ export class ModelStore {
   read(task: Task): TaskPointer {
     try {
       const p = JSON.parse(readFileSync(join(this.taskDir(task), 'pointer.json'), 'utf8')) as TaskPointer;
-      return { current: p.current ?? null, previous: Array.isArray(p.previous) ? p.previous : [], trial: p.trial ?? null };
+      return {
+        current: p.current ?? null,
+        previous: Array.isArray(p.previous) ? p.previous : [],
+        trial: p.trial ?? null,
+      };
     } catch {
       return { ...EMPTY_POINTER, previous: [] };
     }
@@ -84,7 +102,9 @@ export class ModelStore {
   cleanStaging(task: Task): void {
     const dir = this.taskDir(task);
     if (!existsSync(dir)) return;
-    for (const name of readdirSync(dir)) if (name.startsWith('staging-') || name.includes('.tmp-')) rmSync(join(dir, name), { recursive: true, force: true });
+    for (const name of readdirSync(dir))
+      if (name.startsWith('staging-') || name.includes('.tmp-'))
+        rmSync(join(dir, name), { recursive: true, force: true });
   }
 
   /** Makes a verified staging folder a version: files fsynced, then renamed into versions/ and the folder fsynced. */
@@ -134,6 +154,7 @@ export class ModelStore {
     const versions = join(this.taskDir(task), 'versions');
     if (!existsSync(versions)) return;
     const keep = new Set([p.current, ...p.previous].filter((v): v is StoredVersion => v !== null).map((v) => v.id));
-    for (const name of readdirSync(versions)) if (!keep.has(name)) rmSync(join(versions, name), { recursive: true, force: true });
+    for (const name of readdirSync(versions))
+      if (!keep.has(name)) rmSync(join(versions, name), { recursive: true, force: true });
   }
 }

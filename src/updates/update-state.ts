@@ -24,12 +24,35 @@ export class UpdateStates {
     let saved: ModelTaskState | undefined;
     try {
       saved = JSON.parse(readFileSync(join(this.store.taskDir(task), 'state.json'), 'utf8')) as ModelTaskState;
-    } catch { /* first start, or an unreadable file: start idle */ }
-    let s: ModelTaskState = { state: 'idle', progress: null, version, previousVersion: null, target: null, error: null, time: now.toISOString() };
+    } catch {
+      /* first start, or an unreadable file: start idle */
+    }
+    let s: ModelTaskState = {
+      state: 'idle',
+      progress: null,
+      version,
+      previousVersion: null,
+      target: null,
+      error: null,
+      time: now.toISOString(),
+    };
     if (saved && typeof saved.state === 'string') {
-      s = { ...s, state: saved.state, previousVersion: saved.previousVersion ?? null, target: saved.target ?? null, error: saved.error ?? null, time: saved.time ?? s.time };
+      s = {
+        ...s,
+        state: saved.state,
+        previousVersion: saved.previousVersion ?? null,
+        target: saved.target ?? null,
+        error: saved.error ?? null,
+        time: saved.time ?? s.time,
+      };
       if (IN_PROGRESS.includes(saved.state)) {
-        s = { ...s, state: 'failed', progress: null, error: `interrupted by a restart while ${saved.state}${saved.target ? ` version ${saved.target}` : ''}`, time: now.toISOString() };
+        s = {
+          ...s,
+          state: 'failed',
+          progress: null,
+          error: `interrupted by a restart while ${saved.state}${saved.target ? ` version ${saved.target}` : ''}`,
+          time: now.toISOString(),
+        };
       }
     }
     this.states[task] = s;
@@ -43,7 +66,13 @@ export class UpdateStates {
   }
 
   set(task: Task, change: Partial<ModelTaskState> & { state: ModelUpdateState }): ModelTaskState {
-    const s: ModelTaskState = { ...this.states[task], progress: null, error: null, ...change, time: new Date().toISOString() };
+    const s: ModelTaskState = {
+      ...this.states[task],
+      progress: null,
+      error: null,
+      ...change,
+      time: new Date().toISOString(),
+    };
     this.states[task] = s;
     this.persist(task);
     this.emit();
@@ -76,6 +105,8 @@ export class UpdateStates {
     try {
       mkdirSync(this.store.taskDir(task), { recursive: true });
       writeFileAtomic(join(this.store.taskDir(task), 'state.json'), `${JSON.stringify(this.states[task])}\n`);
-    } catch { /* the state is informative; a full disk must not stop the update logic */ }
+    } catch {
+      /* the state is informative; a full disk must not stop the update logic */
+    }
   }
 }

@@ -44,7 +44,11 @@ export class ModelUpdates {
   /** Parsed once (the configuration check already proved they parse). */
   private readonly trustedKeys: ReturnType<typeof parsePublicKey>[];
 
-  constructor(private readonly cfg: ModelUpdateConfig, private readonly configured: Record<Task, string>, private readonly log: Logger) {
+  constructor(
+    private readonly cfg: ModelUpdateConfig,
+    private readonly configured: Record<Task, string>,
+    private readonly log: Logger,
+  ) {
     this.store = new ModelStore(cfg.dir, cfg.keep);
     this.states = new UpdateStates(this.store);
     this.trustedKeys = cfg.trustedKeys.map((k) => parsePublicKey(k));
@@ -54,17 +58,35 @@ export class ModelUpdates {
   boot(): Record<Task, string> {
     for (const task of TASKS) {
       this.store.cleanStaging(task);
-      const choice = chooseAtBoot(this.store, task, this.configured[task], this.cfg.crashLoopBoots, this.cfg.maxFileBytes);
+      const choice = chooseAtBoot(
+        this.store,
+        task,
+        this.configured[task],
+        this.cfg.crashLoopBoots,
+        this.cfg.maxFileBytes,
+      );
       const version = choice.stored?.version ?? versionOf(choice.dir);
       this.serving[task] = { dir: choice.dir, version };
       this.states.init(task, version);
       if (choice.rolledBack) {
-        this.log.warn({ task, from: choice.rolledBack.from, to: version }, `model rolled back at boot: ${choice.rolledBack.reason}`);
-        this.states.set(task, { state: 'rolled_back', version, previousVersion: choice.rolledBack.from, target: null, error: `automatic rollback from ${choice.rolledBack.from}: ${choice.rolledBack.reason}` });
+        this.log.warn(
+          { task, from: choice.rolledBack.from, to: version },
+          `model rolled back at boot: ${choice.rolledBack.reason}`,
+        );
+        this.states.set(task, {
+          state: 'rolled_back',
+          version,
+          previousVersion: choice.rolledBack.from,
+          target: null,
+          error: `automatic rollback from ${choice.rolledBack.from}: ${choice.rolledBack.reason}`,
+        });
       }
       if (this.store.read(task).trial) this.startProbation(task);
     }
-    return { 'face-detector': this.serving['face-detector'].dir, 'emotion-classifier': this.serving['emotion-classifier'].dir };
+    return {
+      'face-detector': this.serving['face-detector'].dir,
+      'emotion-classifier': this.serving['emotion-classifier'].dir,
+    };
   }
 
   /** Inference is up: swaps go to it, and its health reports count against a model on probation. */
@@ -85,7 +107,10 @@ export class ModelUpdates {
     return {
       'model/update': (args) => this.update(args),
       'model/rollback': (args) => this.rollbackCommand(args),
-      'model/status': () => ({ ...this.status(), stored: Object.fromEntries(TASKS.map((t) => [t, this.store.read(t)])) }),
+      'model/status': () => ({
+        ...this.status(),
+        stored: Object.fromEntries(TASKS.map((t) => [t, this.store.read(t)])),
+      }),
     };
   }
 
@@ -98,19 +123,42 @@ export class ModelUpdates {
   private update(args: Record<string, unknown>): unknown {
     const req = parseUpdateArgs(args);
     const task = req.manifest.task;
-    if (this.busy.has(task)) throw new CommandError('busy', `an update of ${task} is already in progress (version ${this.states.get(task).target ?? '?'})`);
+    if (this.busy.has(task))
+      throw new CommandError(
+        'busy',
+        `an update of ${task} is already in progress (version ${this.states.get(task).target ?? '?'})`,
+      );
     if (!this.inference) throw new CommandError('busy', 'the models are still loading');
     // Checked here on the manifest as sent; run() then refuses it anyway unless the signature covers it.
-    const downgrade = downgradeRefusal(req.manifest.version, this.serving[task].version, req.manifest.allowDowngrade === true, args.allowDowngrade === true);
+    const downgrade = downgradeRefusal(
+      req.manifest.version,
+      this.serving[task].version,
+      req.manifest.allowDowngrade === true,
+      args.allowDowngrade === true,
+    );
     if (downgrade) {
-      this.log.warn({ task, version: req.manifest.version, serving: this.serving[task].version }, 'model update refused: downgrade');
+      this.log.warn(
+        { task, version: req.manifest.version, serving: this.serving[task].version },
+        'model update refused: downgrade',
+      );
       throw new CommandError('bad_request', downgrade);
     }
-    const inline = Object.entries(req.sources).reduce((a, [name, s]) => a + ('data' in s ? req.manifest.files[name]!.size : 0), 0);
-    if (inline > this.cfg.maxInlineBytes) throw new CommandError('bad_request', `inline files total ${inline} bytes, more than models.update.maxInlineBytes (${this.cfg.maxInlineBytes}); give URLs instead`);
+    const inline = Object.entries(req.sources).reduce(
+      (a, [name, s]) => a + ('data' in s ? req.manifest.files[name]!.size : 0),
+      0,
+    );
+    if (inline > this.cfg.maxInlineBytes)
+      throw new CommandError(
+        'bad_request',
+        `inline files total ${inline} bytes, more than models.update.maxInlineBytes (${this.cfg.maxInlineBytes}); give URLs instead`,
+      );
     const ac = new AbortController();
     this.busy.set(task, ac);
-    this.states.set(task, { state: 'verifying', target: req.manifest.version, previousVersion: this.states.get(task).previousVersion });
+    this.states.set(task, {
+      state: 'verifying',
+      target: req.manifest.version,
+      previousVersion: this.states.get(task).previousVersion,
+    });
     this.log.info({ task, version: req.manifest.version }, 'model update accepted');
     void this.run(task, req, ac).finally(() => this.busy.delete(task));
     return { accepted: true, task, version: req.manifest.version };
@@ -119,25 +167,41 @@ export class ModelUpdates {
   private async run(task: Task, req: UpdateRequest, ac: AbortController): Promise<void> {
     const target = req.manifest.version;
     const where = `update ${task}@${target}`;
-    const verifyOpts = { trustedKeys: this.trustedKeys, allowUnsigned: this.cfg.allowUnsigned, maxFileBytes: this.cfg.maxFileBytes };
+    const verifyOpts = {
+      trustedKeys: this.trustedKeys,
+      allowUnsigned: this.cfg.allowUnsigned,
+      maxFileBytes: this.cfg.maxFileBytes,
+    };
     let staging: string | undefined;
     try {
       // Signature and declared sizes before a single byte is downloaded.
       checkSignature(req.raw, req.signature, verifyOpts, where);
       for (const [name, e] of Object.entries(req.manifest.files)) {
-        if (e.size > this.cfg.maxFileBytes) throw new Error(`files.${name}: oversize: ${e.size} bytes exceeds models.update.maxFileBytes (${this.cfg.maxFileBytes})`);
+        if (e.size > this.cfg.maxFileBytes)
+          throw new Error(
+            `files.${name}: oversize: ${e.size} bytes exceeds models.update.maxFileBytes (${this.cfg.maxFileBytes})`,
+          );
       }
       this.states.set(task, { state: 'downloading', progress: 0, target });
       staging = this.store.staging(task);
       const ca = readCa(this.cfg.ca);
       await fetchBundle(req, {
-        dir: staging, maxFileBytes: this.cfg.maxFileBytes, deadline: Date.now() + this.cfg.downloadTimeoutS * 1000, signal: ac.signal,
-        ...(ca ? { ca } : {}), onProgress: (f) => this.states.progress(task, f),
+        dir: staging,
+        maxFileBytes: this.cfg.maxFileBytes,
+        deadline: Date.now() + this.cfg.downloadTimeoutS * 1000,
+        signal: ac.signal,
+        ...(ca ? { ca } : {}),
+        onProgress: (f) => this.states.progress(task, f),
       });
       this.states.set(task, { state: 'verifying', target });
       verifyBundleDir(staging, verifyOpts);
       this.states.set(task, { state: 'validating', target });
-      const r = await validateInChild(staging, { task, baseline: this.serving[task].dir, latencyMultiple: this.cfg.latencyMultiple, timeoutMs: this.cfg.validateTimeoutS * 1000 });
+      const r = await validateInChild(staging, {
+        task,
+        baseline: this.serving[task].dir,
+        latencyMultiple: this.cfg.latencyMultiple,
+        timeoutMs: this.cfg.validateTimeoutS * 1000,
+      });
       if (!r.ok) throw new Error(`validation failed: ${r.error ?? 'unknown reason'}`);
       if (ac.signal.aborted) throw new Error('cancelled: the agent is stopping');
       const id = `${target}-${sha256Hex(canonicalBytes(req.raw)).slice(0, 8)}`;
@@ -154,7 +218,10 @@ export class ModelUpdates {
       }
       this.serving[task] = { dir: v.dir, version: target };
       this.states.set(task, { state: 'active', version: target, previousVersion: from.version, target: null });
-      this.log.info({ task, version: target, previous: from.version, latencyMs: r.latencyMs, baselineMs: r.baselineMs }, 'model update active');
+      this.log.info(
+        { task, version: target, previous: from.version, latencyMs: r.latencyMs, baselineMs: r.baselineMs },
+        'model update active',
+      );
       this.startProbation(task);
     } catch (err) {
       const message = (err as Error).message;
@@ -167,10 +234,12 @@ export class ModelUpdates {
 
   private rollbackCommand(args: Record<string, unknown>): unknown {
     const task = args.task;
-    if (task !== 'face-detector' && task !== 'emotion-classifier') throw new CommandError('bad_request', 'args.task: must be "face-detector" or "emotion-classifier"');
+    if (task !== 'face-detector' && task !== 'emotion-classifier')
+      throw new CommandError('bad_request', 'args.task: must be "face-detector" or "emotion-classifier"');
     if (this.busy.has(task)) throw new CommandError('busy', `an update of ${task} is in progress`);
     if (!this.inference) throw new CommandError('busy', 'the models are still loading');
-    if (!this.store.read(task).current) throw new CommandError('bad_request', `${task}: nothing to roll back to; the configured bundle serves`);
+    if (!this.store.read(task).current)
+      throw new CommandError('bad_request', `${task}: nothing to roll back to; the configured bundle serves`);
     const ac = new AbortController();
     this.busy.set(task, ac);
     const from = this.serving[task].version;
@@ -189,11 +258,21 @@ export class ModelUpdates {
     try {
       await this.inference!.swap(task, dir);
       this.serving[task] = { dir, version };
-      this.states.set(task, { state: 'rolled_back', version, previousVersion: from, target: null, error: `${reason} (from ${from} to ${version})` });
+      this.states.set(task, {
+        state: 'rolled_back',
+        version,
+        previousVersion: from,
+        target: null,
+        error: `${reason} (from ${from} to ${version})`,
+      });
       this.log.warn({ task, from, to: version }, `model rolled back: ${reason}`);
     } catch (err) {
       // The pointer already names the older version: the next start serves it.
-      this.states.set(task, { state: 'failed', target: version, error: `rollback to ${version} could not load (${(err as Error).message}); it serves from the next start` });
+      this.states.set(task, {
+        state: 'failed',
+        target: version,
+        error: `rollback to ${version} could not load (${(err as Error).message}); it serves from the next start`,
+      });
     }
   }
 
@@ -227,8 +306,12 @@ export class ModelUpdates {
       if (p.bad < BAD_FRAMES) continue;
       const ac = new AbortController();
       this.busy.set(task, ac);
-      const what = h.problem === 'nan' ? 'NaN outputs' : h.problem === 'constant' ? 'constant outputs' : 'inference errors';
-      void this.rollback(task, `automatic rollback: ${what} on ${p.bad} frames after activation (${h.message})`).finally(() => this.busy.delete(task));
+      const what =
+        h.problem === 'nan' ? 'NaN outputs' : h.problem === 'constant' ? 'constant outputs' : 'inference errors';
+      void this.rollback(
+        task,
+        `automatic rollback: ${what} on ${p.bad} frames after activation (${h.message})`,
+      ).finally(() => this.busy.delete(task));
     }
   }
 }

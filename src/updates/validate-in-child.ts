@@ -22,13 +22,27 @@ export interface ValidatorOptions {
 }
 
 export function validateInChild(dir: string, opts: ValidatorOptions): Promise<ValidationResult> {
-  const args = [...cliCommand(), 'models', 'validate', dir, '--task', opts.task, '--latency-multiple', String(opts.latencyMultiple), ...(opts.baseline ? ['--baseline', opts.baseline] : [])];
+  const args = [
+    ...cliCommand(),
+    'models',
+    'validate',
+    dir,
+    '--task',
+    opts.task,
+    '--latency-multiple',
+    String(opts.latencyMultiple),
+    ...(opts.baseline ? ['--baseline', opts.baseline] : []),
+  ];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-2000);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -40,8 +54,15 @@ export function validateInChild(dir: string, opts: ValidatorOptions): Promise<Va
       try {
         const r = JSON.parse(line) as ValidationResult;
         if (typeof r.ok === 'boolean') return resolve(r);
-      } catch { /* fall through: the child died before it could answer */ }
-      const why = signal === 'SIGKILL' ? `timed out after ${opts.timeoutMs} ms` : signal ? `killed by ${signal}` : `exited with code ${code}`;
+      } catch {
+        /* fall through: the child died before it could answer */
+      }
+      const why =
+        signal === 'SIGKILL'
+          ? `timed out after ${opts.timeoutMs} ms`
+          : signal
+            ? `killed by ${signal}`
+            : `exited with code ${code}`;
       resolve({ ok: false, error: `validation crashed (${why}): ${err.trim().split('\n').at(-1) ?? ''}`.trim() });
     });
   });

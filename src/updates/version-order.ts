@@ -37,10 +37,20 @@ export function compareVersions(a: string, b: string): number | null {
 }
 
 /** Why `target` may not replace `serving`, or null when it may. */
-export function downgradeRefusal(target: string, serving: string, signedPermission: boolean, requested: boolean): string | null {
+export function downgradeRefusal(
+  target: string,
+  serving: string,
+  signedPermission: boolean,
+  requested: boolean,
+): string | null {
   const order = compareVersions(target, serving);
   if (order === null || order >= 0) return null;
   if (signedPermission && requested) return null;
-  const missing = [requested ? '' : 'the command does not say args.allowDowngrade: true', signedPermission ? '' : 'the signed manifest does not carry allowDowngrade: true'].filter(Boolean).join(' and ');
+  const missing = [
+    requested ? '' : 'the command does not say args.allowDowngrade: true',
+    signedPermission ? '' : 'the signed manifest does not carry allowDowngrade: true',
+  ]
+    .filter(Boolean)
+    .join(' and ');
   return `version ${target} is lower than the serving ${serving}: refused as a downgrade or replay (${missing}); use model/rollback to return to a version this device ran before`;
 }

@@ -31,10 +31,22 @@ export function annotateFrame(frame: Frame, faces: LabelledFace[]): Frame {
     const [b, g, r] = COLOURS[f.emotion.label];
     const colour = new cv.Vec3(b, g, r);
     const { x, y, width, height } = f.box;
-    mat.drawRectangle(new cv.Point2(Math.round(x), Math.round(y)), new cv.Point2(Math.round(x + width), Math.round(y + height)), colour, thick);
+    mat.drawRectangle(
+      new cv.Point2(Math.round(x), Math.round(y)),
+      new cv.Point2(Math.round(x + width), Math.round(y + height)),
+      colour,
+      thick,
+    );
     const text = `${f.emotion.label} ${(f.emotion.score * 100).toFixed(0)}%`;
     const ty = Math.max(Math.round(y) - 6, 14);
-    mat.putText(text, new cv.Point2(Math.round(x), ty), cv.FONT_HERSHEY_SIMPLEX, fontScale, new cv.Vec3(0, 0, 0), thick + 2);
+    mat.putText(
+      text,
+      new cv.Point2(Math.round(x), ty),
+      cv.FONT_HERSHEY_SIMPLEX,
+      fontScale,
+      new cv.Vec3(0, 0, 0),
+      thick + 2,
+    );
     mat.putText(text, new cv.Point2(Math.round(x), ty), cv.FONT_HERSHEY_SIMPLEX, fontScale, colour, thick);
   }
   return matToFrame(mat);
@@ -45,14 +57,43 @@ export class VideoWriter {
   private proc: ChildProcessWithoutNullStreams | undefined;
   private stderr = '';
 
-  constructor(private readonly path: string, private readonly width: number, private readonly height: number, private readonly fps: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly width: number,
+    private readonly height: number,
+    private readonly fps: number,
+  ) {}
 
   start(): void {
     if (this.proc) return;
-    this.proc = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'bgr24',
-      '-s', `${this.width}x${this.height}`, '-r', String(this.fps), '-i', 'pipe:0',
-      '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', this.path]);
-    this.proc.stderr.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-2000); });
+    this.proc = spawn('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'bgr24',
+      '-s',
+      `${this.width}x${this.height}`,
+      '-r',
+      String(this.fps),
+      '-i',
+      'pipe:0',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'veryfast',
+      '-pix_fmt',
+      'yuv420p',
+      '-movflags',
+      '+faststart',
+      this.path,
+    ]);
+    this.proc.stderr.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-2000);
+    });
   }
 
   async write(frame: Frame): Promise<void> {

@@ -17,9 +17,19 @@ export interface AttentionOptions {
   minLookS: number;
 }
 
-export const DEFAULT_ATTENTION: AttentionOptions = { maxYawDeg: 30, maxPitchDeg: 20, yawOffsetDeg: 0, pitchOffsetDeg: 0, minLookS: 2 };
+export const DEFAULT_ATTENTION: AttentionOptions = {
+  maxYawDeg: 30,
+  maxPitchDeg: 20,
+  yawOffsetDeg: 0,
+  pitchOffsetDeg: 0,
+  minLookS: 2,
+};
 
 /** Whether a face with this pose looks at the kiosk; a face without a pose (no landmarks) never does. */
 export function isLooking(pose: HeadPose | undefined, a: AttentionOptions): boolean {
-  return pose !== undefined && Math.abs(pose.yaw - a.yawOffsetDeg) <= a.maxYawDeg && Math.abs(pose.pitch - a.pitchOffsetDeg) <= a.maxPitchDeg;
+  return (
+    pose !== undefined &&
+    Math.abs(pose.yaw - a.yawOffsetDeg) <= a.maxYawDeg &&
+    Math.abs(pose.pitch - a.pitchOffsetDeg) <= a.maxPitchDeg
+  );
 }

@@ -43,15 +43,27 @@ export class EmotionClassifier {
   /** canonicalIndex[modelIndex] */
   private readonly toCanonical: number[];
 
-  constructor(readonly bundle: BundleInfo, private readonly session: ort.InferenceSession, private readonly opts: ClassifierOptions = {}) {
+  constructor(
+    readonly bundle: BundleInfo,
+    private readonly session: ort.InferenceSession,
+    private readonly opts: ClassifierOptions = {},
+  ) {
     this.decoding = bundle.manifest.decoding as ClassificationDecoding;
     const order = bundle.manifest.labels!.modelOrder;
     this.toCanonical = order.map((l) => CANONICAL_LABELS.indexOf(l));
   }
 
-  static async load(dir: string, session: SessionOptions = {}, opts: ClassifierOptions = {}): Promise<EmotionClassifier> {
+  static async load(
+    dir: string,
+    session: SessionOptions = {},
+    opts: ClassifierOptions = {},
+  ): Promise<EmotionClassifier> {
     const bundle = readBundle(dir, 'emotion-classifier');
-    return new EmotionClassifier({ dir: bundle.dir, manifest: bundle.manifest }, await createSession(bundle, session), opts);
+    return new EmotionClassifier(
+      { dir: bundle.dir, manifest: bundle.manifest },
+      await createSession(bundle, session),
+      opts,
+    );
   }
 
   /** Frees the ONNX Runtime session (after a swap, once no frame runs on it). */
@@ -81,7 +93,9 @@ export class EmotionClassifier {
   /** Classifies whole images that are already face crops (datasets such as FER-2013). */
   async classifyImages(frames: Frame[]): Promise<Emotion[]> {
     const { input } = this.bundle.manifest;
-    const crops = frames.map((f) => cropResize(f, { x: 0, y: 0, width: f.width, height: f.height }, input.width, input.height, input.resizeKernel));
+    const crops = frames.map((f) =>
+      cropResize(f, { x: 0, y: 0, width: f.width, height: f.height }, input.width, input.height, input.resizeKernel),
+    );
     return this.classifyCrops(crops);
   }
 

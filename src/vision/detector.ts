@@ -34,7 +34,11 @@ export class FaceDetector {
   /** The last run's input tensor buffer, written again by the next (a 960x544 input is 6 MB). */
   private inputBuffer: Float32Array | undefined;
 
-  constructor(readonly bundle: BundleInfo, private readonly session: ort.InferenceSession, private readonly opts: DetectorOptions = {}) {
+  constructor(
+    readonly bundle: BundleInfo,
+    private readonly session: ort.InferenceSession,
+    private readonly opts: DetectorOptions = {},
+  ) {
     this.decoding = bundle.manifest.decoding as DetectorDecoding;
     this.scoreThreshold = opts.scoreThreshold ?? this.decoding.scoreThreshold ?? 0.5;
     this.iouThreshold = opts.iouThreshold ?? this.decoding.iouThreshold ?? 0.4;
@@ -96,14 +100,19 @@ export class FaceDetector {
     // Size filter after NMS: filtering first would let a larger, weaker duplicate of a small face
     // survive once its better-scoring box is gone.
     const minSize = this.opts.minFaceSize ?? 0;
-    const keep = nms(rects, kept, this.iouThreshold).filter((i) => rects[i]!.height >= minSize).slice(0, this.opts.maxFaces ?? 100);
+    const keep = nms(rects, kept, this.iouThreshold)
+      .filter((i) => rects[i]!.height >= minSize)
+      .slice(0, this.opts.maxFaces ?? 100);
     return keep.map((i) => {
       const c = cand[i]!;
       const face: Face = { box: rects[i]!, score: c.score };
       if (c.points.length >= 2) {
         face.landmarks = {};
         for (let k = 0; k < c.points.length / 2; k++) {
-          face.landmarks[names[k] ?? `p${k}`] = { x: c.points[2 * k]! * mapping.scaleX + mapping.offsetX, y: c.points[2 * k + 1]! * mapping.scaleY + mapping.offsetY };
+          face.landmarks[names[k] ?? `p${k}`] = {
+            x: c.points[2 * k]! * mapping.scaleX + mapping.offsetX,
+            y: c.points[2 * k + 1]! * mapping.scaleY + mapping.offsetY,
+          };
         }
       }
       return face;
@@ -112,11 +121,22 @@ export class FaceDetector {
 }
 
 function normalise(c: Candidate, w: number, h: number): Candidate {
-  return { x0: c.x0 / w, y0: c.y0 / h, x1: c.x1 / w, y1: c.y1 / h, score: c.score, points: c.points.map((v, j) => (j % 2 === 0 ? v / w : v / h)) };
+  return {
+    x0: c.x0 / w,
+    y0: c.y0 / h,
+    x1: c.x1 / w,
+    y1: c.y1 / h,
+    score: c.score,
+    points: c.points.map((v, j) => (j % 2 === 0 ? v / w : v / h)),
+  };
 }
 
 /** SSD-style outputs: boxes already decoded (normalised) in the graph, one score per anchor. */
-function decodeBoxesScores(d: BoxesScoresDecoding, output: (name: string) => Float32Array, threshold: number): Candidate[] {
+function decodeBoxesScores(
+  d: BoxesScoresDecoding,
+  output: (name: string) => Float32Array,
+  threshold: number,
+): Candidate[] {
   const boxes = output(d.boxes);
   const scores = output(d.scores);
   const marks = d.landmarks ? output(d.landmarks) : undefined;
@@ -126,9 +146,19 @@ function decodeBoxesScores(d: BoxesScoresDecoding, output: (name: string) => Flo
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i]!;
     if (!(s >= threshold)) continue; // also drops NaN
-    const a = boxes[i * 4]!, b = boxes[i * 4 + 1]!, c = boxes[i * 4 + 2]!, e = boxes[i * 4 + 3]!;
+    const a = boxes[i * 4]!,
+      b = boxes[i * 4 + 1]!,
+      c = boxes[i * 4 + 2]!,
+      e = boxes[i * 4 + 3]!;
     const [x0, y0, x1, y1] = yx ? [b, a, e, c] : [a, b, c, e];
-    found.push({ x0, y0, x1, y1, score: s, points: marks ? Array.from(marks.subarray(i * perMark, (i + 1) * perMark)) : [] });
+    found.push({
+      x0,
+      y0,
+      x1,
+      y1,
+      score: s,
+      points: marks ? Array.from(marks.subarray(i * perMark, (i + 1) * perMark)) : [],
+    });
   }
   return found;
 }

@@ -40,7 +40,13 @@ const DEG = 180 / Math.PI;
 
 export function landmarksOf(l: Record<string, Point> | undefined): FiveLandmarks | undefined {
   if (!l?.leftEye || !l.rightEye || !l.noseTip || !l.mouthLeft || !l.mouthRight) return undefined;
-  return { leftEye: l.leftEye, rightEye: l.rightEye, noseTip: l.noseTip, mouthLeft: l.mouthLeft, mouthRight: l.mouthRight };
+  return {
+    leftEye: l.leftEye,
+    rightEye: l.rightEye,
+    noseTip: l.noseTip,
+    mouthLeft: l.mouthLeft,
+    mouthRight: l.mouthRight,
+  };
 }
 
 export function headPose(p: FiveLandmarks): HeadPose {
@@ -50,7 +56,10 @@ export function headPose(p: FiveLandmarks): HeadPose {
   // De-roll about the eye midpoint: u along the eye line, v down the face.
   const c = Math.cos(roll);
   const s = Math.sin(roll);
-  const local = (q: Point): { u: number; v: number } => ({ u: (q.x - ex) * c + (q.y - ey) * s, v: -(q.x - ex) * s + (q.y - ey) * c });
+  const local = (q: Point): { u: number; v: number } => ({
+    u: (q.x - ex) * c + (q.y - ey) * s,
+    v: -(q.x - ex) * s + (q.y - ey) * c,
+  });
   const nose = local(p.noseTip);
   const ml = local(p.mouthLeft);
   const mr = local(p.mouthRight);

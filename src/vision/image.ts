@@ -46,7 +46,12 @@ export function matToRaster(mat: Mat): Raster {
 }
 
 export function rasterToMat(r: Raster): Mat {
-  return new cv.Mat(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength), r.rows, r.cols, r.channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
+  return new cv.Mat(
+    Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength),
+    r.rows,
+    r.cols,
+    r.channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3,
+  );
 }
 
 /** Copies the frame into an OpenCV Mat (annotation, files; not used by the analysis path). */
@@ -104,7 +109,13 @@ export type ResizeKernel = 'half-pixel' | 'tf-legacy';
  * the border centred in its crop) and resizes it to outW x outH with bilinear sampling, in one
  * affine warp: no intermediate copy of the region.
  */
-export function cropResize(frame: Frame | Raster, rect: Rect, outW: number, outH: number, kernel: ResizeKernel = 'half-pixel'): Raster {
+export function cropResize(
+  frame: Frame | Raster,
+  rect: Rect,
+  outW: number,
+  outH: number,
+  kernel: ResizeKernel = 'half-pixel',
+): Raster {
   const src = 'cols' in frame ? frame : frameToRaster(frame);
   const sx = rect.width / outW;
   const sy = rect.height / outH;

@@ -7,7 +7,12 @@ import type { Raster } from './raster.js';
 /** Whether `planarTensor` can serve this input (3-channel NCHW, one mean/std for all channels). */
 export function planarApplies(spec: InputSpec): boolean {
   const { mean, std } = spec.normalization;
-  return spec.layout === 'NCHW' && spec.colour !== 'gray' && mean.every((m) => m === mean[0]) && std.every((s) => s === std[0]);
+  return (
+    spec.layout === 'NCHW' &&
+    spec.colour !== 'gray' &&
+    mean.every((m) => m === mean[0]) &&
+    std.every((s) => s === std[0])
+  );
 }
 
 /**
@@ -16,8 +21,15 @@ export function planarApplies(spec: InputSpec): boolean {
  * reads as black. `out`, when given and of the right length, is written instead of a new array (the
  * detector reuses one: a 960x544 input is 6 MB per frame otherwise).
  */
-export function planarTensor(img: Raster, spec: InputSpec, width = img.cols, height = img.rows, out?: Float32Array): ort.Tensor {
-  if (img.channels !== 3) throw new Error(`planarTensor: expected a 3-channel BGR image, got ${img.channels} channel(s)`);
+export function planarTensor(
+  img: Raster,
+  spec: InputSpec,
+  width = img.cols,
+  height = img.rows,
+  out?: Float32Array,
+): ort.Tensor {
+  if (img.channels !== 3)
+    throw new Error(`planarTensor: expected a 3-channel BGR image, got ${img.channels} channel(s)`);
   const a = spec.normalization.scale / (spec.normalization.std[0] ?? 1);
   const b = -(spec.normalization.mean[0] ?? 0) / (spec.normalization.std[0] ?? 1);
   const plane = width * height;

@@ -33,8 +33,10 @@ export function rastersToTensor(crops: Raster[], spec: InputSpec): ort.Tensor {
   // Source channel for each model channel: BGR frames, so RGB reads 2,1,0.
   const order = colour === 'rgb' ? [2, 1, 0] : colour === 'bgr' ? [0, 1, 2] : [0];
   crops.forEach((crop, n) => {
-    if (crop.cols !== W || crop.rows !== H) throw new Error(`input image is ${crop.cols}x${crop.rows}, expected ${W}x${H}`);
-    if (C === 3 && crop.channels !== 3) throw new Error(`input image has ${crop.channels} channel(s), the model expects ${colour}`);
+    if (crop.cols !== W || crop.rows !== H)
+      throw new Error(`input image is ${crop.cols}x${crop.rows}, expected ${W}x${H}`);
+    if (C === 3 && crop.channels !== 3)
+      throw new Error(`input image has ${crop.channels} channel(s), the model expects ${colour}`);
     const px = (colour === 'gray' ? toGray(crop) : crop).data;
     const base = n * plane * C;
     for (let c = 0; c < C; c++) {
@@ -51,7 +53,12 @@ export function rastersToTensor(crops: Raster[], spec: InputSpec): ort.Tensor {
 }
 
 /** Resizes a whole frame (or its region of interest) to the detector input, per the manifest. */
-export function frameToDetectorInput(frame: Frame, spec: InputSpec, roi?: Rect, reuse?: Float32Array): { tensor: ort.Tensor; mapping: InputMapping } {
+export function frameToDetectorInput(
+  frame: Frame,
+  spec: InputSpec,
+  roi?: Rect,
+  reuse?: Float32Array,
+): { tensor: ort.Tensor; mapping: InputMapping } {
   const region: Rect = roi ?? { x: 0, y: 0, width: frame.width, height: frame.height };
   // What to sample (in frame pixels) into an outW x outH input.
   let rect: Rect;
@@ -77,12 +84,18 @@ export function frameToDetectorInput(frame: Frame, spec: InputSpec, roi?: Rect, 
   const [src, srcRect] = detectorSource(frame, rect, outW, outH);
   // Already at the input's scale from its origin (the detector copy, or a camera at the input's size):
   // the pixels go straight into the tensor, what lies past them is black. Otherwise resample.
-  const exact = srcRect.x === 0 && srcRect.y === 0 && Math.abs(srcRect.width - outW) < 1e-6 && Math.abs(srcRect.height - outH) < 1e-6;
+  const exact =
+    srcRect.x === 0 &&
+    srcRect.y === 0 &&
+    Math.abs(srcRect.width - outW) < 1e-6 &&
+    Math.abs(srcRect.height - outH) < 1e-6;
   if (exact && planarApplies(spec)) {
     return { tensor: planarTensor(src, spec, outW, outH, reuse), mapping };
   }
   const mat = cropResize(src, srcRect, outW, outH, spec.resizeKernel);
-  const tensor = planarApplies(spec) ? planarTensor(mat, spec, mat.cols, mat.rows, reuse) : rastersToTensor([mat], spec);
+  const tensor = planarApplies(spec)
+    ? planarTensor(mat, spec, mat.cols, mat.rows, reuse)
+    : rastersToTensor([mat], spec);
   return { tensor, mapping };
 }
 
@@ -105,7 +118,10 @@ function detectorSource(frame: Frame, rect: Rect, outW: number, outH: number): [
     const kx = copy.width / frame.width;
     const ky = copy.height / frame.height;
     if (outW / rect.width <= kx * (1 + 1e-9) && outH / rect.height <= ky * (1 + 1e-9)) {
-      return [frameToRaster(copy), { x: rect.x * kx, y: rect.y * ky, width: rect.width * kx, height: rect.height * ky }];
+      return [
+        frameToRaster(copy),
+        { x: rect.x * kx, y: rect.y * ky, width: rect.width * kx, height: rect.height * ky },
+      ];
     }
   }
   return [frameToRaster(frame), rect];
@@ -125,7 +141,14 @@ export function faceCropRect(box: Rect, margin: number, square: boolean): Rect {
  * Cuts a face from the full-resolution frame. With both eyes known and `align`, the crop is rotated
  * so the eyes are level (expression models are trained on upright faces).
  */
-export function cropFace(frame: Frame | Raster, rect: Rect, outW: number, outH: number, eyes?: { left: Point; right: Point }, kernel?: ResizeKernel): Raster {
+export function cropFace(
+  frame: Frame | Raster,
+  rect: Rect,
+  outW: number,
+  outH: number,
+  eyes?: { left: Point; right: Point },
+  kernel?: ResizeKernel,
+): Raster {
   if (!eyes) return cropResize(frame, rect, outW, outH, kernel);
   const src = 'cols' in frame ? frame : frameToRaster(frame);
   const angle = (Math.atan2(eyes.right.y - eyes.left.y, eyes.right.x - eyes.left.x) * 180) / Math.PI;

@@ -37,7 +37,8 @@ export function gateFace(src: Raster, face: Face, opts: QualityOptions): GateRes
   const pose = marks ? headPose(marks) : undefined;
   const out: GateResult = pose ? { pose } : {};
   if (face.box.height < opts.minFaceSize) return { ...out, skip: 'small' };
-  if (pose && (Math.abs(pose.yaw) > opts.maxYawDeg || Math.abs(pose.pitch) > opts.maxPitchDeg)) return { ...out, skip: 'turned' };
+  if (pose && (Math.abs(pose.yaw) > opts.maxYawDeg || Math.abs(pose.pitch) > opts.maxPitchDeg))
+    return { ...out, skip: 'turned' };
   if (opts.minSharpness > 0) {
     const s = sharpness(src, face.box);
     if (s < opts.minSharpness) return { ...out, sharpness: s, skip: 'blurred' };

@@ -100,7 +100,8 @@ export function warpAffine(src: Raster, inverse: Affine, outW: number, outH: num
       if (in0 && in1 && c0 && c1) {
         for (let k = 0; k < C; k++) {
           const q = p + k;
-          out[o++] = (w00 * data[q]! + w01 * data[q + C]! + w10 * data[q + stride]! + w11 * data[q + stride + C]! + 16384) >> 15;
+          out[o++] =
+            (w00 * data[q]! + w01 * data[q + C]! + w10 * data[q + stride]! + w11 * data[q + stride + C]! + 16384) >> 15;
         }
       } else if (!(in0 || in1) || !(c0 || c1)) {
         o += C;
@@ -126,7 +127,8 @@ export function toGray(src: Raster): Raster {
   const n = src.cols * src.rows;
   const out = new Uint8Array(n);
   const d = src.data;
-  for (let i = 0, j = 0; i < n; i++, j += 3) out[i] = (d[j]! * 3735 + d[j + 1]! * 19235 + d[j + 2]! * 9798 + 16384) >> 15;
+  for (let i = 0, j = 0; i < n; i++, j += 3)
+    out[i] = (d[j]! * 3735 + d[j + 1]! * 19235 + d[j + 2]! * 9798 + 16384) >> 15;
   return { data: out, cols: src.cols, rows: src.rows, channels: 1 };
 }
 
@@ -149,7 +151,8 @@ export function flipHorizontal(src: Raster): Raster {
 export function region(src: Raster, x: number, y: number, w: number, h: number): Raster {
   const C = src.channels;
   const out = new Uint8Array(w * h * C);
-  for (let r = 0; r < h; r++) out.set(src.data.subarray(((y + r) * src.cols + x) * C, ((y + r) * src.cols + x + w) * C), r * w * C);
+  for (let r = 0; r < h; r++)
+    out.set(src.data.subarray(((y + r) * src.cols + x) * C, ((y + r) * src.cols + x + w) * C), r * w * C);
   return { data: out, cols: w, rows: h, channels: C };
 }
 
@@ -170,7 +173,8 @@ export function resizeArea(src: Raster, outW: number, outH: number): Raster {
       const lo = o * s;
       const hi = lo + s;
       const out: { i: number; w: number }[] = [];
-      for (let i = Math.floor(lo); i < Math.min(n, Math.ceil(hi)); i++) out.push({ i, w: (Math.min(hi, i + 1) - Math.max(lo, i)) / s });
+      for (let i = Math.floor(lo); i < Math.min(n, Math.ceil(hi)); i++)
+        out.push({ i, w: (Math.min(hi, i + 1) - Math.max(lo, i)) / s });
       return out;
     });
   };
@@ -205,7 +209,12 @@ export function laplacianVariance(src: Raster): number {
     const down = reflect(y + 1, H) * W;
     const row = y * W;
     for (let x = 0; x < W; x++) {
-      const v = data[row + reflect(x - 1, W)]! + data[row + reflect(x + 1, W)]! + data[up + x]! + data[down + x]! - 4 * data[row + x]!;
+      const v =
+        data[row + reflect(x - 1, W)]! +
+        data[row + reflect(x + 1, W)]! +
+        data[up + x]! +
+        data[down + x]! -
+        4 * data[row + x]!;
       sum += v;
       sq += v * v;
     }

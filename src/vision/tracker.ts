@@ -128,7 +128,8 @@ export class Tracker {
     this.minTrackMs = opts.minTrackMs ?? 1000;
     this.minHits = opts.minHits ?? 3;
     this.maxCentreDistance = opts.maxCentreDistance ?? 1.0;
-    if (!(this.iouThreshold >= 0 && this.iouThreshold <= 1)) throw new RangeError(`iouThreshold must be in [0, 1], got ${this.iouThreshold}`);
+    if (!(this.iouThreshold >= 0 && this.iouThreshold <= 1))
+      throw new RangeError(`iouThreshold must be in [0, 1], got ${this.iouThreshold}`);
     for (const k of ['maxUnseenMs', 'minTrackMs', 'minHits', 'maxCentreDistance'] as const) {
       if (!(this[k] >= 0)) throw new RangeError(`${k} must be >= 0, got ${this[k]}`);
     }
@@ -293,7 +294,9 @@ export class Tracker {
 
 function checkProbabilities(p: readonly number[] | null): void {
   if (p && p.length !== CANONICAL_LABELS.length) {
-    throw new Error(`tracker: probabilities must have ${CANONICAL_LABELS.length} entries (canonical order), got ${p.length}`);
+    throw new Error(
+      `tracker: probabilities must have ${CANONICAL_LABELS.length} entries (canonical order), got ${p.length}`,
+    );
   }
 }
 

@@ -27,16 +27,25 @@ const clamp01 = (v: number): number => (v < 0 ? 0 : v > 1 ? 1 : v);
  * Decodes one head. `inputW` x `inputH` is the tensor fed to the model (a multiple of the stride);
  * priors whose score sqrt(cls * obj) is below `threshold` are skipped before any other work.
  */
-export function decodeYunetHead(head: Pick<YunetHead, 'stride'>, out: HeadOutputs, inputW: number, inputH: number, threshold: number): Candidate[] {
+export function decodeYunetHead(
+  head: Pick<YunetHead, 'stride'>,
+  out: HeadOutputs,
+  inputW: number,
+  inputH: number,
+  threshold: number,
+): Candidate[] {
   const s = head.stride;
   const cols = Math.ceil(inputW / s);
   const rows = Math.ceil(inputH / s);
   const n = cols * rows;
   if (out.cls.length !== n || out.obj.length !== n || out.bbox.length !== 4 * n) {
-    throw new Error(`stride ${s}: outputs have ${out.cls.length} priors, expected ${cols}x${rows} = ${n} for a ${inputW}x${inputH} input`);
+    throw new Error(
+      `stride ${s}: outputs have ${out.cls.length} priors, expected ${cols}x${rows} = ${n} for a ${inputW}x${inputH} input`,
+    );
   }
   const k = out.kps.length / n;
-  if (!Number.isInteger(k) || k % 2 !== 0) throw new Error(`stride ${s}: landmark output has ${out.kps.length} values for ${n} priors`);
+  if (!Number.isInteger(k) || k % 2 !== 0)
+    throw new Error(`stride ${s}: landmark output has ${out.kps.length} values for ${n} priors`);
   // Comparing cls * obj with threshold^2 avoids a square root for the thousands of empty priors.
   const t2 = threshold * threshold;
   const found: Candidate[] = [];
@@ -60,6 +69,20 @@ export function decodeYunetHead(head: Pick<YunetHead, 'stride'>, out: HeadOutput
 }
 
 /** All heads; `outputs(name)` returns an output's data (missing outputs are an error). */
-export function decodeYunet(heads: readonly YunetHead[], outputs: (name: string) => Float32Array, inputW: number, inputH: number, threshold: number): Candidate[] {
-  return heads.flatMap((h) => decodeYunetHead(h, { cls: outputs(h.cls), obj: outputs(h.obj), bbox: outputs(h.bbox), kps: outputs(h.kps) }, inputW, inputH, threshold));
+export function decodeYunet(
+  heads: readonly YunetHead[],
+  outputs: (name: string) => Float32Array,
+  inputW: number,
+  inputH: number,
+  threshold: number,
+): Candidate[] {
+  return heads.flatMap((h) =>
+    decodeYunetHead(
+      h,
+      { cls: outputs(h.cls), obj: outputs(h.obj), bbox: outputs(h.bbox), kps: outputs(h.kps) },
+      inputW,
+      inputH,
+      threshold,
+    ),
+  );
 }

@@ -66,7 +66,11 @@ const byCamera = (ws: readonly AggregateWindow[]): Record<string, AggregateWindo
   return out;
 };
 
-export function describeSinkContract(name: string, factory: () => Promise<SinkUnderTest>, opts: SinkContractOptions): void {
+export function describeSinkContract(
+  name: string,
+  factory: () => Promise<SinkUnderTest>,
+  opts: SinkContractOptions,
+): void {
   describe(`WindowSink contract: ${name}`, () => {
     const made: SinkUnderTest[] = [];
     const make = async (): Promise<SinkUnderTest> => {
@@ -83,7 +87,13 @@ export function describeSinkContract(name: string, factory: () => Promise<SinkUn
 
     /** The destination once it holds `count` windows (at once for a local destination, polled behind a network). */
     const readAll = async (s: SinkUnderTest, count: number): Promise<AggregateWindow[]> => {
-      if (opts.eventual) await waitFor(async () => (await s.read()).length >= count, 15_000, `${count} windows at the destination of ${name}`, 20);
+      if (opts.eventual)
+        await waitFor(
+          async () => (await s.read()).length >= count,
+          15_000,
+          `${count} windows at the destination of ${name}`,
+          20,
+        );
       return s.read();
     };
 
@@ -167,22 +177,29 @@ export function describeSinkContract(name: string, factory: () => Promise<SinkUn
       await fresh.sink.stop();
     });
 
-    it(opts.strictLifecycle
-      ? 'refuses write() before start() and after stop(), and start() after stop(), by rejecting'
-      : 'accepts write() outside start()..stop() (nothing to open or close), by resolving', async () => {
-      const s = await make();
-      const [w] = windows(1);
-      // Each outcome is taken at once: a rejection must not wait unhandled while the next call runs.
-      const outcome = (p: Promise<void>): Promise<unknown> => p.then(() => 'resolved', (err: unknown) => err);
-      const early = outcome(s.sink.write(w!));
-      await s.sink.start();
-      await s.sink.stop();
-      const late = outcome(s.sink.write(w!));
-      const restart = outcome(s.sink.start());
-      for (const got of await Promise.all([early, late, restart])) {
-        if (opts.strictLifecycle) expect(got).toBeInstanceOf(Error);
-        else expect(got).toBe('resolved');
-      }
-    });
+    it(
+      opts.strictLifecycle
+        ? 'refuses write() before start() and after stop(), and start() after stop(), by rejecting'
+        : 'accepts write() outside start()..stop() (nothing to open or close), by resolving',
+      async () => {
+        const s = await make();
+        const [w] = windows(1);
+        // Each outcome is taken at once: a rejection must not wait unhandled while the next call runs.
+        const outcome = (p: Promise<void>): Promise<unknown> =>
+          p.then(
+            () => 'resolved',
+            (err: unknown) => err,
+          );
+        const early = outcome(s.sink.write(w!));
+        await s.sink.start();
+        await s.sink.stop();
+        const late = outcome(s.sink.write(w!));
+        const restart = outcome(s.sink.start());
+        for (const got of await Promise.all([early, late, restart])) {
+          if (opts.strictLifecycle) expect(got).toBeInstanceOf(Error);
+          else expect(got).toBe('resolved');
+        }
+      },
+    );
   });
 }

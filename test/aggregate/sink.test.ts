@@ -11,7 +11,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'ea-sink-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const win = testWindow;
-const lines = (text: string): unknown[] => text.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown);
+const lines = (text: string): unknown[] =>
+  text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as unknown);
 
 describe('JsonLinesSink', () => {
   it('writes one valid JSON object per line to a stream, in order, without ending it', async () => {

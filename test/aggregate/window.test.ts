@@ -13,8 +13,25 @@ const at = (m: number, s: number, ms = 0): number => T0 + m * 60_000 + s * 1000 
 const iso = (t: number): string => new Date(t).toISOString();
 
 const onehot = (label: EmotionLabel): number[] => CANONICAL_LABELS.map((l) => (l === label ? 1 : 0));
-function track(id: number, firstSeenMs: number, lastSeenMs: number, mean: number[] = onehot('neutral'), confirmed = true): TrackView {
-  return { id, firstSeenMs, lastSeenMs, hits: 10, box: { x: 0, y: 0, width: 1, height: 1 }, meanProbabilities: mean, dominant: dominantLabel(mean), lookingMs: 0, lookingProbabilities: null, confirmed };
+function track(
+  id: number,
+  firstSeenMs: number,
+  lastSeenMs: number,
+  mean: number[] = onehot('neutral'),
+  confirmed = true,
+): TrackView {
+  return {
+    id,
+    firstSeenMs,
+    lastSeenMs,
+    hits: 10,
+    box: { x: 0, y: 0, width: 1, height: 1 },
+    meanProbabilities: mean,
+    dominant: dominantLabel(mean),
+    lookingMs: 0,
+    lookingProbabilities: null,
+    confirmed,
+  };
 }
 function ended(id: number, firstSeenMs: number, lastSeenMs: number, counts = true, mean?: number[]): EndedTrack {
   return { ...track(id, firstSeenMs, lastSeenMs, mean, counts), durationMs: lastSeenMs - firstSeenMs, counts };
@@ -22,10 +39,17 @@ function ended(id: number, firstSeenMs: number, lastSeenMs: number, counts = tru
 
 describe('WindowAggregator', () => {
   it('leaves out a person whose mean is not finite (NaN model output), so the window still matches its schema', () => {
-    const valid = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'window.schema.json'), 'utf8')) as object);
+    const valid = new Ajv({ strict: false }).compile(
+      JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'window.schema.json'), 'utf8')) as object,
+    );
     const agg = new WindowAggregator('cam1', { minPeople: 1 }, at(0, 0));
     const nan = CANONICAL_LABELS.map(() => Number.NaN);
-    agg.frameAnalyzed(at(0, 10), 2, [track(1, at(0, 8), at(0, 10), nan), track(2, at(0, 8), at(0, 10), onehot('happy'))], []);
+    agg.frameAnalyzed(
+      at(0, 10),
+      2,
+      [track(1, at(0, 8), at(0, 10), nan), track(2, at(0, 8), at(0, 10), onehot('happy'))],
+      [],
+    );
     const [w] = agg.tick(at(1, 0));
     const payload = JSON.parse(JSON.stringify({ ...w, seq: 1, deviceId: 'd' })) as Record<string, unknown>;
     expect(valid(payload), JSON.stringify(valid.errors)).toBe(true);
@@ -37,7 +61,14 @@ describe('WindowAggregator', () => {
     expect(agg.tick(at(0, 59, 999))).toEqual([]);
     const [w1, ...rest] = agg.tick(at(1, 0));
     expect(rest).toEqual([]);
-    expect(w1).toMatchObject({ cameraId: 'cam1', start: '2024-01-15T12:00:37.000Z', end: '2024-01-15T12:01:00.000Z', startMs: at(0, 37), endMs: at(1, 0), partial: true });
+    expect(w1).toMatchObject({
+      cameraId: 'cam1',
+      start: '2024-01-15T12:00:37.000Z',
+      end: '2024-01-15T12:01:00.000Z',
+      startMs: at(0, 37),
+      endMs: at(1, 0),
+      partial: true,
+    });
     const [w2] = agg.tick(at(2, 0, 5));
     expect(w2).toMatchObject({ start: '2024-01-15T12:01:00.000Z', end: '2024-01-15T12:02:00.000Z', partial: false });
 
@@ -51,9 +82,19 @@ describe('WindowAggregator', () => {
     agg.frameAnalyzed(at(0, 50), 1, [track(1, at(0, 48), at(0, 50))], []);
     // Track 2 is first seen just before the boundary but only confirms after it: it is counted
     // (and new) in the window where it confirms.
-    agg.frameAnalyzed(at(0, 59, 500), 2, [track(1, at(0, 48), at(0, 59, 500)), track(2, at(0, 59, 500), at(0, 59, 500), undefined, false)], []);
+    agg.frameAnalyzed(
+      at(0, 59, 500),
+      2,
+      [track(1, at(0, 48), at(0, 59, 500)), track(2, at(0, 59, 500), at(0, 59, 500), undefined, false)],
+      [],
+    );
     const [w1] = agg.tick(at(1, 0, 500));
-    agg.frameAnalyzed(at(1, 0, 500), 2, [track(1, at(0, 48), at(1, 0, 500)), track(2, at(0, 59, 500), at(1, 0, 500))], []);
+    agg.frameAnalyzed(
+      at(1, 0, 500),
+      2,
+      [track(1, at(0, 48), at(1, 0, 500)), track(2, at(0, 59, 500), at(1, 0, 500))],
+      [],
+    );
     // Still present later in the window: not counted again.
     agg.frameAnalyzed(at(1, 30), 2, [track(1, at(0, 48), at(1, 30)), track(2, at(0, 59, 500), at(1, 30))], []);
     const [w2] = agg.tick(at(2, 0));
@@ -76,7 +117,17 @@ describe('WindowAggregator', () => {
     const sad = [0, 0, 0, 0.25, 0.5, 0, 0.25];
     const neutral = [0.25, 0, 0, 0, 0, 0, 0.75];
     // Track 3 looked happy at first; its latest life-to-date mean in the window is sad.
-    agg.frameAnalyzed(at(0, 10), 4, [track(1, at(0, 5), at(0, 10), happy), track(2, at(0, 5), at(0, 10), happy2), track(3, at(0, 5), at(0, 10), happy), track(4, at(0, 5), at(0, 10), neutral)], []);
+    agg.frameAnalyzed(
+      at(0, 10),
+      4,
+      [
+        track(1, at(0, 5), at(0, 10), happy),
+        track(2, at(0, 5), at(0, 10), happy2),
+        track(3, at(0, 5), at(0, 10), happy),
+        track(4, at(0, 5), at(0, 10), neutral),
+      ],
+      [],
+    );
     agg.frameAnalyzed(at(0, 20), 1, [track(3, at(0, 5), at(0, 20), sad)], []);
     const [w] = agg.tick(at(1, 0));
     expect(w).toMatchObject({ people: 4, newPeople: 4, withheld: false, faceDetections: 5 });
@@ -87,21 +138,48 @@ describe('WindowAggregator', () => {
 
   it('withholds the emotion breakdown below minPeople but keeps the counts', () => {
     const agg = new WindowAggregator('cam1', {}, at(0, 0));
-    agg.frameAnalyzed(at(0, 10), 2, [track(1, at(0, 5), at(0, 10), onehot('happy')), track(2, at(0, 5), at(0, 10), onehot('sad'))], []);
+    agg.frameAnalyzed(
+      at(0, 10),
+      2,
+      [track(1, at(0, 5), at(0, 10), onehot('happy')), track(2, at(0, 5), at(0, 10), onehot('sad'))],
+      [],
+    );
     agg.frameAnalyzed(at(0, 50), 0, [], [ended(1, at(0, 5), at(0, 12)), ended(2, at(0, 5), at(0, 20))]);
     const [w] = agg.tick(at(1, 0));
-    expect(w).toMatchObject({ people: 2, newPeople: 2, withheld: true, emotions: null, meanProbabilities: null, framesAnalysed: 2 });
+    expect(w).toMatchObject({
+      people: 2,
+      newPeople: 2,
+      withheld: true,
+      emotions: null,
+      meanProbabilities: null,
+      framesAnalysed: 2,
+    });
     expect(w!.dwell).toEqual({ count: 2, meanS: 11, p50S: 11, p90S: 14.2 });
 
     const three = new WindowAggregator('cam1', {}, at(0, 0));
-    three.frameAnalyzed(at(0, 10), 3, [1, 2, 3].map((id) => track(id, at(0, 5), at(0, 10), onehot('happy'))), []);
-    expect(three.tick(at(1, 0))[0]).toMatchObject({ people: 3, withheld: false, emotions: { happy: 3 }, meanProbabilities: onehot('happy') });
+    three.frameAnalyzed(
+      at(0, 10),
+      3,
+      [1, 2, 3].map((id) => track(id, at(0, 5), at(0, 10), onehot('happy'))),
+      [],
+    );
+    expect(three.tick(at(1, 0))[0]).toMatchObject({
+      people: 3,
+      withheld: false,
+      emotions: { happy: 3 },
+      meanProbabilities: onehot('happy'),
+    });
   });
 
   it('reports the dwell of counting tracks that ended in the window: mean, p50, p90', () => {
     const agg = new WindowAggregator('cam1', { minPeople: 0 }, at(0, 0));
     // Durations 2, 4, 6 and 10 s; the 0.3 s flicker does not count.
-    agg.frameAnalyzed(at(0, 30), 0, [], [ended(1, at(0, 0), at(0, 2)), ended(2, at(0, 0), at(0, 10)), ended(9, at(0, 0), at(0, 0, 300), false)]);
+    agg.frameAnalyzed(
+      at(0, 30),
+      0,
+      [],
+      [ended(1, at(0, 0), at(0, 2)), ended(2, at(0, 0), at(0, 10)), ended(9, at(0, 0), at(0, 0, 300), false)],
+    );
     agg.frameAnalyzed(at(0, 40), 0, [], [ended(3, at(0, 0), at(0, 6)), ended(4, at(0, 0), at(0, 4))]);
     const [w] = agg.tick(at(1, 0));
     // mean = 22 / 4 = 5.5; p50 = (4 + 6) / 2 = 5; p90 at rank 0.9 * 3 = 2.7: 6 + 0.7 * (10 - 6) = 8.8.
@@ -133,7 +211,17 @@ describe('WindowAggregator', () => {
       [iso(at(2, 0)), 0, 0],
       [iso(at(3, 0)), 0, 0],
     ]);
-    expect(ws[3]).toMatchObject({ endMs: at(4, 0), partial: false, people: 0, newPeople: 0, faceDetections: 0, withheld: true, emotions: null, meanProbabilities: null, dwell: null });
+    expect(ws[3]).toMatchObject({
+      endMs: at(4, 0),
+      partial: false,
+      people: 0,
+      newPeople: 0,
+      faceDetections: 0,
+      withheld: true,
+      emotions: null,
+      meanProbabilities: null,
+      dwell: null,
+    });
 
     const capped = new WindowAggregator('cam1', { maxEmptyWindows: 2 }, at(0, 0));
     expect(capped.tick(at(10, 0)).map((w) => w.start)).toEqual([iso(at(0, 0)), iso(at(8, 0)), iso(at(9, 0))]);
@@ -153,7 +241,15 @@ describe('WindowAggregator', () => {
     agg.frameAnalyzed(at(0, 5), 1, [track(1, at(0, 1), at(0, 5))], []);
     agg.tracksEnded(at(0, 42), [ended(1, at(0, 1), at(0, 5))]);
     const w = agg.close(at(0, 42));
-    expect(w).toMatchObject({ start: iso(at(0, 0)), end: iso(at(0, 42)), endMs: at(0, 42), partial: true, framesAnalysed: 1, people: 1, dwell: { count: 1, meanS: 4 } });
+    expect(w).toMatchObject({
+      start: iso(at(0, 0)),
+      end: iso(at(0, 42)),
+      endMs: at(0, 42),
+      partial: true,
+      framesAnalysed: 1,
+      people: 1,
+      dwell: { count: 1, meanS: 4 },
+    });
     expect(() => agg.frameAnalyzed(at(0, 43), 0, [], [])).toThrow(/closed/);
     expect(agg.tick(at(5, 0))).toEqual([]);
 
@@ -172,7 +268,29 @@ describe('WindowAggregator', () => {
     agg.frameAnalyzed(at(0, 5), 1, [track(77, at(0, 1), at(0, 5))], [ended(78, at(0, 0), at(0, 3))]);
     const [w] = agg.tick(at(1, 0));
     expect(Object.keys(w!).sort()).toEqual(
-      ['cameraId', 'start', 'end', 'startMs', 'endMs', 'partial', 'framesAnalysed', 'framesDropped', 'faceDetections', 'people', 'newPeople', 'emotions', 'meanProbabilities', 'withheld', 'dwell', 'notClassified', 'skippedFaces', 'viewers', 'passersBy', 'lookTime', 'viewerEmotions'].sort(),
+      [
+        'cameraId',
+        'start',
+        'end',
+        'startMs',
+        'endMs',
+        'partial',
+        'framesAnalysed',
+        'framesDropped',
+        'faceDetections',
+        'people',
+        'newPeople',
+        'emotions',
+        'meanProbabilities',
+        'withheld',
+        'dwell',
+        'notClassified',
+        'skippedFaces',
+        'viewers',
+        'passersBy',
+        'lookTime',
+        'viewerEmotions',
+      ].sort(),
     );
     const json = JSON.stringify(w);
     expect(json).not.toMatch(/box|"id"|77|78/);

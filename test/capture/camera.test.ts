@@ -11,9 +11,21 @@ import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { attemptAfterFailure, backoffDelay } from '../../src/capture/backoff.js';
 import {
-  buildCaptureCommand, classifyExit, errorLines, gstTokens, parseOutputSize, redactSecrets, secretsOf, withCredentials,
+  buildCaptureCommand,
+  classifyExit,
+  errorLines,
+  gstTokens,
+  parseOutputSize,
+  redactSecrets,
+  secretsOf,
+  withCredentials,
 } from '../../src/capture/capture-command.js';
-import { CameraCapture, CaptureClosedError, type CameraCaptureConfig, type StateChange } from '../../src/capture/camera.js';
+import {
+  CameraCapture,
+  CaptureClosedError,
+  type CameraCaptureConfig,
+  type StateChange,
+} from '../../src/capture/camera.js';
 import { FrameAssembler } from '../../src/capture/frame-assembler.js';
 import { FramePairer } from '../../src/capture/frame-pair.js';
 import type { Frame } from '../../src/vision/image.js';
@@ -29,22 +41,39 @@ if (!hasShared) console.warn(`skipping shared-clip capture test: ${SHARED} is ab
 
 function config(over: Partial<CameraCaptureConfig> = {}): CameraCaptureConfig {
   return {
-    id: 'cam', source: DEMO, kind: 'file', loop: true, fps: 5, width: 320, height: 180, rtspTransport: 'tcp',
-    stallTimeoutS: 5, backoff: { initialMs: 200, maxMs: 1_000 }, ...over,
+    id: 'cam',
+    source: DEMO,
+    kind: 'file',
+    loop: true,
+    fps: 5,
+    width: 320,
+    height: 180,
+    rtspTransport: 'tcp',
+    stallTimeoutS: 5,
+    backoff: { initialMs: 200, maxMs: 1_000 },
+    ...over,
   };
 }
 
 /** A pino logger whose every line (debug included) the test can read back. */
 function capturedLog(): { log: Logger; text: () => string } {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk: Buffer | string, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const dest = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   return { log: pino({ level: 'debug' }, dest), text: () => lines.join('') };
 }
 
 const running: { stop(): Promise<void> }[] = [];
 const servers: RtspTestServer[] = [];
 
-function open(cfg: CameraCaptureConfig, log: Logger = pino({ level: 'silent' })): { cap: CameraCapture; states: StateChange[] } {
+function open(
+  cfg: CameraCaptureConfig,
+  log: Logger = pino({ level: 'silent' }),
+): { cap: CameraCapture; states: StateChange[] } {
   const cap = new CameraCapture(cfg, log);
   const states: StateChange[] = [];
   cap.on('state', (s) => states.push(s));
@@ -81,18 +110,34 @@ describe('capture helpers', () => {
   });
 
   it('builds the FFmpeg command per kind (V4L2: argv only, no USB camera exists here — the narrowest seam)', () => {
-    const rtsp = buildCaptureCommand({ ...config(), kind: 'rtsp', source: 'rtsp://cam/x', username: 'u', password: 'p@ss/w' }).args;
+    const rtsp = buildCaptureCommand({
+      ...config(),
+      kind: 'rtsp',
+      source: 'rtsp://cam/x',
+      username: 'u',
+      password: 'p@ss/w',
+    }).args;
     expect(rtsp.join(' ')).toContain('-rtsp_transport tcp -i rtsp://u:p%40ss%2Fw@cam/x');
     expect(rtsp.join(' ')).toContain('-vf fps=5,scale=320:180 -f rawvideo -pix_fmt bgr24 pipe:1');
     const file = buildCaptureCommand(config({ width: 0, height: undefined })).args.join(' ');
     expect(file).toContain(`-stream_loop -1 -re -i ${DEMO}`);
     expect(file).toContain('-vf fps=5 -f');
     expect(buildCaptureCommand(config({ loop: false })).args.join(' ')).not.toContain('-stream_loop');
-    expect(buildCaptureCommand(config({ kind: 'v4l2', source: '/dev/video0' })).args.join(' ')).toContain('-f v4l2 -i /dev/video0');
-    const gst = buildCaptureCommand(config({ kind: 'gstreamer', source: 'filesrc location="/a b.mp4" ! qtdemux ! h264parse ! avdec_h264' }));
+    expect(buildCaptureCommand(config({ kind: 'v4l2', source: '/dev/video0' })).args.join(' ')).toContain(
+      '-f v4l2 -i /dev/video0',
+    );
+    const gst = buildCaptureCommand(
+      config({ kind: 'gstreamer', source: 'filesrc location="/a b.mp4" ! qtdemux ! h264parse ! avdec_h264' }),
+    );
     expect(gst.file).toBe('gst-launch-1.0');
     expect(gst.args).toContain('location="/a b.mp4"');
-    expect(gst.args.slice(-5)).toEqual(['video/x-raw,format=BGR,width=320,height=180,framerate=5/1', '!', 'fdsink', 'fd=1', 'sync=true']);
+    expect(gst.args.slice(-5)).toEqual([
+      'video/x-raw,format=BGR,width=320,height=180,framerate=5/1',
+      '!',
+      'fdsink',
+      'fd=1',
+      'sync=true',
+    ]);
     expect(() => buildCaptureCommand(config({ kind: 'gstreamer', width: 0 }))).toThrow(/width and height/);
     expect(gstTokens('a ! b x="1 2"')).toEqual(['a', '!', 'b', 'x="1 2"']);
   });
@@ -107,7 +152,8 @@ describe('capture helpers', () => {
   });
 
   it('redacts ?password= in URLs and user-pw= in pipelines, and their values wherever a decoder echoes them', () => {
-    const source = 'rtspsrc location="rtsp://h/s?user=u&password=Qsecret1" user-pw="Gst secret2" proxy-pw=Px3cret ! decodebin';
+    const source =
+      'rtspsrc location="rtsp://h/s?user=u&password=Qsecret1" user-pw="Gst secret2" proxy-pw=Px3cret ! decodebin';
     const secrets = secretsOf({ source });
     const out = redactSecrets(`capture of ${source}; auth failed for Qsecret1, Gst secret2, Px3cret`, secrets);
     expect(out).not.toMatch(/Qsecret1|Gst secret2|Px3cret/);
@@ -117,10 +163,16 @@ describe('capture helpers', () => {
   });
 
   it('reads the frame size and the failure from FFmpeg/GStreamer stderr', () => {
-    expect(parseOutputSize('  Stream #0:0: Video: rawvideo (BGR[24] / 0x18524742), bgr24(pc, gbr/unknown/unknown, progressive), 320x240 [SAR 4:3 DAR 16:9], q=2-31')).toEqual({ width: 320, height: 240 });
+    expect(
+      parseOutputSize(
+        '  Stream #0:0: Video: rawvideo (BGR[24] / 0x18524742), bgr24(pc, gbr/unknown/unknown, progressive), 320x240 [SAR 4:3 DAR 16:9], q=2-31',
+      ),
+    ).toEqual({ width: 320, height: 240 });
     const ff = errorLines('[info] Input #0\n[tcp @ 0x55] [error] Connection to tcp://h:1 failed: Connection refused\n');
     expect(classifyExit('rtsp', 1, ff)).toEqual({ reason: 'connection refused', permanent: false });
-    expect(classifyExit('rtsp', 1, ['method DESCRIBE failed: 401 Unauthorized']).reason).toBe('ffmpeg: 401 Unauthorized');
+    expect(classifyExit('rtsp', 1, ['method DESCRIBE failed: 401 Unauthorized']).reason).toBe(
+      'ffmpeg: 401 Unauthorized',
+    );
     expect(classifyExit('rtsp', 0, [])).toEqual({ reason: 'stream ended', permanent: false });
     const gst = errorLines('ERROR: from element /GstPipeline:pipeline0/GstFileSrc:filesrc0: Resource not found.\n');
     expect(gst).toEqual(['Resource not found.']);
@@ -131,12 +183,28 @@ describe('capture helpers', () => {
     const out: Frame[] = [];
     const p = new FramePairer((f) => out.push(f), 2);
     const f = (n: number, w = 4): Frame => ({ data: Buffer.alloc(w * 3, n), width: w, height: 1 });
-    p.full(f(1)); p.full(f(2)); p.copy(f(1, 2)); p.copy(f(2, 2)); p.copy(f(3, 2)); p.full(f(3));
-    expect(out.map((o) => [o.data[0], o.detectorCopy?.data[0], o.detectorCopy?.width])).toEqual([[1, 1, 2], [2, 2, 2], [3, 3, 2]]);
+    p.full(f(1));
+    p.full(f(2));
+    p.copy(f(1, 2));
+    p.copy(f(2, 2));
+    p.copy(f(3, 2));
+    p.full(f(3));
+    expect(out.map((o) => [o.data[0], o.detectorCopy?.data[0], o.detectorCopy?.width])).toEqual([
+      [1, 1, 2],
+      [2, 2, 2],
+      [3, 3, 2],
+    ]);
     out.length = 0;
-    p.full(f(4)); p.full(f(5)); p.full(f(6)); // the copies stopped coming: frames go out without them
-    expect(out.map((o) => [o.data[0], o.detectorCopy])).toEqual([[4, undefined], [5, undefined], [6, undefined]]);
-    p.copy(f(4, 2)); p.full(f(7));
+    p.full(f(4));
+    p.full(f(5));
+    p.full(f(6)); // the copies stopped coming: frames go out without them
+    expect(out.map((o) => [o.data[0], o.detectorCopy])).toEqual([
+      [4, undefined],
+      [5, undefined],
+      [6, undefined],
+    ]);
+    p.copy(f(4, 2));
+    p.full(f(7));
     expect(out.at(-1)!.detectorCopy).toBeUndefined();
   });
 
@@ -146,7 +214,10 @@ describe('capture helpers', () => {
     a.push(Buffer.from([1, 2, 3, 4])); // before the size is known: held
     a.setSize(1, 2); // 6 bytes a frame
     a.push(Buffer.from([5, 6, 7, 8, 9, 10, 11, 12, 13]));
-    expect(frames).toEqual([[1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 11, 12]]);
+    expect(frames).toEqual([
+      [1, 2, 3, 4, 5, 6],
+      [7, 8, 9, 10, 11, 12],
+    ]);
   });
 });
 
@@ -156,8 +227,23 @@ describe('CameraCapture: files and devices', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'camera-test-'));
     short = join(dir, 'short.mp4');
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10',
-      '-t', '1.5', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-y', short]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc=size=320x240:rate=10',
+      '-t',
+      '1.5',
+      '-c:v',
+      'libx264',
+      '-pix_fmt',
+      'yuv420p',
+      '-y',
+      short,
+    ]);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -196,7 +282,10 @@ describe('CameraCapture: files and devices', () => {
         for (let x = 0; x < 640; x += 7) {
           for (let k = 0; k < 3; k++) {
             const at = (yy: number, xx: number): number => f.data[(yy * 1280 + xx) * 3 + k]!;
-            err += Math.abs(c.data[(y * 640 + x) * 3 + k]! - (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4);
+            err += Math.abs(
+              c.data[(y * 640 + x) * 3 + k]! -
+                (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4,
+            );
           }
         }
       }
@@ -248,7 +337,14 @@ describe('CameraCapture: files and devices', () => {
   });
 
   it('gstreamer: a software decode pipeline delivers BGR frames of the configured size', async () => {
-    const { cap } = open(config({ kind: 'gstreamer', source: `filesrc location="${DEMO}" ! qtdemux ! h264parse ! avdec_h264`, width: 320, height: 180 }));
+    const { cap } = open(
+      config({
+        kind: 'gstreamer',
+        source: `filesrc location="${DEMO}" ! qtdemux ! h264parse ! avdec_h264`,
+        width: 320,
+        height: 180,
+      }),
+    );
     const times: number[] = [];
     while (times.length < 8) {
       const f = await cap.next(AbortSignal.timeout(10_000));
@@ -261,25 +357,34 @@ describe('CameraCapture: files and devices', () => {
     // A camera that can never start fails alone: no throw (which would take the agent down), state failed.
     const bad = new CameraCapture(config({ kind: 'gstreamer', width: 0 }), pino({ level: 'silent' }));
     expect(() => bad.start()).not.toThrow();
-    expect(bad.stats()).toMatchObject({ state: 'failed', reason: expect.stringMatching(/width and height/) as unknown });
+    expect(bad.stats()).toMatchObject({
+      state: 'failed',
+      reason: expect.stringMatching(/width and height/) as unknown,
+    });
   });
 
   // The Jetson hardware-decode pipeline of docs/deploy.md with the software decoder in place of
   // `nvv4l2decoder ! nvvidconv` (no Jetson here): the same shape, against a real RTSP server.
-  it.skipIf(noRtsp)('gstreamer: the documented RTSP pipeline (software decoder in place of nvv4l2decoder) delivers frames', async () => {
-    const server = await serve();
-    const source = `rtspsrc location=${server.url} protocols=tcp latency=200 ! rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! videoscale ! video/x-raw,format=BGRx,width=640,height=360`;
-    const { cap } = open(config({ kind: 'gstreamer', source, width: 640, height: 360 }));
-    for (let i = 0; i < 3; i++) {
-      const f = await cap.next(AbortSignal.timeout(20_000));
-      expect([f.width, f.height, f.data.length]).toEqual([640, 360, 640 * 360 * 3]);
-    }
-  });
+  it.skipIf(noRtsp)(
+    'gstreamer: the documented RTSP pipeline (software decoder in place of nvv4l2decoder) delivers frames',
+    async () => {
+      const server = await serve();
+      const source = `rtspsrc location=${server.url} protocols=tcp latency=200 ! rtph264depay ! h264parse ! avdec_h264 ! videoconvert ! videoscale ! video/x-raw,format=BGRx,width=640,height=360`;
+      const { cap } = open(config({ kind: 'gstreamer', source, width: 640, height: 360 }));
+      for (let i = 0; i < 3; i++) {
+        const f = await cap.next(AbortSignal.timeout(20_000));
+        expect([f.width, f.height, f.data.length]).toEqual([640, 360, 640 * 360 * 3]);
+      }
+    },
+  );
 
   it('stop() kills the child, rejects pending next() as aborted, and is idempotent', async () => {
     const { cap } = open(config());
     await cap.next(AbortSignal.timeout(10_000));
-    const pending = cap.next().then(() => null, (e: unknown) => e);
+    const pending = cap.next().then(
+      () => null,
+      (e: unknown) => e,
+    );
     const t0 = Date.now();
     await Promise.all([cap.stop(), cap.stop()]);
     await cap.stop();
@@ -326,7 +431,9 @@ describe('CameraCapture: files and devices', () => {
 describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () => {
   it('an RTSP camera delivers the detector-sized copy too', async () => {
     const server = await serve();
-    const { cap } = open(config({ kind: 'rtsp', source: server.url, width: 0, height: 0, detectorCopy: { width: 160, height: 160 } }));
+    const { cap } = open(
+      config({ kind: 'rtsp', source: server.url, width: 0, height: 0, detectorCopy: { width: 160, height: 160 } }),
+    );
     const f = await cap.next(AbortSignal.timeout(10_000));
     expect([f.detectorCopy?.width, f.detectorCopy?.height]).toEqual([160, Math.round((160 * f.height) / f.width)]);
     await cap.stop();
@@ -344,7 +451,12 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     await waitFor(() => cap.stats().reason === 'connection refused', 5_000, 'a refused reconnect', 20);
     const framesBefore = cap.stats().framesIn;
     await server.restart();
-    await waitFor(() => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore + 3, 10_000, 'streaming again', 20);
+    await waitFor(
+      () => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore + 3,
+      10_000,
+      'streaming again',
+      20,
+    );
     expect(cap.stats().reconnects).toBeGreaterThanOrEqual(1);
     expect(cap.stats().reason).toBeUndefined();
     const seen = states.map((c) => c.state);
@@ -363,7 +475,12 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     await waitFor(() => cap.stats().reconnects >= 1, 6_000, 'a restart', 20);
     server.resume();
     const framesBefore = cap.stats().framesIn;
-    await waitFor(() => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore, 12_000, 'streaming again', 20);
+    await waitFor(
+      () => cap.stats().state === 'streaming' && cap.stats().framesIn > framesBefore,
+      12_000,
+      'streaming again',
+      20,
+    );
   });
 
   it('a wrong address backs off with a clear reason while another camera keeps streaming', async () => {
@@ -395,7 +512,12 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     const bad = open(config({ id: 'bad', kind: 'rtsp', source: badUrl }), log.log);
     const noAuth = open(config({ id: 'anon', kind: 'rtsp', source: server.url }), log.log);
     await good.cap.next(AbortSignal.timeout(10_000));
-    await waitFor(() => bad.cap.stats().state === 'failed' && noAuth.cap.stats().state === 'failed', 10_000, 'unauthorized', 20);
+    await waitFor(
+      () => bad.cap.stats().state === 'failed' && noAuth.cap.stats().state === 'failed',
+      10_000,
+      'unauthorized',
+      20,
+    );
     expect(bad.cap.stats().reason).toBe('ffmpeg: 401 Unauthorized');
     expect(noAuth.cap.stats().reason).toBe('ffmpeg: 401 Unauthorized');
     expect(good.cap.stats().state).toBe('streaming');
@@ -403,8 +525,11 @@ describe.skipIf(noRtsp)('CameraCapture: RTSP (gst-rtsp-server on loopback)', () 
     await Promise.all([good.cap.stop(), bad.cap.stop(), noAuth.cap.stop()]);
     const err = await pending;
     const shown = [
-      log.text(), JSON.stringify([good.cap.stats(), bad.cap.stats(), noAuth.cap.stats()]),
-      JSON.stringify([good.states, bad.states, noAuth.states]), String(err), (err as Error).stack ?? '',
+      log.text(),
+      JSON.stringify([good.cap.stats(), bad.cap.stats(), noAuth.cap.stats()]),
+      JSON.stringify([good.states, bad.states, noAuth.states]),
+      String(err),
+      (err as Error).stack ?? '',
     ].join('\n');
     expect(log.text()).toContain('401 Unauthorized'); // the log did see the failure...
     for (const secret of [password, encodeURIComponent(password), wrong]) expect(shown).not.toContain(secret);

@@ -4,7 +4,14 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, configSchemaDoc, loadConfig, redactConfig, renderConfigMarkdown, type LoadOptions } from '../../src/config/index.js';
+import {
+  ConfigError,
+  configSchemaDoc,
+  loadConfig,
+  redactConfig,
+  renderConfigMarkdown,
+  type LoadOptions,
+} from '../../src/config/index.js';
 import { CAMERA_FIELDS } from '../../src/config/cameras.js';
 import { configTree } from '../../src/config/schema.js';
 import { configKeys, Key, type Tree } from '../../src/config/values.js';
@@ -40,7 +47,14 @@ describe('loadConfig sources', () => {
   it('with no configuration at all runs the demo: one camera reading the bundled clip, looped', () => {
     const cfg = loadConfig({ env: {} });
     expect(cfg.cameras).toHaveLength(1);
-    expect(cfg.cameras[0]).toMatchObject({ id: 'demo', enabled: true, kind: 'file', loop: true, fps: 5, source: join(ROOT, 'var', 'demo', 'demo.mp4') });
+    expect(cfg.cameras[0]).toMatchObject({
+      id: 'demo',
+      enabled: true,
+      kind: 'file',
+      loop: true,
+      fps: 5,
+      source: join(ROOT, 'var', 'demo', 'demo.mp4'),
+    });
     expect(cfg.models.detector).toBe(defaultBundleDir('face-detector'));
     expect(cfg.models.classifier).toBe(defaultBundleDir('emotion-classifier'));
     expect(cfg.log).toEqual({ level: 'info', pretty: 'auto' });
@@ -50,20 +64,45 @@ describe('loadConfig sources', () => {
   });
 
   it('a file overrides the defaults it names, and camera defaults fill each element', () => {
-    const file = configFile({ log: { level: 'debug' }, cameras: [{ ...rtsp, roi: { x: 0.25, y: 0, width: 0.5, height: 1 } }] });
+    const file = configFile({
+      log: { level: 'debug' },
+      cameras: [{ ...rtsp, roi: { x: 0.25, y: 0, width: 0.5, height: 1 } }],
+    });
     const cfg = loadConfig({ file, env: {} });
     expect(cfg.log.level).toBe('debug');
     expect(cfg.inference.provider).toBe('cpu');
-    expect(cfg.cameras).toEqual([{
-      ...rtsp, enabled: true, kind: 'rtsp', username: null, password: null, passwordFile: null, loop: false, fps: 5,
-      width: 0, height: 0, roi: { x: 0.25, y: 0, width: 0.5, height: 1 }, minFaceSize: 40, rtspTransport: 'tcp',
-      stallTimeoutS: 10, connectTimeoutS: 10, backoff: { initialMs: 1000, maxMs: 30000, resetAfterMs: 10000 },
-    }]);
+    expect(cfg.cameras).toEqual([
+      {
+        ...rtsp,
+        enabled: true,
+        kind: 'rtsp',
+        username: null,
+        password: null,
+        passwordFile: null,
+        loop: false,
+        fps: 5,
+        width: 0,
+        height: 0,
+        roi: { x: 0.25, y: 0, width: 0.5, height: 1 },
+        minFaceSize: 40,
+        rtspTransport: 'tcp',
+        stallTimeoutS: 10,
+        connectTimeoutS: 10,
+        backoff: { initialMs: 1000, maxMs: 30000, resetAfterMs: 10000 },
+      },
+    ]);
   });
 
   it('EMOTION_AGENT_LOG_LEVEL overrides the file, which EMOTION_AGENT_CONFIG names', () => {
     const file = configFile({ log: { level: 'debug' }, inference: { threads: 2 } });
-    const cfg = loadConfig({ env: { EMOTION_AGENT_CONFIG: file, EMOTION_AGENT_LOG_LEVEL: 'warn', EMOTION_AGENT_INFERENCE_FLIP_TTA: 'true', EMOTION_AGENT_DETECTOR_SCORE_THRESHOLD: '0.6' } });
+    const cfg = loadConfig({
+      env: {
+        EMOTION_AGENT_CONFIG: file,
+        EMOTION_AGENT_LOG_LEVEL: 'warn',
+        EMOTION_AGENT_INFERENCE_FLIP_TTA: 'true',
+        EMOTION_AGENT_DETECTOR_SCORE_THRESHOLD: '0.6',
+      },
+    });
     expect(cfg.log.level).toBe('warn');
     expect(cfg.inference).toEqual({ provider: 'cpu', threads: 2, flipTta: true });
     expect(cfg.detector.scoreThreshold).toBe(0.6);
@@ -71,7 +110,10 @@ describe('loadConfig sources', () => {
 
   it('EMOTION_AGENT_CAMERAS sets the cameras as a JSON array; command-line overrides beat the environment', () => {
     const cfg = loadConfig({
-      env: { EMOTION_AGENT_CAMERAS: JSON.stringify([{ id: 'usb', source: '/dev/video0' }]), EMOTION_AGENT_LOG_LEVEL: 'warn' },
+      env: {
+        EMOTION_AGENT_CAMERAS: JSON.stringify([{ id: 'usb', source: '/dev/video0' }]),
+        EMOTION_AGENT_LOG_LEVEL: 'warn',
+      },
       argvOverrides: { 'log.level': 'trace' },
     });
     expect(cfg.cameras.map((c) => [c.id, c.kind])).toEqual([['usb', 'v4l2']]);
@@ -81,7 +123,10 @@ describe('loadConfig sources', () => {
   it('reads passwordFile into password, dropping one trailing newline', () => {
     const secret = join(tmp, 'front.password');
     writeFileSync(secret, 's3cret \n');
-    const cfg = loadConfig({ file: configFile({ cameras: [{ ...rtsp, username: 'viewer', passwordFile: secret }] }), env: {} });
+    const cfg = loadConfig({
+      file: configFile({ cameras: [{ ...rtsp, username: 'viewer', passwordFile: secret }] }),
+      env: {},
+    });
     expect(cfg.cameras[0]?.password).toBe('s3cret ');
   });
 
@@ -89,7 +134,10 @@ describe('loadConfig sources', () => {
     const creds = join(tmp, 'credentials');
     mkdirSync(creds, { recursive: true });
     writeFileSync(join(creds, 'front-password'), 'from-systemd\n');
-    const cfg = loadConfig({ file: configFile({ cameras: [{ ...rtsp, username: 'viewer', passwordFile: 'front-password' }] }), env: { CREDENTIALS_DIRECTORY: creds } });
+    const cfg = loadConfig({
+      file: configFile({ cameras: [{ ...rtsp, username: 'viewer', passwordFile: 'front-password' }] }),
+      env: { CREDENTIALS_DIRECTORY: creds },
+    });
     expect(cfg.cameras[0]?.password).toBe('from-systemd');
     expect(cfg.cameras[0]?.passwordFile).toBe(join(creds, 'front-password'));
   });
@@ -101,7 +149,9 @@ describe('loadConfig errors name the key', () => {
   });
 
   it('an unknown key inside a camera', () => {
-    expect(problems({ file: configFile({ cameras: [{ ...rtsp, colour: 'red' }] }) })).toEqual(['cameras[0].colour: unknown key']);
+    expect(problems({ file: configFile({ cameras: [{ ...rtsp, colour: 'red' }] }) })).toEqual([
+      'cameras[0].colour: unknown key',
+    ]);
   });
 
   it('bad values: fps 0, a bad log level, threads -1 (from the environment), all listed at once', () => {
@@ -115,18 +165,26 @@ describe('loadConfig errors name the key', () => {
   });
 
   it('a duplicate camera id, and ids that cannot be an MQTT topic level', () => {
-    const p = problems({ file: configFile({ cameras: [rtsp, { ...rtsp }, { id: 'Front Door', source: 'a.mp4' }, { id: 'a/b', source: 'b.mp4' }] }) });
+    const p = problems({
+      file: configFile({
+        cameras: [rtsp, { ...rtsp }, { id: 'Front Door', source: 'a.mp4' }, { id: 'a/b', source: 'b.mp4' }],
+      }),
+    });
     expect(p[0]).toBe('cameras[1].id: duplicate id "front" (also cameras[0])');
     expect(p[1]).toMatch(/^cameras\[2\]\.id: must match/);
     expect(p[2]).toMatch(/^cameras\[3\]\.id: must match/);
   });
 
   it('a source that does not fit its kind, a roi outside the frame, loop on a stream', () => {
-    const p = problems({ file: configFile({ cameras: [
-      { id: 'a', source: 'video.mp4', kind: 'rtsp' },
-      { id: 'b', source: 'c.mp4', roi: { x: 0.5, y: 0, width: 0.75, height: 2 } },
-      { ...rtsp, loop: true },
-    ] }) });
+    const p = problems({
+      file: configFile({
+        cameras: [
+          { id: 'a', source: 'video.mp4', kind: 'rtsp' },
+          { id: 'b', source: 'c.mp4', roi: { x: 0.5, y: 0, width: 0.75, height: 2 } },
+          { ...rtsp, loop: true },
+        ],
+      }),
+    });
     expect(p).toEqual([
       'cameras[0].kind: kind "rtsp" needs an rtsp:// or rtsps:// source (source "video.mp4")',
       'cameras[1].roi.height: must be a number > 0 and ≤ 1 (got 2)',
@@ -136,8 +194,13 @@ describe('loadConfig errors name the key', () => {
   });
 
   it('a missing secret file names the key and the path', () => {
-    const p = problems({ file: configFile({ cameras: [{ ...rtsp, username: 'viewer', passwordFile: 'nope' }] }), env: { CREDENTIALS_DIRECTORY: '/run/credentials/x' } });
-    expect(p).toEqual(['cameras[0].passwordFile: secret file not found: /run/credentials/x/nope (relative to $CREDENTIALS_DIRECTORY)']);
+    const p = problems({
+      file: configFile({ cameras: [{ ...rtsp, username: 'viewer', passwordFile: 'nope' }] }),
+      env: { CREDENTIALS_DIRECTORY: '/run/credentials/x' },
+    });
+    expect(p).toEqual([
+      'cameras[0].passwordFile: secret file not found: /run/credentials/x/nope (relative to $CREDENTIALS_DIRECTORY)',
+    ]);
   });
 
   it('malformed JSON names the file, line and column', () => {
@@ -146,8 +209,9 @@ describe('loadConfig errors name the key', () => {
   });
 
   it('a mistyped environment variable under a known section', () => {
-    expect(problems({ env: { EMOTION_AGENT_LOG_LEVL: 'debug', EMOTION_AGENT_CACHE: '/tmp' } }))
-      .toEqual(['EMOTION_AGENT_LOG_LEVL: unknown environment variable, no configuration key has this name']);
+    expect(problems({ env: { EMOTION_AGENT_LOG_LEVL: 'debug', EMOTION_AGENT_CACHE: '/tmp' } })).toEqual([
+      'EMOTION_AGENT_LOG_LEVL: unknown environment variable, no configuration key has this name',
+    ]);
   });
 
   it('the message lists every problem as key: problem, and exits 78 via CliError', () => {
@@ -155,7 +219,9 @@ describe('loadConfig errors name the key', () => {
       loadConfig({ file: configFile({ bogus: 1, tracker: { minHits: 0 } }), env: {} });
       expect.unreachable();
     } catch (err) {
-      expect((err as Error).message).toMatch(/^invalid configuration \(.*config-\d+\.json\):\n {2}tracker\.minHits: must be an integer 1\.\.10000 \(got 0\)\n {2}bogus: unknown key$/);
+      expect((err as Error).message).toMatch(
+        /^invalid configuration \(.*config-\d+\.json\):\n {2}tracker\.minHits: must be an integer 1\.\.10000 \(got 0\)\n {2}bogus: unknown key$/,
+      );
     }
   });
 });
@@ -164,10 +230,15 @@ describe('redaction and documentation', () => {
   it('redactConfig hides passwords and URL credentials, keeps the rest', () => {
     const secret = join(tmp, 'pw');
     writeFileSync(secret, 'hunter2\n');
-    const cfg = loadConfig({ env: {}, file: configFile({ cameras: [
-      { ...rtsp, username: 'viewer', passwordFile: secret },
-      { id: 'inline', source: 'rtsp://admin:hunter3@10.0.0.9/live' },
-    ] }) });
+    const cfg = loadConfig({
+      env: {},
+      file: configFile({
+        cameras: [
+          { ...rtsp, username: 'viewer', passwordFile: secret },
+          { id: 'inline', source: 'rtsp://admin:hunter3@10.0.0.9/live' },
+        ],
+      }),
+    });
     const shown = JSON.stringify(redactConfig(cfg));
     expect(shown).not.toMatch(/hunter/);
     expect(redactConfig(cfg).cameras[0]).toMatchObject({ username: 'viewer', password: '***', passwordFile: secret });
@@ -184,7 +255,17 @@ describe('redaction and documentation', () => {
       expect(md, r.key).toContain(`| \`${r.key}\` |`);
       if (r.env) expect(md).toContain(r.env);
     }
-    expect(rows.map((r) => r.key)).toEqual(expect.arrayContaining(['device.id', 'inference.flipTta', 'cameras', 'cameras[].backoff.maxMs', 'cameras[].roi.x', 'sinks.jsonl.path', 'shutdown.timeoutS']));
+    expect(rows.map((r) => r.key)).toEqual(
+      expect.arrayContaining([
+        'device.id',
+        'inference.flipTta',
+        'cameras',
+        'cameras[].backoff.maxMs',
+        'cameras[].roi.x',
+        'sinks.jsonl.path',
+        'shutdown.timeoutS',
+      ]),
+    );
     expect(rows.find((r) => r.key === 'tracker.minHits')?.env).toBe('EMOTION_AGENT_TRACKER_MIN_HITS');
   });
 
@@ -197,15 +278,39 @@ describe('redaction and documentation', () => {
     const walk = (tree: Tree, at: string): void => {
       for (const path of configKeys(tree)) {
         const key = path.reduce<Tree | Key>((t, k) => (t as Tree)[k]!, tree) as Key;
-        if (/^(integer|number)/.test(key.type.describe) && !/\.\.|≤/.test(key.type.describe)) unbounded.push(`${at}${path.join('.')}`);
+        if (/^(integer|number)/.test(key.type.describe) && !/\.\.|≤/.test(key.type.describe))
+          unbounded.push(`${at}${path.join('.')}`);
       }
     };
     walk(configTree(), '');
     walk(CAMERA_FIELDS, 'cameras[].');
     expect(unbounded).toEqual([]);
-    const p = problems({ file: configFile({ aggregate: { windowS: 1e20 }, cameras: [{ id: 'a', source: 'rtsp://h/s', fps: 1e300, stallTimeoutS: 1e308, connectTimeoutS: 1e9, backoff: { resetAfterMs: 1e12 } }] }) });
-    for (const k of ['aggregate.windowS', 'cameras[0].fps', 'cameras[0].stallTimeoutS', 'cameras[0].connectTimeoutS', 'cameras[0].backoff.resetAfterMs']) {
-      expect(p.some((x) => x.startsWith(`${k}:`)), `${k} in ${p.join('; ')}`).toBe(true);
+    const p = problems({
+      file: configFile({
+        aggregate: { windowS: 1e20 },
+        cameras: [
+          {
+            id: 'a',
+            source: 'rtsp://h/s',
+            fps: 1e300,
+            stallTimeoutS: 1e308,
+            connectTimeoutS: 1e9,
+            backoff: { resetAfterMs: 1e12 },
+          },
+        ],
+      }),
+    });
+    for (const k of [
+      'aggregate.windowS',
+      'cameras[0].fps',
+      'cameras[0].stallTimeoutS',
+      'cameras[0].connectTimeoutS',
+      'cameras[0].backoff.resetAfterMs',
+    ]) {
+      expect(
+        p.some((x) => x.startsWith(`${k}:`)),
+        `${k} in ${p.join('; ')}`,
+      ).toBe(true);
     }
   });
 });

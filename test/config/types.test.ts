@@ -3,13 +3,19 @@
 // wrong (a key typed any, a lost literal union); the runtime test checks that what loadConfig returns
 // has the schema's keys, no more, no fewer.
 import { describe, expect, it } from 'vitest';
-import { loadConfig, type AgentConfig, type CameraConfig, type CameraKind, type ExecutionProvider } from '../../src/config/index.js';
+import {
+  loadConfig,
+  type AgentConfig,
+  type CameraConfig,
+  type CameraKind,
+  type ExecutionProvider,
+} from '../../src/config/index.js';
 import { CAMERA_FIELDS } from '../../src/config/cameras.js';
 import { configTree } from '../../src/config/schema.js';
 import { configKeys } from '../../src/config/values.js';
 
 /** true when A and B are the same type (not merely assignable), readonly modifiers included. */
-type Equals<A, B> = (<X>() => X extends A ? 1 : 2) extends (<X>() => X extends B ? 1 : 2) ? true : false;
+type Equals<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
 
 /** Compile-time only: each line fails `tsc` when the derived type is not the one stated. */
 export const typeChecks = [
@@ -21,11 +27,21 @@ export const typeChecks = [
   true satisfies Equals<AgentConfig['cameras'], readonly CameraConfig[]>,
   // "auto" is resolved while loading: it never reaches the agent.
   true satisfies Equals<CameraConfig['kind'], CameraKind>,
-  true satisfies Equals<CameraConfig['roi'], { readonly x: number; readonly y: number; readonly width: number; readonly height: number } | null>,
-  true satisfies Equals<AgentConfig['http'], {
-    readonly enabled: boolean; readonly host: string; readonly port: number; readonly token: string | null;
-    readonly maxEventStreams: number; readonly tokenFile: string | null;
-  }>,
+  true satisfies Equals<
+    CameraConfig['roi'],
+    { readonly x: number; readonly y: number; readonly width: number; readonly height: number } | null
+  >,
+  true satisfies Equals<
+    AgentConfig['http'],
+    {
+      readonly enabled: boolean;
+      readonly host: string;
+      readonly port: number;
+      readonly token: string | null;
+      readonly maxEventStreams: number;
+      readonly tokenFile: string | null;
+    }
+  >,
 ];
 
 // @ts-expect-error a key the schema does not declare is not in the type
@@ -37,10 +53,18 @@ function leafPaths(v: unknown, at: string[] = []): string[] {
   return Object.entries(v).flatMap(([k, x]) => leafPaths(x, [...at, k]));
 }
 
-describe('AgentConfig is the schema\'s', () => {
-  it('loadConfig returns exactly the schema\'s keys, and each camera exactly CAMERA_FIELDS\'', () => {
+describe("AgentConfig is the schema's", () => {
+  it("loadConfig returns exactly the schema's keys, and each camera exactly CAMERA_FIELDS'", () => {
     const cfg = loadConfig({ env: {} });
-    expect(leafPaths(cfg).sort()).toEqual(configKeys(configTree()).map((p) => p.join('.')).sort());
-    expect(leafPaths(cfg.cameras[0]).sort()).toEqual(configKeys(CAMERA_FIELDS).map((p) => p.join('.')).sort());
+    expect(leafPaths(cfg).sort()).toEqual(
+      configKeys(configTree())
+        .map((p) => p.join('.'))
+        .sort(),
+    );
+    expect(leafPaths(cfg.cameras[0]).sort()).toEqual(
+      configKeys(CAMERA_FIELDS)
+        .map((p) => p.join('.'))
+        .sort(),
+    );
   });
 });

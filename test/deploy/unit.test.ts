@@ -33,7 +33,10 @@ function verify(file: string): { code: number | null; output: string } {
 
 /** Every `Key=value` of the unit, in order (keys repeat: Environment=, DeviceAllow=). */
 function entries(text: string): [string, string][] {
-  return text.split('\n').filter((l) => /^[A-Za-z]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
+  return text
+    .split('\n')
+    .filter((l) => /^[A-Za-z]+=/.test(l))
+    .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]);
 }
 
 describe('emotion-agent.service', () => {
@@ -46,12 +49,17 @@ describe('emotion-agent.service', () => {
   it('verify does catch mistakes (the check above can fail)', () => {
     const typo = verify(verifiable(text.replace('ProtectSystem=strict', 'ProtectSytem=strict'), 'typo.service'));
     expect(typo.output).toMatch(/Unknown key name 'ProtectSytem'|Unknown key 'ProtectSytem'/);
-    const missing = verify(verifiable(text.replace(/^ExecStart=\/usr\/bin\/node /m, 'ExecStart=/nonexistent/node '), 'missing.service'));
+    const missing = verify(
+      verifiable(text.replace(/^ExecStart=\/usr\/bin\/node /m, 'ExecStart=/nonexistent/node '), 'missing.service'),
+    );
     expect(missing.code).not.toBe(0);
   });
 
   it('is hardened: systemd-analyze security rates its exposure 3.0 or lower', () => {
-    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', verifiable(text)], { encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', '--no-pager', verifiable(text)], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     const m = /Overall exposure level for emotion-agent\.service: ([\d.]+)/.exec(r.stdout);
     expect(m, r.stdout + r.stderr).not.toBeNull();
     expect(Number(m![1])).toBeLessThanOrEqual(3.0);
@@ -81,7 +89,9 @@ describe('emotion-agent.service', () => {
     const creds = join(tmp, 'credentials');
     mkdirSync(creds, { recursive: true });
     writeFileSync(join(creds, 'entrance.pass'), 'secret-pass\n');
-    const cfg = loadConfig({ env: { ...env, EMOTION_AGENT_CONFIG: join(ROOT, 'config', 'example.json'), CREDENTIALS_DIRECTORY: creds } });
+    const cfg = loadConfig({
+      env: { ...env, EMOTION_AGENT_CONFIG: join(ROOT, 'config', 'example.json'), CREDENTIALS_DIRECTORY: creds },
+    });
     const state = '/var/lib/emotion-agent/';
     expect(cfg.outbox.path.startsWith(state)).toBe(true);
     expect(cfg.models.update.dir.startsWith(state)).toBe(true);

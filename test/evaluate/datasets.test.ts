@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LABEL_SYNONYMS, labelForFolder, loadClassFolders, loadFer2013Csv, readLinesSync } from '../../src/evaluate/datasets.js';
+import {
+  LABEL_SYNONYMS,
+  labelForFolder,
+  loadClassFolders,
+  loadFer2013Csv,
+  readLinesSync,
+} from '../../src/evaluate/datasets.js';
 
 const root = mkdtempSync(join(tmpdir(), 'evalds-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

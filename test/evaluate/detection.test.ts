@@ -54,7 +54,12 @@ const face = (box: Box, invalid = false): GtFace => ({
  * At score >= .5: TP = 2 (d1, d5), FP = 2 (d7, d2) -> recall 2/3, precision 1/2, FP/image 2/3.
  */
 const GT: ImageGT[] = [
-  { image: 'images/a/1.jpg', width: 640, height: 480, faces: [face([0, 0, 100, 100]), face([200, 0, 50, 50]), face([400, 0, 60, 30])] },
+  {
+    image: 'images/a/1.jpg',
+    width: 640,
+    height: 480,
+    faces: [face([0, 0, 100, 100]), face([200, 0, 50, 50]), face([400, 0, 60, 30])],
+  },
   { image: 'images/b/2.jpg', width: 640, height: 480, faces: [face([10, 10, 80, 80]), face([100, 100, 50, 50], true)] },
   { image: 'images/c/3.jpg', width: 640, height: 480, faces: [] },
 ];
@@ -130,7 +135,19 @@ describe('evaluateDetections', () => {
 
   it('tied scores give one PR point (AP independent of tie order)', () => {
     const gt: ImageGT[] = [{ image: 'i', width: 100, height: 100, faces: [face([0, 0, 50, 50])] }];
-    const a = evaluateDetections(gt, new Map([['i', [{ box: [60, 60, 40, 40] as Box, score: 0.5 }, { box: [0, 0, 50, 50] as Box, score: 0.5 }]]]), { minFace: 0 });
+    const a = evaluateDetections(
+      gt,
+      new Map([
+        [
+          'i',
+          [
+            { box: [60, 60, 40, 40] as Box, score: 0.5 },
+            { box: [0, 0, 50, 50] as Box, score: 0.5 },
+          ],
+        ],
+      ]),
+      { minFace: 0 },
+    );
     // One group at .5: TP 1, FP 1 -> (recall 1, precision 1/2) -> AP 1/2, whatever the order.
     expect(a.pr).toEqual([{ recall: 1, precision: 0.5, threshold: 0.5 }]);
     expect(a.ap50).toBe(0.5);
@@ -141,12 +158,25 @@ describe('matching details', () => {
   it('a detection takes the unmatched GT with the highest IoU', () => {
     const faces = [face([0, 0, 100, 100]), face([10, 0, 100, 100])];
     // d overlaps face 1 best (IoU 1); the next detection then gets face 0.
-    const out = matchImage(faces, [{ box: [10, 0, 100, 100], score: 0.9 }, { box: [0, 0, 100, 100], score: 0.8 }], 0.5, 0);
+    const out = matchImage(
+      faces,
+      [
+        { box: [10, 0, 100, 100], score: 0.9 },
+        { box: [0, 0, 100, 100], score: 0.8 },
+      ],
+      0.5,
+      0,
+    );
     expect(out).toEqual(['tp', 'tp']);
   });
 
   it('averagePrecision makes precision monotone (VOC 2010+)', () => {
-    expect(averagePrecision([{ recall: 0.5, precision: 0.5 }, { recall: 1, precision: 1 }])).toBe(1);
+    expect(
+      averagePrecision([
+        { recall: 0.5, precision: 0.5 },
+        { recall: 1, precision: 1 },
+      ]),
+    ).toBe(1);
     expect(averagePrecision([])).toBe(0);
   });
 
@@ -163,7 +193,10 @@ describe('parseBoxesJsonl', () => {
 
   it('parses a valid file, skipping blank lines', () => {
     const p = join(dir, 'ok.jsonl');
-    writeFileSync(p, `{"image":"images/0--Parade/a.jpg","width":640,"height":480,"faces":[${row}]}\n\n{"image":"images/1/b.jpg","width":10,"height":10,"faces":[]}\r\n`);
+    writeFileSync(
+      p,
+      `{"image":"images/0--Parade/a.jpg","width":640,"height":480,"faces":[${row}]}\n\n{"image":"images/1/b.jpg","width":10,"height":10,"faces":[]}\r\n`,
+    );
     const gt = parseBoxesJsonl(p);
     expect(gt).toHaveLength(2);
     expect(gt[0]?.faces[0]).toMatchObject({ box: [10, 20, 30, 40], invalid: false, easy: 1, hard: 0 });

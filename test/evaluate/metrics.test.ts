@@ -115,13 +115,21 @@ describe('confusion matrix and classification report', () => {
     // Same data with k = 4: class 3 has no support and is never predicted -> P = R = F1 = 0.
     const r = classificationReport(Y_TRUE, Y_PRED, 4);
     expect(r.perClass[3]).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
-    expect(r.macroF1).toBeCloseTo(38 / 63 * (3 / 4), 12); // = 19/42
+    expect(r.macroF1).toBeCloseTo((38 / 63) * (3 / 4), 12); // = 19/42
     expect(r.weightedF1).toBeCloseTo(0.6, 12); // support-weighted: unaffected
     // Predicted but never true: precision 0/1 = 0, recall 0/0 -> 0.
     const r2 = classificationReport([0, 0], [0, 1], 2);
     expect(r2.perClass[1]).toEqual({ precision: 0, recall: 0, f1: 0, support: 0 });
     expect(r2.perClass[0]).toEqual({ precision: 1, recall: 0.5, f1: 2 / 3, support: 2 });
-    expect(normalizeRows([[0, 0], [1, 3]])).toEqual([[0, 0], [0.25, 0.75]]);
+    expect(
+      normalizeRows([
+        [0, 0],
+        [1, 3],
+      ]),
+    ).toEqual([
+      [0, 0],
+      [0.25, 0.75],
+    ]);
   });
 
   it('rejects bad input', () => {
@@ -165,14 +173,17 @@ describe('ROC', () => {
     ]);
     expect(a?.auc).toBeCloseTo(0.8125, 12);
     for (let c = 0; c < 3; c++) {
-      const ref = mannWhitney(PROBS.map((p) => p[c] as number), Y_TRUE.map((y) => y === c));
+      const ref = mannWhitney(
+        PROBS.map((p) => p[c] as number),
+        Y_TRUE.map((y) => y === c),
+      );
       expect(ovr[c]?.auc).toBeCloseTo(ref, 12);
     }
   });
 
   it('equals the Mann-Whitney statistic on random data with many ties', () => {
     let seed = 7;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let trial = 0; trial < 20; trial++) {
       const n = 30 + trial * 7;
       const s = Array.from({ length: n }, () => Math.round(rnd() * 10) / 10);
@@ -246,7 +257,11 @@ describe('emotionReport', () => {
   it('validates samples', () => {
     expect(() => emotionReport([], { msPerFace: null })).toThrow(/no samples/);
     expect(() => emotionReport([{ label: 0, probs: [1, 0] }], { msPerFace: null })).toThrow(/2 probabilities for 7/);
-    expect(() => emotionReport([{ label: 9, probs: [1, 0] }], { msPerFace: null, labels: ['x', 'y'] })).toThrow(/yTrue\[0\] = 9/);
-    expect(() => emotionReport([{ label: 0, probs: [NaN, 0] }], { msPerFace: null, labels: ['x', 'y'] })).toThrow(/not finite/);
+    expect(() => emotionReport([{ label: 9, probs: [1, 0] }], { msPerFace: null, labels: ['x', 'y'] })).toThrow(
+      /yTrue\[0\] = 9/,
+    );
+    expect(() => emotionReport([{ label: 0, probs: [NaN, 0] }], { msPerFace: null, labels: ['x', 'y'] })).toThrow(
+      /not finite/,
+    );
   });
 });

@@ -16,7 +16,12 @@ function report(): ReturnType<typeof emotionReport> {
 }
 
 describe('renderEmotionReportHtml', () => {
-  const html = renderEmotionReportHtml(report(), { modelName: EVIL, modelVersion: '1.2.0', data: 'fer2013 PublicTest', generatedAt: '2024-01-01' });
+  const html = renderEmotionReportHtml(report(), {
+    modelName: EVIL,
+    modelVersion: '1.2.0',
+    data: 'fer2013 PublicTest',
+    generatedAt: '2024-01-01',
+  });
 
   it('is a self-contained page with both SVG charts', () => {
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
@@ -64,7 +69,20 @@ describe('renderDetectorReportHtml', () => {
         image: 'a',
         width: 100,
         height: 100,
-        faces: [{ box: [0, 0, 50, 50], blur: 0, expression: 0, illumination: 0, invalid: false, occlusion: 0, pose: 0, easy: 1, medium: 1, hard: 1 }],
+        faces: [
+          {
+            box: [0, 0, 50, 50],
+            blur: 0,
+            expression: 0,
+            illumination: 0,
+            invalid: false,
+            occlusion: 0,
+            pose: 0,
+            easy: 1,
+            medium: 1,
+            hard: 1,
+          },
+        ],
       },
     ];
     const ev = evaluateDetections(gt, new Map([['a', [{ box: [0, 0, 50, 50], score: 0.9 }]]]));

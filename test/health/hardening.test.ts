@@ -15,14 +15,34 @@ import { ROOT } from '../helpers/paths.js';
 import { testWindow } from '../helpers/windows.js';
 
 const servers: HealthServer[] = [];
-afterEach(async () => { await Promise.all(servers.splice(0).map((s) => s.stop())); });
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.stop()));
+});
 
-async function serve(token: string | null, maxEventStreams?: number, o: { pushIntervalMs?: number; pad?: number } = {}): Promise<{ url: string; history: WindowHistory; server: HealthServer }> {
+async function serve(
+  token: string | null,
+  maxEventStreams?: number,
+  o: { pushIntervalMs?: number; pad?: number } = {},
+): Promise<{ url: string; history: WindowHistory; server: HealthServer }> {
   const history = new WindowHistory();
-  const status = (): ApiStatus => ({ version: 'test', cameras: [], pad: 'x'.repeat(o.pad ?? 0) }) as unknown as ApiStatus;
+  const status = (): ApiStatus =>
+    ({ version: 'test', cameras: [], pad: 'x'.repeat(o.pad ?? 0) }) as unknown as ApiStatus;
   const server = new HealthServer(
-    { host: '127.0.0.1', port: 0, token, webDir: `${ROOT}/web`, ...(maxEventStreams ? { maxEventStreams } : {}), ...(o.pushIntervalMs ? { pushIntervalMs: o.pushIntervalMs } : {}) },
-    { status, readiness: () => ({ ready: true, reasons: [] }), history, preview: new PreviewHub(false, 1, 64), metrics: new AgentMetrics(status, false) },
+    {
+      host: '127.0.0.1',
+      port: 0,
+      token,
+      webDir: `${ROOT}/web`,
+      ...(maxEventStreams ? { maxEventStreams } : {}),
+      ...(o.pushIntervalMs ? { pushIntervalMs: o.pushIntervalMs } : {}),
+    },
+    {
+      status,
+      readiness: () => ({ ready: true, reasons: [] }),
+      history,
+      preview: new PreviewHub(false, 1, 64),
+      metrics: new AgentMetrics(status, false),
+    },
     pino({ level: 'silent' }),
   );
   await server.start();
@@ -37,7 +57,9 @@ function openStream(url: string): Promise<{ res: IncomingMessage; text: () => st
   return new Promise((resolve, reject) => {
     const req = request(`${url}/api/events`, { agent: false }, (res) => {
       let text = '';
-      res.on('data', (b: Buffer) => { text += b.toString(); });
+      res.on('data', (b: Buffer) => {
+        text += b.toString();
+      });
       resolve({ res, text: () => text });
     });
     req.on('error', reject);
@@ -57,7 +79,8 @@ describe('health server hardening', () => {
 
   it('accepts the bearer scheme in any case, and nothing else', async () => {
     const { url } = await serve('s3cret-token');
-    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) expect((await get(`${url}/api/status`, { authorization: `${scheme} s3cret-token` })).status, scheme).toBe(200);
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR'])
+      expect((await get(`${url}/api/status`, { authorization: `${scheme} s3cret-token` })).status, scheme).toBe(200);
     expect((await get(`${url}/api/status`, { authorization: 'Basic s3cret-token' })).status).toBe(401);
     expect((await get(`${url}/api/status`, { authorization: 'Bearer wrong-token!' })).status).toBe(401);
     expect((await get(`${url}/api/status`)).status).toBe(401);
@@ -65,7 +88,9 @@ describe('health server hardening', () => {
 
   it('200 pages: the first 100 streams are served, the rest get 503, no listener warning, every stream gets each window', async () => {
     const warnings: string[] = [];
-    const onWarning = (w: Error): void => { warnings.push(w.name); };
+    const onWarning = (w: Error): void => {
+      warnings.push(w.name);
+    };
     process.on('warning', onWarning);
     try {
       const { url, history } = await serve(null, 100);
@@ -75,10 +100,22 @@ describe('health server hardening', () => {
       expect(codes.filter((c) => c === 503)).toHaveLength(100);
       const open = streams.filter((s) => s.res.statusCode === 200);
       await history.write(testWindow(7, 'door'));
-      await waitFor(() => open.every((s) => s.text().includes('event: window') && s.text().includes('"cameraId":"door"')), 10_000, 'the window on every stream');
+      await waitFor(
+        () => open.every((s) => s.text().includes('event: window') && s.text().includes('"cameraId":"door"')),
+        10_000,
+        'the window on every stream',
+      );
       for (const s of streams) s.res.destroy();
       // A closed page frees its place.
-      await waitFor(async () => (await openStream(url).then((s) => { s.res.destroy(); return s.res.statusCode; })) === 200, 10_000, 'a free place');
+      await waitFor(
+        async () =>
+          (await openStream(url).then((s) => {
+            s.res.destroy();
+            return s.res.statusCode;
+          })) === 200,
+        10_000,
+        'a free place',
+      );
       await new Promise((r) => setImmediate(r));
       expect(warnings.filter((n) => n === 'MaxListenersExceededWarning')).toEqual([]);
     } finally {
@@ -98,4 +135,3 @@ describe('health server hardening', () => {
     await waitFor(() => server.eventStreamStats().open === 0, 10_000, 'the stream closed');
   }, 30_000);
 });
-

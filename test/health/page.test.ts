@@ -13,7 +13,15 @@ const CHROMIUM = '/usr/bin/chromium';
 const DEMO = join(ROOT, 'var', 'demo', 'demo.mp4');
 const ARTIFACTS = join(ROOT, 'var', 'test-artifacts');
 // The flags this machine needs: no sandbox as root, and no background connections (the network is closed).
-const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 let browser: Browser;
 const agents: Agent[] = [];
@@ -27,12 +35,18 @@ afterAll(async () => {
 
 describe.runIf(existsSync(CHROMIUM))('technician page in Chromium', () => {
   it('shows the demo camera with live counts and the annotated preview, without console errors', async () => {
-    const agent = healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], { 'preview.enabled': 'true', 'aggregate.windowS': '2', 'aggregate.minPeople': '1' });
+    const agent = healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], {
+      'preview.enabled': 'true',
+      'aggregate.windowS': '2',
+      'aggregate.minPeople': '1',
+    });
     agents.push(agent);
     await agent.start();
     const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
     const problems: string[] = [];
-    page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`); });
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()}`);
+    });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
 
     await page.goto(agent.healthUrl!);
@@ -41,17 +55,28 @@ describe.runIf(existsSync(CHROMIUM))('technician page in Chromium', () => {
     await expect.poll(() => page.locator('[data-testid=ready]').textContent(), { timeout: 20_000 }).toBe('ready');
 
     // The figures are re-rendered from every status event: the analysed-frame count must move.
-    const analyzed = async (): Promise<number> => Number((await card.locator('tr', { hasText: 'frames analysed' }).locator('td').textContent()) ?? 'NaN');
+    const analyzed = async (): Promise<number> =>
+      Number((await card.locator('tr', { hasText: 'frames analysed' }).locator('td').textContent()) ?? 'NaN');
     const first = await analyzed();
     await expect.poll(analyzed, { timeout: 10_000 }).toBeGreaterThan(first);
-    await expect.poll(async () => Number(await card.locator('[data-testid=people]').textContent()), { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await card.locator('[data-testid=people]').textContent()), { timeout: 20_000 })
+      .toBeGreaterThan(0);
     // Windows close every 2 s; the chart draws them.
-    await expect.poll(async () => Number(await page.locator('[data-testid=chart]').getAttribute('data-windows')), { timeout: 20_000 }).toBeGreaterThan(0);
+    await expect
+      .poll(async () => Number(await page.locator('[data-testid=chart]').getAttribute('data-windows')), {
+        timeout: 20_000,
+      })
+      .toBeGreaterThan(0);
     await expect.poll(() => page.locator('#chart svg rect').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     // The audience chart draws the same windows: the demo clip's people are viewers or passers-by.
     await expect.poll(() => page.locator('#attention-chart svg rect').count(), { timeout: 20_000 }).toBeGreaterThan(0);
     // The preview canvas gets the downscaled frame (480 px wide by default).
-    await expect.poll(() => card.locator('[data-testid=preview]').evaluate((c: HTMLCanvasElement) => c.width), { timeout: 20_000 }).toBe(480);
+    await expect
+      .poll(() => card.locator('[data-testid=preview]').evaluate((c: HTMLCanvasElement) => c.width), {
+        timeout: 20_000,
+      })
+      .toBe(480);
 
     mkdirSync(ARTIFACTS, { recursive: true });
     const shot = join(ARTIFACTS, 'technician-page.png');
@@ -61,7 +86,10 @@ describe.runIf(existsSync(CHROMIUM))('technician page in Chromium', () => {
   }, 90_000);
 
   it('asks for the token when the agent requires one, and shows the data once given', async () => {
-    const agent = healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], { 'http.host': '0.0.0.0', 'http.token': 'page-token' });
+    const agent = healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], {
+      'http.host': '0.0.0.0',
+      'http.token': 'page-token',
+    });
     agents.push(agent);
     await agent.start();
     const page = await browser.newPage();

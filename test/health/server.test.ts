@@ -29,7 +29,12 @@ function start(agent: Agent): Agent {
 
 describe('health endpoint on loopback (no token)', () => {
   it('answers /healthz, /readyz, /api/status, /api/history, /metrics and the page', async () => {
-    const agent = start(healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], { 'aggregate.windowS': '2', 'aggregate.minPeople': '1' }));
+    const agent = start(
+      healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], {
+        'aggregate.windowS': '2',
+        'aggregate.minPeople': '1',
+      }),
+    );
     await agent.start();
     const url = agent.healthUrl!;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -40,10 +45,14 @@ describe('health endpoint on loopback (no token)', () => {
 
     // Rates need two snapshots a second apart; faces appear once the clip shows them.
     let s: ApiStatus | undefined;
-    await waitFor(async () => {
-      s = (await get(`${url}/api/status`)).json() as ApiStatus;
-      return s.cameras[0]!.fpsAnalysed > 0 && s.cameras[0]!.facesPerS > 0;
-    }, 20_000, 'analysed fps and faces/s');
+    await waitFor(
+      async () => {
+        s = (await get(`${url}/api/status`)).json() as ApiStatus;
+        return s.cameras[0]!.fpsAnalysed > 0 && s.cameras[0]!.facesPerS > 0;
+      },
+      20_000,
+      'analysed fps and faces/s',
+    );
     const cam = s!.cameras[0]!;
     expect(cam).toMatchObject({ id: 'demo', state: 'streaming', width: 1280, height: 720, reconnects: 0 });
     expect(cam.framesAnalysed).toBeGreaterThan(0);
@@ -56,15 +65,25 @@ describe('health endpoint on loopback (no token)', () => {
     expect(s!.host.disk?.freeBytes).toBeGreaterThan(0);
     expect(s!.preview).toBe(false);
     // Remote updates are on by default: the same per-task state as the MQTT `model` topic.
-    expect(s!.modelUpdates?.['emotion-classifier']).toMatchObject({ state: 'idle', version: s!.models[1]!.version.split('@')[1] });
+    expect(s!.modelUpdates?.['emotion-classifier']).toMatchObject({
+      state: 'idle',
+      version: s!.models[1]!.version.split('@')[1],
+    });
 
-    await waitFor(async () => Object.values((await get(`${url}/api/history`)).json() as Record<string, unknown[]>).flat().length > 0, 15_000, 'a window in the history');
+    await waitFor(
+      async () =>
+        Object.values((await get(`${url}/api/history`)).json() as Record<string, unknown[]>).flat().length > 0,
+      15_000,
+      'a window in the history',
+    );
 
     const metrics = await get(`${url}/metrics`);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(metrics.body).toMatch(/^emotion_agent_camera_up\{camera="demo"\} 1$/m);
     expect(metrics.body).toMatch(/^emotion_agent_camera_frames_analysed_total\{camera="demo"\} [1-9]\d*$/m);
-    expect(metrics.body).toMatch(/^emotion_agent_inference_latency_seconds\{task="face-detector",quantile="0.95"\} 0\.\d+/m);
+    expect(metrics.body).toMatch(
+      /^emotion_agent_inference_latency_seconds\{task="face-detector",quantile="0.95"\} 0\.\d+/m,
+    );
     expect(metrics.body).toMatch(/^emotion_agent_ready 1$/m);
     expect(metrics.body).toMatch(/^emotion_agent_model_update_state\{task="emotion-classifier",state="idle"\} 1$/m);
     expect(metrics.body).toMatch(/^emotion_agent_process_resident_memory_bytes \d+/m);
@@ -83,7 +102,11 @@ describe('health endpoint on loopback (no token)', () => {
   it('turns not ready naming the camera while its RTSP server is gone, and ready again when it is back', async () => {
     const rtsp = await RtspTestServer.start({ file: DEMO });
     servers.push(rtsp);
-    const agent = start(healthAgent([{ id: 'door', source: rtsp.url, fps: 5, stallTimeoutS: 2, backoff: { initialMs: 200, maxMs: 1000 } }]));
+    const agent = start(
+      healthAgent([
+        { id: 'door', source: rtsp.url, fps: 5, stallTimeoutS: 2, backoff: { initialMs: 200, maxMs: 1000 } },
+      ]),
+    );
     await agent.start();
     const url = agent.healthUrl!;
     await waitFor(async () => (await get(`${url}/readyz`)).status === 200, 30_000, 'ready');
@@ -106,13 +129,20 @@ describe('health endpoint on loopback (no token)', () => {
 describe('health endpoint off loopback', () => {
   it('refuses to start without a token, naming the key', () => {
     expect(() => loadConfig({ env: {}, argvOverrides: { 'http.host': '0.0.0.0' } })).toThrow(ConfigError);
-    expect(() => loadConfig({ env: {}, argvOverrides: { 'http.host': '0.0.0.0' } })).toThrow(/http\.token: required when http\.host is 0\.0\.0\.0/);
+    expect(() => loadConfig({ env: {}, argvOverrides: { 'http.host': '0.0.0.0' } })).toThrow(
+      /http\.token: required when http\.host is 0\.0\.0\.0/,
+    );
   });
 
   it('requires the bearer token on every route but /healthz', async () => {
     const tokenFile = join(tmp, 'http.token');
     writeFileSync(tmp + '/http.token', 's3cret-token\n');
-    const agent = start(healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], { 'http.host': '0.0.0.0', 'http.tokenFile': tokenFile }));
+    const agent = start(
+      healthAgent([{ id: 'demo', source: DEMO, loop: true, fps: 5 }], {
+        'http.host': '0.0.0.0',
+        'http.tokenFile': tokenFile,
+      }),
+    );
     await agent.start();
     const url = agent.healthUrl!.replace('0.0.0.0', '127.0.0.1');
     expect((await get(`${url}/healthz`)).status).toBe(200);

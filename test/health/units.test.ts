@@ -9,9 +9,34 @@ import { downscaleToRgb } from '../../src/pipeline/preview-tap.js';
 import type { CaptureStats } from '../../src/capture/camera.js';
 import type { PipelineStats } from '../../src/pipeline/camera-pipeline.js';
 
-function camera(id: string, lastFrameAgeMs: number | null, lastAnalysedAgeMs: number | null, state: CaptureStats['state'] = 'streaming'): ReadinessInput['cameras'][number] {
-  const capture = { id, state, framesIn: 1, dropped: 0, reconnects: 0, lastFrameAgeMs, fpsIn: 5, width: 640, height: 480, since: '' } as CaptureStats;
-  const pipeline = { cameraId: id, framesAnalysed: 1, faceDetections: 0, activeTracks: 0, peopleInWindow: 0, lastAnalysedAgeMs, latencyMs: { detect: { p50: null, p95: null }, classify: { p50: null, p95: null } }, stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 } } as PipelineStats;
+function camera(
+  id: string,
+  lastFrameAgeMs: number | null,
+  lastAnalysedAgeMs: number | null,
+  state: CaptureStats['state'] = 'streaming',
+): ReadinessInput['cameras'][number] {
+  const capture = {
+    id,
+    state,
+    framesIn: 1,
+    dropped: 0,
+    reconnects: 0,
+    lastFrameAgeMs,
+    fpsIn: 5,
+    width: 640,
+    height: 480,
+    since: '',
+  } as CaptureStats;
+  const pipeline = {
+    cameraId: id,
+    framesAnalysed: 1,
+    faceDetections: 0,
+    activeTracks: 0,
+    peopleInWindow: 0,
+    lastAnalysedAgeMs,
+    latencyMs: { detect: { p50: null, p95: null }, classify: { p50: null, p95: null } },
+    stageMs: { detectMs: 0, classifyMs: 0, trackMs: 0 },
+  } as PipelineStats;
   return { capture, pipeline, stallTimeoutS: 10 };
 }
 
@@ -28,10 +53,20 @@ describe('LatencyWindow', () => {
 
 describe('readiness', () => {
   it('is ready with models, fresh frames and MQTT connected or with room in the outbox', () => {
-    expect(readiness({ modelsLoaded: true, cameras: [camera('a', 100, 100)], mqtt: { connected: false, pending: 5, maxRows: 10 } })).toEqual({ ready: true, reasons: [] });
+    expect(
+      readiness({
+        modelsLoaded: true,
+        cameras: [camera('a', 100, 100)],
+        mqtt: { connected: false, pending: 5, maxRows: 10 },
+      }),
+    ).toEqual({ ready: true, reasons: [] });
   });
   it('names every unmet condition', () => {
-    const r = readiness({ modelsLoaded: false, cameras: [camera('a', null, null, 'backoff'), camera('b', 11_000, 100)], mqtt: { connected: false, pending: 10, maxRows: 10 } });
+    const r = readiness({
+      modelsLoaded: false,
+      cameras: [camera('a', null, null, 'backoff'), camera('b', 11_000, 100)],
+      mqtt: { connected: false, pending: 10, maxRows: 10 },
+    });
     expect(r.ready).toBe(false);
     expect(r.reasons).toEqual([
       'models not loaded',
@@ -51,7 +86,12 @@ describe('readiness', () => {
 describe('RateTracker', () => {
   it('computes rates from two snapshots at least a second apart', () => {
     const r = new RateTracker();
-    const snap = (frames: number, faces: number) => [{ capture: camera('a', 0, 0).capture, pipeline: { ...camera('a', 0, 0).pipeline, framesAnalysed: frames, faceDetections: faces } }];
+    const snap = (frames: number, faces: number) => [
+      {
+        capture: camera('a', 0, 0).capture,
+        pipeline: { ...camera('a', 0, 0).pipeline, framesAnalysed: frames, faceDetections: faces },
+      },
+    ];
     r.update(snap(0, 0), 0);
     r.update(snap(3, 3), 500); // too soon: ignored
     expect(r.get('a')).toEqual({ fps: 0, faces: 0 });

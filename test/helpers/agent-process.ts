@@ -16,13 +16,24 @@ export class AgentProcess {
   private child: ChildProcess | undefined;
   output = '';
 
-  constructor(private readonly env: Record<string, string>, private readonly cwd: string) {}
+  constructor(
+    private readonly env: Record<string, string>,
+    private readonly cwd: string,
+  ) {}
 
   start(): void {
     const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EMOTION_AGENT_')));
-    const child = spawn(process.execPath, ['--import', TSX, CLI, 'run'], { cwd: this.cwd, env: { ...base, ...this.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d: Buffer) => { this.output = (this.output + d.toString()).slice(-200_000); });
-    child.stderr.on('data', (d: Buffer) => { this.output = (this.output + d.toString()).slice(-200_000); });
+    const child = spawn(process.execPath, ['--import', TSX, CLI, 'run'], {
+      cwd: this.cwd,
+      env: { ...base, ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-200_000);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      this.output = (this.output + d.toString()).slice(-200_000);
+    });
     this.child = child;
   }
 
@@ -43,13 +54,19 @@ export class Observer {
   private readonly responses = new Map<string, CommandResponse>();
   private n = 0;
 
-  private constructor(private readonly client: MqttClient, readonly root: string) {}
+  private constructor(
+    private readonly client: MqttClient,
+    readonly root: string,
+  ) {}
 
   static async start(url: string, root: string): Promise<Observer> {
     const client = await connectAsync(url, { reconnectPeriod: 500 });
     const o = new Observer(client, root);
     client.on('message', (topic, payload) => o.onMessage(topic, payload));
-    await client.subscribeAsync([`${root}/cameras/+/window`, `${root}/model`, `${root}/info`, `${root}/cmd/+/+/response`], { qos: 1 });
+    await client.subscribeAsync(
+      [`${root}/cameras/+/window`, `${root}/model`, `${root}/info`, `${root}/cmd/+/+/response`],
+      { qos: 1 },
+    );
     return o;
   }
 
@@ -80,4 +97,3 @@ export class Observer {
     await this.client.endAsync();
   }
 }
-

@@ -5,7 +5,12 @@ import { pino } from 'pino';
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `cond` every `everyMs` until it holds; throws naming `what` after `timeoutMs`. */
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition', everyMs = 100): Promise<void> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+  everyMs = 100,
+): Promise<void> {
   const t0 = Date.now();
   while (!(await cond())) {
     if (Date.now() - t0 > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
@@ -15,5 +20,13 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 
 /** A debug-level logger that keeps its lines in `lines` (to assert on, or to keep tests quiet). */
 export function memoryLogger(lines: string[] = []): pino.Logger {
-  return pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _e, cb) { lines.push(chunk.toString()); cb(); } }));
+  return pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _e, cb) {
+        lines.push(chunk.toString());
+        cb();
+      },
+    }),
+  );
 }

@@ -17,7 +17,10 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.destroy(); resolve(true); });
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
@@ -43,12 +46,21 @@ export class Mosquitto {
   private proc: ChildProcess | undefined;
   private output = '';
 
-  private constructor(readonly dir: string, readonly port: number, private readonly conf: string, private readonly tls: boolean) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    private readonly conf: string,
+    private readonly tls: boolean,
+  ) {}
 
-  get url(): string { return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`; }
+  get url(): string {
+    return `${this.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${this.port}`;
+  }
 
   /** What the broker printed (for failure messages). */
-  get log(): string { return this.output; }
+  get log(): string {
+    return this.output;
+  }
 
   static async start(opts: MosquittoOptions = {}): Promise<Mosquitto> {
     const dir = mkdtempSync(join(tmpdir(), 'ea-mosquitto-'));
@@ -73,8 +85,12 @@ export class Mosquitto {
 
   private async run(): Promise<void> {
     const proc = spawn(MOSQUITTO, ['-c', this.conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-    proc.stdout.on('data', (d: Buffer) => { this.output += d.toString(); });
-    proc.stderr.on('data', (d: Buffer) => { this.output += d.toString(); });
+    proc.stdout.on('data', (d: Buffer) => {
+      this.output += d.toString();
+    });
+    proc.stderr.on('data', (d: Buffer) => {
+      this.output += d.toString();
+    });
     this.proc = proc;
     await waitForPort(this.port, 5000);
   }

@@ -9,8 +9,16 @@ import { MqttSink, type MqttSinkOptions } from '../../src/mqtt/sink.js';
 import type { WindowPayload } from '../../src/mqtt/topics.js';
 import { sleep, waitFor } from './async.js';
 
-export interface TestDevice { id: string; root: string; outbox: string }
-export interface Received { topic: string; text: string; retain: boolean }
+export interface TestDevice {
+  id: string;
+  root: string;
+  outbox: string;
+}
+export interface Received {
+  topic: string;
+  text: string;
+  retain: boolean;
+}
 
 let n = 0;
 
@@ -21,7 +29,17 @@ export function testDevice(dir: string): TestDevice {
 }
 
 export const testClientConfig = (url: string, over: Partial<MqttClientConfig> = {}): MqttClientConfig => ({
-  url, clientId: `dev${n}`, username: null, password: null, ca: null, cert: null, key: null, keepaliveS: 5, protocolVersion: 4, reconnectMs: 500, ...over,
+  url,
+  clientId: `dev${n}`,
+  username: null,
+  password: null,
+  ca: null,
+  cert: null,
+  key: null,
+  keepaliveS: 5,
+  protocolVersion: 4,
+  reconnectMs: 500,
+  ...over,
 });
 
 export interface TestSinkOptions {
@@ -32,8 +50,17 @@ export interface TestSinkOptions {
 
 /** A sink for the device, silent, with a large outbox unless told otherwise. */
 export function testSink(d: TestDevice, url: string, o: TestSinkOptions = {}): MqttSink {
-  return new MqttSink({ client: testClientConfig(url, { clientId: d.id, ...o.client }), deviceId: d.id, topicRoot: d.root, stopTimeoutMs: 2000, ...o.sink },
-    new Outbox({ path: d.outbox, maxRows: 1000, maxAgeS: 3600, ...o.outbox }), pino({ level: 'silent' }));
+  return new MqttSink(
+    {
+      client: testClientConfig(url, { clientId: d.id, ...o.client }),
+      deviceId: d.id,
+      topicRoot: d.root,
+      stopTimeoutMs: 2000,
+      ...o.sink,
+    },
+    new Outbox({ path: d.outbox, maxRows: 1000, maxAgeS: 3600, ...o.outbox }),
+    pino({ level: 'silent' }),
+  );
 }
 
 /**
@@ -41,7 +68,11 @@ export function testSink(d: TestDevice, url: string, o: TestSinkOptions = {}): M
  * With `session` (a client id) it keeps a persistent session: on a broker with persistence nothing
  * published while it was reconnecting is lost, whoever reconnects first.
  */
-export async function listen(url: string, topic: string | string[], opts: { session?: string } = {}): Promise<{ client: MqttClient; got: Received[] }> {
+export async function listen(
+  url: string,
+  topic: string | string[],
+  opts: { session?: string } = {},
+): Promise<{ client: MqttClient; got: Received[] }> {
   const got: Received[] = [];
   const clientId = opts.session ?? `sub${n}-${Math.random().toString(36).slice(2, 8)}`;
   const client = await connectAsync(url, { reconnectPeriod: 100, clientId, clean: opts.session === undefined });
@@ -56,4 +87,6 @@ export const until = (what: string, cond: () => boolean, ms = 10_000): Promise<v
 export { sleep };
 
 /** Distinct window seqs in arrival order (at-least-once: a duplicate after a lost PUBACK is allowed). */
-export const seqs = (got: { text: string }[]): number[] => [...new Set(got.map((m) => (JSON.parse(m.text) as WindowPayload).seq))];
+export const seqs = (got: { text: string }[]): number[] => [
+  ...new Set(got.map((m) => (JSON.parse(m.text) as WindowPayload).seq)),
+];

@@ -32,7 +32,10 @@ export function rtspServerUnavailable(): string | null {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ port, host: '127.0.0.1' });
-    sock.once('connect', () => { sock.destroy(); resolve(true); });
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
     sock.once('error', () => resolve(false));
   });
 }
@@ -41,7 +44,10 @@ export class RtspTestServer {
   private proc: ChildProcess | null = null;
   private stderr = '';
 
-  private constructor(private readonly opts: RtspServerOptions, readonly port: number) {}
+  private constructor(
+    private readonly opts: RtspServerOptions,
+    readonly port: number,
+  ) {}
 
   static async start(opts: RtspServerOptions): Promise<RtspTestServer> {
     const server = new RtspTestServer(opts, opts.port ?? (await freePort()));
@@ -66,8 +72,12 @@ export class RtspTestServer {
     const proc = spawn(SYSTEM_PYTHON, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
     this.stderr = '';
-    proc.stderr?.on('data', (d: Buffer) => { this.stderr = (this.stderr + d.toString()).slice(-4000); });
-    proc.once('exit', () => { if (this.proc === proc) this.proc = null; });
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.stderr = (this.stderr + d.toString()).slice(-4000);
+    });
+    proc.once('exit', () => {
+      if (this.proc === proc) this.proc = null;
+    });
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
       if (this.proc !== proc) throw new Error(`rtsp server exited: ${this.stderr.trim()}`);

@@ -13,10 +13,17 @@ export const PLANTED = {
   httpToken: 'PlantToken46',
 } as const;
 
-export interface SecretHit { channel: string; secret: string; context: string }
+export interface SecretHit {
+  channel: string;
+  secret: string;
+  context: string;
+}
 
 /** Every occurrence of a planted secret in the collected channels (channel name → text). */
-export function findSecrets(channels: Record<string, string>, secrets: readonly string[] = Object.values(PLANTED)): SecretHit[] {
+export function findSecrets(
+  channels: Record<string, string>,
+  secrets: readonly string[] = Object.values(PLANTED),
+): SecretHit[] {
   const hits: SecretHit[] = [];
   for (const [channel, text] of Object.entries(channels)) {
     for (const secret of secrets) {

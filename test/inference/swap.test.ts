@@ -15,13 +15,24 @@ const root = mkdtempSync(join(tmpdir(), 'ea-swap-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 function decode(path: string, width: number, height: number): { data: Buffer; width: number; height: number } {
-  const data = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'], { maxBuffer: 1 << 26 });
+  const data = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', path, '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'],
+    { maxBuffer: 1 << 26 },
+  );
   return { data, width, height };
 }
 
 describe('WorkerEngine.swap', () => {
-  it('swaps a task\'s model between frames, keeps the old one on a failed swap, and reports NaN outputs', async () => {
-    const nanDir = await shippedVariant(join(root, 'nan'), 'emotion-int8', '9.0.0', undefined, (_m, b) => withNaNOutput(b), 0);
+  it("swaps a task's model between frames, keeps the old one on a failed swap, and reports NaN outputs", async () => {
+    const nanDir = await shippedVariant(
+      join(root, 'nan'),
+      'emotion-int8',
+      '9.0.0',
+      undefined,
+      (_m, b) => withNaNOutput(b),
+      0,
+    );
     const worker = new WorkerEngine({ threads: 1 });
     const health: InferenceHealth[] = [];
     worker.on('health', (h) => health.push(h));
@@ -29,7 +40,10 @@ describe('WorkerEngine.swap', () => {
     try {
       const before = worker.models;
       // Frames already queued and the swap race: every frame completes, on one model or the other.
-      const frames = [worker.analyze(decode(sample(1), 1280, 853), undefined, 0), worker.analyze(decode(sample(1), 1280, 853), undefined, 0)];
+      const frames = [
+        worker.analyze(decode(sample(1), 1280, 853), undefined, 0),
+        worker.analyze(decode(sample(1), 1280, 853), undefined, 0),
+      ];
       const swapped = worker.swap('face-detector', join(MODELS, 'face-ssd-fp32'));
       frames.push(worker.analyze(decode(sample(1), 1280, 853), undefined, 0));
       const results = await Promise.all(frames);
@@ -38,7 +52,9 @@ describe('WorkerEngine.swap', () => {
       expect(worker.models.detector).toBe('face-ssd@1.0.0');
       expect((await worker.analyze(decode(sample(3), 1280, 900), undefined, 0)).faces).toHaveLength(3);
 
-      await expect(worker.swap('emotion-classifier', join(root, 'missing'))).rejects.toThrow(/manifest\.json is missing/);
+      await expect(worker.swap('emotion-classifier', join(root, 'missing'))).rejects.toThrow(
+        /manifest\.json is missing/,
+      );
       expect(worker.models.classifier).toBe(before.classifier);
       expect(health).toEqual([]);
 

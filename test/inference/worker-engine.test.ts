@@ -7,7 +7,11 @@ import { WorkerEngine } from '../../src/inference/worker-engine.js';
 import { sample } from '../helpers/paths.js';
 
 function decode(path: string, width: number, height: number): { data: Buffer; width: number; height: number } {
-  const data = execFileSync('ffmpeg', ['-v', 'error', '-i', path, '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'], { maxBuffer: 1 << 26 });
+  const data = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', path, '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'],
+    { maxBuffer: 1 << 26 },
+  );
   return { data, width, height };
 }
 
@@ -20,7 +24,10 @@ describe('WorkerEngine', () => {
     // While the worker runs inference, timers on this thread keep firing.
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
-    const results = await Promise.all([worker.analyze(frame, undefined, 0), worker.analyze(decode(sample(3), 1920, 1350), undefined, 0)]);
+    const results = await Promise.all([
+      worker.analyze(frame, undefined, 0),
+      worker.analyze(decode(sample(3), 1920, 1350), undefined, 0),
+    ]);
     clearInterval(timer);
     expect(results[0].faces).toHaveLength(3);
     expect(results[1].faces).toHaveLength(3);

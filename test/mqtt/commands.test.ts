@@ -26,16 +26,24 @@ let broker: Mosquitto;
 let sink: MqttSink;
 const clients: MqttClient[] = [];
 const ajv = new Ajv({ strict: false });
-const validResponse = ajv.compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'command-response.schema.json'), 'utf8')) as object);
+const validResponse = ajv.compile(
+  JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'command-response.schema.json'), 'utf8')) as object,
+);
 
 beforeAll(async () => {
   broker = await Mosquitto.start();
   writeFileSync(join(tmp, 'mqtt.pass'), `${SECRET}\n`);
-  const cfg = loadConfig({ env: {
-    EMOTION_AGENT_DEVICE_ID: 'kiosk-1', EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: broker.url,
-    EMOTION_AGENT_MQTT_USERNAME: 'agent', EMOTION_AGENT_MQTT_PASSWORD_FILE: join(tmp, 'mqtt.pass'),
-    EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'), EMOTION_AGENT_MQTT_PROTOCOL_VERSION: '5',
-  } });
+  const cfg = loadConfig({
+    env: {
+      EMOTION_AGENT_DEVICE_ID: 'kiosk-1',
+      EMOTION_AGENT_MQTT_ENABLED: 'true',
+      EMOTION_AGENT_MQTT_URL: broker.url,
+      EMOTION_AGENT_MQTT_USERNAME: 'agent',
+      EMOTION_AGENT_MQTT_PASSWORD_FILE: join(tmp, 'mqtt.pass'),
+      EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'),
+      EMOTION_AGENT_MQTT_PROTOCOL_VERSION: '5',
+    },
+  });
   sink = mqttSinkFromConfig(cfg, pino({ level: 'silent' }), () => info);
   await sink.start();
   const end = Date.now() + 10_000;
@@ -98,20 +106,41 @@ describe('MQTT commands', () => {
   it('answers on the MQTT 5 responseTopic with the correlationData', async () => {
     const c = await client(5);
     const got: { topic: string; body: CommandResponse; corr: string | undefined }[] = [];
-    c.on('message', (t, p, packet) => got.push({ topic: t, body: JSON.parse(p.toString()) as CommandResponse, corr: packet.properties?.correlationData?.toString() }));
+    c.on('message', (t, p, packet) =>
+      got.push({
+        topic: t,
+        body: JSON.parse(p.toString()) as CommandResponse,
+        corr: packet.properties?.correlationData?.toString(),
+      }),
+    );
     await c.subscribeAsync('replies/me', { qos: 1 });
-    for (const [name, corr] of [['ping', 'a'], ['info', 'b'], ['config/get', 'c']] as const) {
-      await c.publishAsync(`${ROOT_TOPIC}/cmd/${name}`, '', { qos: 1, properties: { responseTopic: 'replies/me', correlationData: Buffer.from(corr) } });
+    for (const [name, corr] of [
+      ['ping', 'a'],
+      ['info', 'b'],
+      ['config/get', 'c'],
+    ] as const) {
+      await c.publishAsync(`${ROOT_TOPIC}/cmd/${name}`, '', {
+        qos: 1,
+        properties: { responseTopic: 'replies/me', correlationData: Buffer.from(corr) },
+      });
     }
     await until('three v5 replies', () => got.length >= 3);
     expect(got.map((g) => [g.topic, g.corr, g.body.ok, g.body.id])).toEqual([
-      ['replies/me', 'a', true, null], ['replies/me', 'b', true, null], ['replies/me', 'c', true, null]]);
+      ['replies/me', 'a', true, null],
+      ['replies/me', 'b', true, null],
+      ['replies/me', 'c', true, null],
+    ]);
     expect(JSON.stringify(got)).not.toContain(SECRET);
   });
 
   it('answers the fleet-wide ping', async () => {
     const c = await client(4);
-    expect(await request(c, 'emotion-agent/all/cmd/ping', 'f1')).toMatchObject({ id: 'f1', deviceId: 'kiosk-1', ok: true, result: { pong: true } });
+    expect(await request(c, 'emotion-agent/all/cmd/ping', 'f1')).toMatchObject({
+      id: 'f1',
+      deviceId: 'kiosk-1',
+      ok: true,
+      result: { pong: true },
+    });
   });
 
   it('answers 1,000 malformed requests with errors while windows keep arriving in order', async () => {
@@ -140,12 +169,16 @@ describe('MQTT commands', () => {
       const kind = i % 5;
       let topic = `${ROOT_TOPIC}/cmd/ping`;
       let payload: Buffer | string;
-      if (kind === 0) payload = Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 256)));
+      if (kind === 0)
+        payload = Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 300) }, () => Math.floor(rnd() * 256)));
       else if (kind === 1) payload = JSON.stringify({ id: i, args: { x: rnd() } }).slice(0, -1 - Math.floor(rnd() * 5));
       else if (kind === 2) payload = JSON.stringify([i, rnd(), { id: i }]);
       else if (kind === 3 && i % 50 === 3) payload = huge;
       else if (kind === 3) payload = JSON.stringify({ id: `x${i}`, args: [1, 2] });
-      else { topic = `${ROOT_TOPIC}/cmd/nope/${Math.floor(rnd() * 1e6)}`; payload = JSON.stringify({ id: `n${i}` }); }
+      else {
+        topic = `${ROOT_TOPIC}/cmd/nope/${Math.floor(rnd() * 1e6)}`;
+        payload = JSON.stringify({ id: `n${i}` });
+      }
       await c.publishAsync(topic, payload, { qos: 1 });
     }
     await until('1,000 error responses', () => errors.length >= 1000, 30_000);
@@ -171,20 +204,41 @@ describe('MQTT commands', () => {
 
 describe('CommandHandler', () => {
   const log = pino({ level: 'silent' });
-  const h = new CommandHandler({ root: 'ea/d1', deviceId: 'd1', log, commands: { boom: () => { throw new Error('kaput'); }, echo: (a) => a } });
+  const h = new CommandHandler({
+    root: 'ea/d1',
+    deviceId: 'd1',
+    log,
+    commands: {
+      boom: () => {
+        throw new Error('kaput');
+      },
+      echo: (a) => a,
+    },
+  });
   const body = (r: { payload: string } | null): unknown => (r ? JSON.parse(r.payload) : r);
 
   it('subscribes to the device and fleet topics and ignores responses and foreign topics', () => {
     expect(h.subscriptions).toEqual(['ea/d1/cmd/#', 'ea/all/cmd/#']);
     expect(h.handle('ea/d1/cmd/echo/response', Buffer.from('{}'))).toBeNull();
     expect(h.handle('ea/d2/cmd/echo', Buffer.from('{}'))).toBeNull();
-    expect(new CommandHandler({ root: 'flat', deviceId: 'x', log, commands: {} }).subscriptions).toEqual(['flat/cmd/#']);
+    expect(new CommandHandler({ root: 'flat', deviceId: 'x', log, commands: {} }).subscriptions).toEqual([
+      'flat/cmd/#',
+    ]);
   });
 
   it('holds every command to 64 KiB; only the commands given a larger limit (model/update) get it', () => {
-    const big = new CommandHandler({ root: 'ea/d1', deviceId: 'd1', log, commands: { echo: () => 'ok', 'model/update': () => 'accepted' }, maxBytesFor: { 'model/update': 2 * 1024 * 1024 } });
+    const big = new CommandHandler({
+      root: 'ea/d1',
+      deviceId: 'd1',
+      log,
+      commands: { echo: () => 'ok', 'model/update': () => 'accepted' },
+      maxBytesFor: { 'model/update': 2 * 1024 * 1024 },
+    });
     const payload = Buffer.from(JSON.stringify({ id: 1, args: { pad: 'x'.repeat(1_460_000) } }));
-    expect(body(big.handle('ea/d1/cmd/echo', payload))).toMatchObject({ ok: false, error: { code: 'bad_request', message: `payload of ${payload.length} bytes exceeds 65536` } });
+    expect(body(big.handle('ea/d1/cmd/echo', payload))).toMatchObject({
+      ok: false,
+      error: { code: 'bad_request', message: `payload of ${payload.length} bytes exceeds 65536` },
+    });
     expect(body(big.handle('ea/d1/cmd/model/update', payload))).toMatchObject({ ok: true, result: 'accepted' });
     const justOver = Buffer.from(JSON.stringify({ id: 2, args: { pad: 'x'.repeat(64 * 1024) } }));
     expect(body(big.handle('ea/all/cmd/echo', justOver))).toMatchObject({ ok: false, error: { code: 'bad_request' } });
@@ -192,19 +246,57 @@ describe('CommandHandler', () => {
 
   it('logs a bad request at debug level with its size', () => {
     const lines: string[] = [];
-    const logged = new CommandHandler({ root: 'ea/d1', deviceId: 'd1', commands: {}, log: pino({ level: 'debug' }, { write: (l: string) => { lines.push(l); } }) });
+    const logged = new CommandHandler({
+      root: 'ea/d1',
+      deviceId: 'd1',
+      commands: {},
+      log: pino(
+        { level: 'debug' },
+        {
+          write: (l: string) => {
+            lines.push(l);
+          },
+        },
+      ),
+    });
     logged.handle('ea/d1/cmd/ping', Buffer.from('[1,2]'));
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0]!)).toMatchObject({ level: 20, bytes: 5, topic: 'ea/d1/cmd/ping', msg: 'bad command request' });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      level: 20,
+      bytes: 5,
+      topic: 'ea/d1/cmd/ping',
+      msg: 'bad command request',
+    });
   });
 
   it('passes args, reports a throwing command as internal, refuses bad ids and args', () => {
-    expect(body(h.handle('ea/all/cmd/echo', Buffer.from('{"id":7,"args":{"a":1}}')))).toEqual({ id: 7, deviceId: 'd1', ok: true, result: { a: 1 } });
-    expect(body(h.handle('ea/d1/cmd/boom', Buffer.from('{"id":"b"}')))).toMatchObject({ id: 'b', ok: false, error: { code: 'internal', message: 'kaput' } });
-    expect(body(h.handle('ea/d1/cmd/echo', Buffer.from('{"id":{}}')))).toMatchObject({ id: null, error: { code: 'bad_request' } });
-    expect(body(h.handle('ea/d1/cmd/echo', Buffer.from('{"id":"q","args":3}')))).toMatchObject({ id: 'q', error: { code: 'bad_request' } });
-    expect(body(h.handle('ea/d1/cmd/toString', Buffer.from('{}')))).toMatchObject({ error: { code: 'unknown_command' } });
-    expect(h.handle('ea/d1/cmd/echo', Buffer.from(''), { responseTopic: 'x/#' })?.topic).toBe('ea/d1/cmd/echo/response');
-    expect(h.handle('ea/d1/cmd/echo', Buffer.from(''), { responseTopic: 'x/y', correlationData: Buffer.from('c') })).toMatchObject({ topic: 'x/y', correlationData: Buffer.from('c') });
+    expect(body(h.handle('ea/all/cmd/echo', Buffer.from('{"id":7,"args":{"a":1}}')))).toEqual({
+      id: 7,
+      deviceId: 'd1',
+      ok: true,
+      result: { a: 1 },
+    });
+    expect(body(h.handle('ea/d1/cmd/boom', Buffer.from('{"id":"b"}')))).toMatchObject({
+      id: 'b',
+      ok: false,
+      error: { code: 'internal', message: 'kaput' },
+    });
+    expect(body(h.handle('ea/d1/cmd/echo', Buffer.from('{"id":{}}')))).toMatchObject({
+      id: null,
+      error: { code: 'bad_request' },
+    });
+    expect(body(h.handle('ea/d1/cmd/echo', Buffer.from('{"id":"q","args":3}')))).toMatchObject({
+      id: 'q',
+      error: { code: 'bad_request' },
+    });
+    expect(body(h.handle('ea/d1/cmd/toString', Buffer.from('{}')))).toMatchObject({
+      error: { code: 'unknown_command' },
+    });
+    expect(h.handle('ea/d1/cmd/echo', Buffer.from(''), { responseTopic: 'x/#' })?.topic).toBe(
+      'ea/d1/cmd/echo/response',
+    );
+    expect(
+      h.handle('ea/d1/cmd/echo', Buffer.from(''), { responseTopic: 'x/y', correlationData: Buffer.from('c') }),
+    ).toMatchObject({ topic: 'x/y', correlationData: Buffer.from('c') });
   });
 });

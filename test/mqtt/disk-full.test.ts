@@ -28,7 +28,9 @@ const canMount = ((): boolean => {
 let broker: Mosquitto;
 let n = 0;
 
-beforeAll(async () => { if (canMount) broker = await Mosquitto.start(); });
+beforeAll(async () => {
+  if (canMount) broker = await Mosquitto.start();
+});
 afterAll(async () => {
   await broker?.dispose();
   if (canMount) execFileSync('umount', ['-l', dir]);
@@ -55,7 +57,18 @@ function device(): { id: string; root: string; outbox: string } {
 
 const ready = (s: MqttSink): ReturnType<typeof readiness> => {
   const m = s.stats();
-  return readiness({ modelsLoaded: true, cameras: [], mqtt: { connected: m.connected, pending: m.outbox.pending, maxRows: 1000, writable: m.outbox.writable, storeError: m.outbox.storeError, unstored: m.outbox.unstored } });
+  return readiness({
+    modelsLoaded: true,
+    cameras: [],
+    mqtt: {
+      connected: m.connected,
+      pending: m.outbox.pending,
+      maxRows: 1000,
+      writable: m.outbox.writable,
+      storeError: m.outbox.storeError,
+      unstored: m.outbox.unstored,
+    },
+  });
 };
 
 describe.skipIf(!canMount)('outbox on a full disk', () => {
@@ -77,7 +90,9 @@ describe.skipIf(!canMount)('outbox on a full disk', () => {
     free();
     await until('all stored and delivered', () => sink.stats().outbox.unstored === 0 && seqs(sub.got).length === 31);
     expect(seqs(sub.got)).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
-    const starts = [...new Map(sub.got.map((m) => JSON.parse(m.text) as WindowPayload).map((p) => [p.seq, p.startMs])).values()];
+    const starts = [
+      ...new Map(sub.got.map((m) => JSON.parse(m.text) as WindowPayload).map((p) => [p.seq, p.startMs])).values(),
+    ];
     expect(starts).toEqual(Array.from({ length: 31 }, (_, i) => i * 60_000));
     expect(sink.stats().outbox).toMatchObject({ writable: true, storeError: null, dropped: 0 });
     expect(ready(sink).ready).toBe(true);
@@ -105,7 +120,9 @@ describe.skipIf(!canMount)('outbox on a full disk', () => {
     const got = seqs(sub.got);
     const last = got.at(-1)!;
     expect(got.length + 6).toBe(last); // every seq either arrived or is one of the 6 counted drops
-    const payloads = new Map(sub.got.map((m) => JSON.parse(m.text) as WindowPayload).map((p) => [p.startMs / 60_000, p.seq]));
+    const payloads = new Map(
+      sub.got.map((m) => JSON.parse(m.text) as WindowPayload).map((p) => [p.startMs / 60_000, p.seq]),
+    );
     // The oldest waiting ones went; the newest three arrived right after the gap.
     for (let k = firstUnstored; k < firstUnstored + 6; k++) expect(payloads.has(k)).toBe(false);
     expect(payloads.get(i - 3)).toBe(payloads.get(firstUnstored - 1)! + 7);
@@ -117,9 +134,20 @@ describe.skipIf(!canMount)('outbox on a full disk', () => {
   it('a SIGKILL while windows wait in memory is counted as dropped by the next start (gap in seq)', async () => {
     const d = device();
     const sub = await listen(broker.url, `${d.root}/cameras/+/window`);
-    const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'test', 'helpers', 'mqtt-sink-child.ts'), JSON.stringify({ url: broker.url, outbox: d.outbox, deviceId: d.id, root: d.root })], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        TSX,
+        join(ROOT, 'test', 'helpers', 'mqtt-sink-child.ts'),
+        JSON.stringify({ url: broker.url, outbox: d.outbox, deviceId: d.id, root: d.root }),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     let out = '';
-    child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
     await until('child connected', () => out.includes('connected'), 20_000);
     const free = fill();
     for (let i = 0; i < 6; i++) child.stdin.write(`write cam1 ${i}\n`);

@@ -17,10 +17,16 @@ import { testWindow } from '../helpers/windows.js';
 const tmp = mkdtempSync(join(tmpdir(), 'ea-embedded-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const config = (port: number): ReturnType<typeof loadConfig> => loadConfig({ env: {
-  EMOTION_AGENT_DEVICE_ID: 'demo-1', EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: 'embedded',
-  EMOTION_AGENT_MQTT_EMBEDDED_PORT: String(port), EMOTION_AGENT_OUTBOX_PATH: join(tmp, `outbox-${port}.db`),
-} });
+const config = (port: number): ReturnType<typeof loadConfig> =>
+  loadConfig({
+    env: {
+      EMOTION_AGENT_DEVICE_ID: 'demo-1',
+      EMOTION_AGENT_MQTT_ENABLED: 'true',
+      EMOTION_AGENT_MQTT_URL: 'embedded',
+      EMOTION_AGENT_MQTT_EMBEDDED_PORT: String(port),
+      EMOTION_AGENT_OUTBOX_PATH: join(tmp, `outbox-${port}.db`),
+    },
+  });
 
 describe('embedded broker', () => {
   it('the sink publishes status online and a window to it', async () => {
@@ -37,7 +43,8 @@ describe('embedded broker', () => {
       await sink.start();
       await sink.write(testWindow(1));
       const end = Date.now() + 10_000;
-      while (!got.some((m) => m.topic.endsWith('/window')) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      while (!got.some((m) => m.topic.endsWith('/window')) && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 20));
       expect(got.find((m) => m.topic === 'emotion-agent/demo-1/status')?.text).toBe('online');
       const w = got.find((m) => m.topic === 'emotion-agent/demo-1/cameras/cam1/window');
       expect((JSON.parse(w?.text ?? 'null') as WindowPayload).deviceId).toBe('demo-1');
@@ -55,7 +62,14 @@ describe('embedded broker', () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', () => r()));
     const lines: string[] = [];
-    const log = pino({ level: 'warn' }, { write: (s: string) => { lines.push(s); } });
+    const log = pino(
+      { level: 'warn' },
+      {
+        write: (s: string) => {
+          lines.push(s);
+        },
+      },
+    );
     try {
       expect(await embeddedBrokerFromConfig(config(port), log)).toBe('unavailable');
       expect(lines.join('')).toMatch(/EADDRINUSE.*running without MQTT/);
@@ -65,6 +79,11 @@ describe('embedded broker', () => {
   });
 
   it('is not started for a real broker URL', async () => {
-    expect(await embeddedBrokerFromConfig(loadConfig({ env: { EMOTION_AGENT_MQTT_ENABLED: 'true' } }), pino({ level: 'silent' }))).toBeNull();
+    expect(
+      await embeddedBrokerFromConfig(
+        loadConfig({ env: { EMOTION_AGENT_MQTT_ENABLED: 'true' } }),
+        pino({ level: 'silent' }),
+      ),
+    ).toBeNull();
   });
 });

@@ -18,17 +18,27 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('mqtt configuration', () => {
   it('defaults: disabled, outbox under var/state, protocol 3.1.1', () => {
     const cfg = loadConfig({ env: {} });
-    expect(cfg.mqtt).toMatchObject({ enabled: false, url: 'mqtt://localhost:1883', clientId: null, topicRoot: null, protocolVersion: 4, keepaliveS: 30 });
+    expect(cfg.mqtt).toMatchObject({
+      enabled: false,
+      url: 'mqtt://localhost:1883',
+      clientId: null,
+      topicRoot: null,
+      protocolVersion: 4,
+      keepaliveS: 30,
+    });
     expect(cfg.outbox.path).toMatch(/var\/state\/outbox\.db$/);
   });
 
   it('rejects a bad URL scheme and protocol version, naming the keys', () => {
-    expect(() => loadConfig({ env: { EMOTION_AGENT_MQTT_URL: 'http://x', EMOTION_AGENT_MQTT_PROTOCOL_VERSION: '6' } }))
-      .toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ env: { EMOTION_AGENT_MQTT_URL: 'http://x', EMOTION_AGENT_MQTT_PROTOCOL_VERSION: '6' } }),
+    ).toThrow(ConfigError);
     try {
       loadConfig({ env: { EMOTION_AGENT_MQTT_URL: 'http://x', EMOTION_AGENT_MQTT_PROTOCOL_VERSION: '6' } });
     } catch (err) {
-      expect((err as ConfigError).problems.join('\n')).toMatch(/mqtt\.url[\s\S]*mqtt\.protocolVersion|mqtt\.protocolVersion[\s\S]*mqtt\.url/);
+      expect((err as ConfigError).problems.join('\n')).toMatch(
+        /mqtt\.url[\s\S]*mqtt\.protocolVersion|mqtt\.protocolVersion[\s\S]*mqtt\.url/,
+      );
     }
   });
 
@@ -47,12 +57,23 @@ describe('mqtt configuration', () => {
     const broker = await Mosquitto.start({ users: { agent: 's3cret' } });
     try {
       writeFileSync(join(tmp, 'mqtt.pass'), 's3cret\n');
-      const cfg = loadConfig({ env: {
-        EMOTION_AGENT_DEVICE_ID: 'kiosk-1', EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: broker.url,
-        EMOTION_AGENT_MQTT_USERNAME: 'agent', EMOTION_AGENT_MQTT_PASSWORD_FILE: join(tmp, 'mqtt.pass'),
-        EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'), EMOTION_AGENT_MQTT_PROTOCOL_VERSION: '5',
-      } });
-      const info: InfoPayload = { version: '0.1.0', models: null, cameras: ['demo'], startedAt: new Date(0).toISOString() };
+      const cfg = loadConfig({
+        env: {
+          EMOTION_AGENT_DEVICE_ID: 'kiosk-1',
+          EMOTION_AGENT_MQTT_ENABLED: 'true',
+          EMOTION_AGENT_MQTT_URL: broker.url,
+          EMOTION_AGENT_MQTT_USERNAME: 'agent',
+          EMOTION_AGENT_MQTT_PASSWORD_FILE: join(tmp, 'mqtt.pass'),
+          EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'outbox.db'),
+          EMOTION_AGENT_MQTT_PROTOCOL_VERSION: '5',
+        },
+      });
+      const info: InfoPayload = {
+        version: '0.1.0',
+        models: null,
+        cameras: ['demo'],
+        startedAt: new Date(0).toISOString(),
+      };
       const sink = mqttSinkFromConfig(cfg, pino({ level: 'silent' }), () => info);
       await sink.start();
       const sub = await connectAsync(broker.url, { username: 'agent', password: 's3cret' });

@@ -20,22 +20,30 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const LABELS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
 /** Renders the two template shapes the builder emits, enough to check them against window payloads. */
-function render(template: string, value: { people: number; viewers?: number; emotions: Record<string, number> | null }): number {
+function render(
+  template: string,
+  value: { people: number; viewers?: number; emotions: Record<string, number> | null },
+): number {
   if (template === '{{ value_json.people }}') return value.people;
   if (template === '{{ value_json.viewers if value_json.viewers is defined else 0 }}') return value.viewers ?? 0;
   const m = /^\{\{ value_json\.emotions\.(\w+) if value_json\.emotions else 0 \}\}$/.exec(template);
   if (!m) throw new Error(`unexpected template ${template}`);
-  return value.emotions ? value.emotions[m[1]!] ?? NaN : 0;
+  return value.emotions ? (value.emotions[m[1]!] ?? NaN) : 0;
 }
 
 describe('homeAssistantDiscovery', () => {
   const topics = new Topics('emotion-agent/kiosk-1');
-  const msgs = homeAssistantDiscovery({ prefix: 'homeassistant', deviceId: 'kiosk-1', cameras: ['entrance', 'desk'], swVersion: '1.2.3' }, topics);
+  const msgs = homeAssistantDiscovery(
+    { prefix: 'homeassistant', deviceId: 'kiosk-1', cameras: ['entrance', 'desk'], swVersion: '1.2.3' },
+    topics,
+  );
   const configs = msgs.map((m) => JSON.parse(m.payload) as DiscoveryConfig);
 
   it('9 sensors per camera: people, viewers and one per emotion, at <prefix>/sensor/<device>_<camera>_<key>/config', () => {
     expect(msgs).toHaveLength(18);
-    expect(msgs.slice(0, 9).map((m) => m.topic)).toEqual(['people', 'viewers', ...LABELS].map((k) => `homeassistant/sensor/kiosk-1_entrance_${k}/config`));
+    expect(msgs.slice(0, 9).map((m) => m.topic)).toEqual(
+      ['people', 'viewers', ...LABELS].map((k) => `homeassistant/sensor/kiosk-1_entrance_${k}/config`),
+    );
     expect(msgs[9]!.topic).toBe('homeassistant/sensor/kiosk-1_desk_people/config');
     expect(new Set(configs.map((c) => c.unique_id)).size).toBe(18);
     expect(configs[0]).toMatchObject({ name: 'entrance people', unique_id: 'kiosk-1_entrance_people' });
@@ -45,8 +53,11 @@ describe('homeAssistantDiscovery', () => {
     for (const [i, c] of configs.entries()) {
       expect(c.state_topic).toBe(topics.window(i < 9 ? 'entrance' : 'desk'));
       expect(c).toMatchObject({
-        unit_of_measurement: 'people', state_class: 'measurement',
-        availability_topic: 'emotion-agent/kiosk-1/status', payload_available: 'online', payload_not_available: 'offline',
+        unit_of_measurement: 'people',
+        state_class: 'measurement',
+        availability_topic: 'emotion-agent/kiosk-1/status',
+        payload_available: 'online',
+        payload_not_available: 'offline',
         device: { identifiers: ['kiosk-1'], manufacturer: 'emotion-agent', sw_version: '1.2.3' },
       });
       expect(typeof c.device.name).toBe('string');
@@ -64,30 +75,62 @@ describe('homeAssistantDiscovery', () => {
   });
 
   it('object ids keep to what Home Assistant accepts; a custom prefix is used as is', () => {
-    const [m] = homeAssistantDiscovery({ prefix: 'ha/disc', deviceId: 'host.local', cameras: ['cam_1'], swVersion: '0' }, new Topics('x/host.local'));
+    const [m] = homeAssistantDiscovery(
+      { prefix: 'ha/disc', deviceId: 'host.local', cameras: ['cam_1'], swVersion: '0' },
+      new Topics('x/host.local'),
+    );
     expect(m!.topic).toBe('ha/disc/sensor/host_local_cam_1_people/config');
-    expect(JSON.parse(m!.payload)).toMatchObject({ state_topic: 'x/host.local/cameras/cam_1/window', device: { identifiers: ['host.local'] } });
-    expect(homeAssistantDiscovery({ prefix: 'homeassistant', deviceId: 'd', cameras: [], swVersion: '0' }, topics)).toEqual([]);
+    expect(JSON.parse(m!.payload)).toMatchObject({
+      state_topic: 'x/host.local/cameras/cam_1/window',
+      device: { identifiers: ['host.local'] },
+    });
+    expect(
+      homeAssistantDiscovery({ prefix: 'homeassistant', deviceId: 'd', cameras: [], swVersion: '0' }, topics),
+    ).toEqual([]);
   });
 
   it('configuration: off by default, prefix homeassistant, settable from the environment', () => {
     expect(loadConfig({ env: {} }).mqtt.homeAssistant).toEqual({ enabled: false, prefix: 'homeassistant' });
-    const cfg = loadConfig({ env: { EMOTION_AGENT_MQTT_HOME_ASSISTANT_ENABLED: 'true', EMOTION_AGENT_MQTT_HOME_ASSISTANT_PREFIX: 'ha' } });
+    const cfg = loadConfig({
+      env: { EMOTION_AGENT_MQTT_HOME_ASSISTANT_ENABLED: 'true', EMOTION_AGENT_MQTT_HOME_ASSISTANT_PREFIX: 'ha' },
+    });
     expect(cfg.mqtt.homeAssistant).toEqual({ enabled: true, prefix: 'ha' });
-    expect(() => loadConfig({ env: { EMOTION_AGENT_MQTT_HOME_ASSISTANT_PREFIX: 'ha/#' } })).toThrow(/mqtt\.homeAssistant\.prefix/);
+    expect(() => loadConfig({ env: { EMOTION_AGENT_MQTT_HOME_ASSISTANT_PREFIX: 'ha/#' } })).toThrow(
+      /mqtt\.homeAssistant\.prefix/,
+    );
   });
 });
 
 describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
   /** Starts a sink on a fresh broker, waits for its retained online, then collects homeassistant/# for a while. */
-  async function discoveryFrom(homeAssistant: MqttSinkOptions['homeAssistant']): Promise<{ topic: string; text: string; retain: boolean }[]> {
+  async function discoveryFrom(
+    homeAssistant: MqttSinkOptions['homeAssistant'],
+  ): Promise<{ topic: string; text: string; retain: boolean }[]> {
     const broker = await Mosquitto.start();
     const id = `ha${Math.random().toString(36).slice(2, 8)}`;
     const root = `emotion-agent/${id}`;
-    const sink = new MqttSink({
-      client: { url: broker.url, clientId: id, username: null, password: null, ca: null, cert: null, key: null, keepaliveS: 5, protocolVersion: 4, reconnectMs: 500 },
-      deviceId: id, topicRoot: root, stopTimeoutMs: 1000, ...(homeAssistant ? { homeAssistant } : {}),
-    }, new Outbox({ path: join(tmp, id, 'outbox.db'), maxRows: 100, maxAgeS: 3600 }), pino({ level: 'silent' }));
+    const sink = new MqttSink(
+      {
+        client: {
+          url: broker.url,
+          clientId: id,
+          username: null,
+          password: null,
+          ca: null,
+          cert: null,
+          key: null,
+          keepaliveS: 5,
+          protocolVersion: 4,
+          reconnectMs: 500,
+        },
+        deviceId: id,
+        topicRoot: root,
+        stopTimeoutMs: 1000,
+        ...(homeAssistant ? { homeAssistant } : {}),
+      },
+      new Outbox({ path: join(tmp, id, 'outbox.db'), maxRows: 100, maxAgeS: 3600 }),
+      pino({ level: 'silent' }),
+    );
     const got: { topic: string; text: string; retain: boolean }[] = [];
     let online = false;
     try {
@@ -105,7 +148,8 @@ describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
       // The status (published before the configs on connect) arrives first: after it, what is retained is there.
       await sub.subscribeAsync([`${root}/status`, 'homeassistant/#'], { qos: 1 });
       const until = Date.now() + 5000;
-      while (!(online && got.length >= (homeAssistant ? homeAssistant.cameras.length * 9 : 0)) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      while (!(online && got.length >= (homeAssistant ? homeAssistant.cameras.length * 9 : 0)) && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 20));
       await new Promise((r) => setTimeout(r, 300)); // anything more (or, disabled, anything at all) would show now
       await sub.endAsync();
     } finally {
@@ -122,8 +166,14 @@ describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
     expect(got.every((m) => m.retain)).toBe(true);
     for (const cam of ['entrance', 'desk']) {
       const mine = got.filter((m) => m.topic.includes(`_${cam}_`));
-      expect(mine.map((m) => m.topic.split('/')[2]!.split('_').at(-1)).sort()).toEqual(['people', 'viewers', ...LABELS].sort());
-      for (const m of mine) expect(JSON.parse(m.text)).toMatchObject({ state_topic: expect.stringMatching(new RegExp(`/cameras/${cam}/window$`)) as unknown, device: { sw_version: '9.9.9' } });
+      expect(mine.map((m) => m.topic.split('/')[2]!.split('_').at(-1)).sort()).toEqual(
+        ['people', 'viewers', ...LABELS].sort(),
+      );
+      for (const m of mine)
+        expect(JSON.parse(m.text)).toMatchObject({
+          state_topic: expect.stringMatching(new RegExp(`/cameras/${cam}/window$`)) as unknown,
+          device: { sw_version: '9.9.9' },
+        });
     }
   });
 
@@ -133,11 +183,20 @@ describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
 
   it('from the configuration: mqtt.homeAssistant.* reach the sink, for the enabled cameras only', async () => {
     const broker = await Mosquitto.start();
-    const cfg = loadConfig({ env: {
-      EMOTION_AGENT_DEVICE_ID: 'kiosk-9', EMOTION_AGENT_MQTT_ENABLED: 'true', EMOTION_AGENT_MQTT_URL: broker.url,
-      EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'cfg-outbox.db'), EMOTION_AGENT_MQTT_HOME_ASSISTANT_ENABLED: 'true', EMOTION_AGENT_MQTT_HOME_ASSISTANT_PREFIX: 'ha',
-      EMOTION_AGENT_CAMERAS: JSON.stringify([{ id: 'front', source: '/dev/video0' }, { id: 'back', source: '/dev/video1', enabled: false }]),
-    } });
+    const cfg = loadConfig({
+      env: {
+        EMOTION_AGENT_DEVICE_ID: 'kiosk-9',
+        EMOTION_AGENT_MQTT_ENABLED: 'true',
+        EMOTION_AGENT_MQTT_URL: broker.url,
+        EMOTION_AGENT_OUTBOX_PATH: join(tmp, 'cfg-outbox.db'),
+        EMOTION_AGENT_MQTT_HOME_ASSISTANT_ENABLED: 'true',
+        EMOTION_AGENT_MQTT_HOME_ASSISTANT_PREFIX: 'ha',
+        EMOTION_AGENT_CAMERAS: JSON.stringify([
+          { id: 'front', source: '/dev/video0' },
+          { id: 'back', source: '/dev/video1', enabled: false },
+        ]),
+      },
+    });
     const sink = mqttSinkFromConfig(cfg, pino({ level: 'silent' }));
     const got = new Map<string, string>();
     try {
@@ -153,9 +212,13 @@ describe('MqttSink with Home Assistant discovery (Mosquitto)', () => {
       await sink.stop();
       await broker.dispose();
     }
-    expect([...got.keys()].sort()).toEqual(['people', 'viewers', ...LABELS].map((k) => `ha/sensor/kiosk-9_front_${k}/config`).sort());
+    expect([...got.keys()].sort()).toEqual(
+      ['people', 'viewers', ...LABELS].map((k) => `ha/sensor/kiosk-9_front_${k}/config`).sort(),
+    );
     expect(JSON.parse(got.get('ha/sensor/kiosk-9_front_people/config')!)).toMatchObject({
-      state_topic: 'emotion-agent/kiosk-9/cameras/front/window', availability_topic: 'emotion-agent/kiosk-9/status', device: { identifiers: ['kiosk-9'] },
+      state_topic: 'emotion-agent/kiosk-9/cameras/front/window',
+      availability_topic: 'emotion-agent/kiosk-9/status',
+      device: { identifiers: ['kiosk-9'] },
     });
   });
 });

@@ -19,26 +19,51 @@ const tmp = mkdtempSync(join(tmpdir(), 'ea-mqtt-integration-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const log = pino({ level: 'silent' });
 
-const config = (port: number, over: Record<string, string> = {}): ReturnType<typeof loadConfig> => loadConfig({
-  env: { EMOTION_AGENT_CAMERAS: JSON.stringify([{ id: 'door', source: 'rtsp://x/1' }, { id: 'off', source: 'rtsp://x/2', enabled: false }]) },
-  argvOverrides: { 'device.id': 'int-1', 'mqtt.enabled': 'true', 'mqtt.url': 'embedded', 'mqtt.embeddedPort': String(port), 'outbox.path': join(tmp, `outbox-${port}.db`), ...over },
-});
+const config = (port: number, over: Record<string, string> = {}): ReturnType<typeof loadConfig> =>
+  loadConfig({
+    env: {
+      EMOTION_AGENT_CAMERAS: JSON.stringify([
+        { id: 'door', source: 'rtsp://x/1' },
+        { id: 'off', source: 'rtsp://x/2', enabled: false },
+      ]),
+    },
+    argvOverrides: {
+      'device.id': 'int-1',
+      'mqtt.enabled': 'true',
+      'mqtt.url': 'embedded',
+      'mqtt.embeddedPort': String(port),
+      'outbox.path': join(tmp, `outbox-${port}.db`),
+      ...over,
+    },
+  });
 
-const task = (version: string): ModelTaskState => ({ state: 'active', progress: null, version, previousVersion: null, target: null, error: null, time: new Date(0).toISOString() });
+const task = (version: string): ModelTaskState => ({
+  state: 'active',
+  progress: null,
+  version,
+  previousVersion: null,
+  target: null,
+  error: null,
+  time: new Date(0).toISOString(),
+});
 
 /** Model updates as the integration sees them: one command and a state the test pushes. */
 function fakeUpdates(): ModelUpdateLink & { push(s: ModelStatePayload): void } {
   let listener: ((s: ModelStatePayload) => void) | undefined;
   return {
     commands: () => ({ 'model/status': () => ({ stored: true }) }),
-    onState: (fn) => { listener = fn; },
+    onState: (fn) => {
+      listener = fn;
+    },
     push: (s) => listener?.(s),
   };
 }
 
 describe('MqttIntegration', () => {
   it('is absent when mqtt.enabled is false', () => {
-    expect(mqttIntegrationFromConfig(loadConfig({ env: {} }), log, { models: () => null, startedAt: () => undefined })).toBeNull();
+    expect(
+      mqttIntegrationFromConfig(loadConfig({ env: {} }), log, { models: () => null, startedAt: () => undefined }),
+    ).toBeNull();
   });
 
   it('embedded: starts the broker, gives one sink that publishes info, camera and model states and answers model commands; stop closes the broker', async () => {
@@ -46,7 +71,11 @@ describe('MqttIntegration', () => {
     const updates = fakeUpdates();
     let models = { detector: 'd@1', classifier: 'c@1' };
     const startedAt = new Date(1000);
-    const mqtt = mqttIntegrationFromConfig(config(port), log, { models: () => models, startedAt: () => startedAt, updates })!;
+    const mqtt = mqttIntegrationFromConfig(config(port), log, {
+      models: () => models,
+      startedAt: () => startedAt,
+      updates,
+    })!;
     await mqtt.start();
     await mqtt.start(); // idempotent
     expect(mqtt.sinks.map((s) => s.name)).toEqual(['mqtt']);
@@ -54,27 +83,52 @@ describe('MqttIntegration', () => {
     const got: { topic: string; text: string }[] = [];
     sub.on('message', (t, p) => got.push({ topic: t, text: p.toString() }));
     await sub.subscribeAsync('emotion-agent/int-1/#', { qos: 1 });
-    const last = (topic: string): string | undefined => got.filter((m) => m.topic === `emotion-agent/int-1/${topic}`).at(-1)?.text;
+    const last = (topic: string): string | undefined =>
+      got.filter((m) => m.topic === `emotion-agent/int-1/${topic}`).at(-1)?.text;
 
     const [sink] = mqtt.sinks;
     await sink!.start();
     await until('connected', () => mqtt.stats()?.connected === true);
-    mqtt.cameraState({ id: 'door', state: 'backoff', previous: 'connecting', reason: 'refused', since: new Date(0).toISOString() });
+    mqtt.cameraState({
+      id: 'door',
+      state: 'backoff',
+      previous: 'connecting',
+      reason: 'refused',
+      since: new Date(0).toISOString(),
+    });
     updates.push({ 'face-detector': task('1.0.0'), 'emotion-classifier': task('1.0.0') });
     await sink!.write(testWindow(0, 'door'));
-    await until('window, state, model and info', () => ['cameras/door/window', 'cameras/door/state', 'model', 'info'].every((t) => last(t) !== undefined));
-    expect(JSON.parse(last('info')!)).toEqual({ version: expect.any(String) as string, models, cameras: ['door'], startedAt: startedAt.toISOString() } satisfies InfoPayload);
-    expect(JSON.parse(last('cameras/door/state')!)).toEqual({ state: 'backoff', since: new Date(0).toISOString(), lastError: 'refused' });
+    await until('window, state, model and info', () =>
+      ['cameras/door/window', 'cameras/door/state', 'model', 'info'].every((t) => last(t) !== undefined),
+    );
+    expect(JSON.parse(last('info')!)).toEqual({
+      version: expect.any(String) as string,
+      models,
+      cameras: ['door'],
+      startedAt: startedAt.toISOString(),
+    } satisfies InfoPayload);
+    expect(JSON.parse(last('cameras/door/state')!)).toEqual({
+      state: 'backoff',
+      since: new Date(0).toISOString(),
+      lastError: 'refused',
+    });
     expect(JSON.parse(last('model')!)).toMatchObject({ 'emotion-classifier': { version: '1.0.0' } });
 
     // A new serving version re-publishes info with the models of now.
     models = { detector: 'd@1', classifier: 'c@2' };
     updates.push({ 'face-detector': task('1.0.0'), 'emotion-classifier': task('2.0.0') });
-    await until('info names the new model', () => (JSON.parse(last('info')!) as InfoPayload).models?.classifier === 'c@2');
+    await until(
+      'info names the new model',
+      () => (JSON.parse(last('info')!) as InfoPayload).models?.classifier === 'c@2',
+    );
 
     await sub.publishAsync('emotion-agent/int-1/cmd/model/status', '{"id":"q"}');
     await until('reply', () => last('cmd/model/status/response') !== undefined);
-    expect(JSON.parse(last('cmd/model/status/response')!)).toMatchObject({ id: 'q', ok: true, result: { stored: true } } satisfies Partial<CommandResponse>);
+    expect(JSON.parse(last('cmd/model/status/response')!)).toMatchObject({
+      id: 'q',
+      ok: true,
+      result: { stored: true },
+    } satisfies Partial<CommandResponse>);
     await sub.endAsync();
 
     await sink!.flush();
@@ -84,7 +138,10 @@ describe('MqttIntegration', () => {
     expect(mqtt.stats()).toBeNull();
     // The broker is gone: its port can be bound again.
     const again = createServer();
-    await new Promise<void>((resolve, reject) => { again.once('error', reject); again.listen(port, '127.0.0.1', () => resolve()); });
+    await new Promise<void>((resolve, reject) => {
+      again.once('error', reject);
+      again.listen(port, '127.0.0.1', () => resolve());
+    });
     await new Promise<void>((r) => again.close(() => r()));
   });
 

@@ -17,7 +17,9 @@ import { testWindow } from '../helpers/windows.js';
 const tmp = mkdtempSync(join(tmpdir(), 'ea-mqtt-outage-'));
 let broker: Mosquitto;
 
-beforeAll(async () => { broker = await Mosquitto.start({ persistence: true }); });
+beforeAll(async () => {
+  broker = await Mosquitto.start({ persistence: true });
+});
 afterAll(async () => {
   await broker.dispose();
   rmSync(tmp, { recursive: true, force: true });
@@ -90,8 +92,11 @@ describe('MqttSink across long broker outages', () => {
     // Before the outage 1..3; of the 32 written during it (4..35) the oldest 12 went, 16..35 arrive.
     expect(seqs(windowMsgs())).toEqual([1, 2, 3, ...range(3 + dropped + 1, 3 + duringOutage)]);
 
-    const stats = (): StatsPayload[] => sub.got.filter((m) => m.topic.endsWith('/stats')).map((m) => JSON.parse(m.text) as StatsPayload);
-    await until('stats after the drain', () => stats().some((s) => s.outboxPending === 0 && s.published === 3 + maxRows));
+    const stats = (): StatsPayload[] =>
+      sub.got.filter((m) => m.topic.endsWith('/stats')).map((m) => JSON.parse(m.text) as StatsPayload);
+    await until('stats after the drain', () =>
+      stats().some((s) => s.outboxPending === 0 && s.published === 3 + maxRows),
+    );
     const after = stats().find((s) => s.outboxPending === 0 && s.published === 3 + maxRows)!;
     expect(after).toMatchObject({ outboxDropped: dropped, outboxPending: 0, published: 3 + maxRows });
     // The counter only ever counts what was dropped: no stats message claims more, before or after.

@@ -16,7 +16,10 @@ describe('Outbox', () => {
     const o = new Outbox({ path: fresh(), maxRows: 100, maxAgeS: 3600 });
     o.open();
     expect([o.enqueue('a', 'x'), o.enqueue('b', (s) => `y${s}`), o.enqueue('c', 'z')]).toEqual([1, 2, 3]);
-    expect(o.peek(2).map((r) => [r.seq, r.topic, r.payload])).toEqual([[1, 'a', 'x'], [2, 'b', 'y2']]);
+    expect(o.peek(2).map((r) => [r.seq, r.topic, r.payload])).toEqual([
+      [1, 'a', 'x'],
+      [2, 'b', 'y2'],
+    ]);
     o.ack(1);
     o.ack(1); // twice is harmless
     expect(o.peek(10).map((r) => r.seq)).toEqual([2, 3]);

@@ -32,12 +32,13 @@ async function mqttSink(url: string): Promise<SinkUnderTest> {
   const sub = await listen(url, new Topics(d.root).window('+'));
   const sink = testSink(d, url);
   // What the sink adds (seq, deviceId) is taken off: the rest must be the window as written.
-  const read = (): AggregateWindow[] => sub.got.map((m) => {
-    const w: Partial<WindowPayload> = JSON.parse(m.text) as WindowPayload;
-    delete w.seq;
-    delete w.deviceId;
-    return w as AggregateWindow;
-  });
+  const read = (): AggregateWindow[] =>
+    sub.got.map((m) => {
+      const w: Partial<WindowPayload> = JSON.parse(m.text) as WindowPayload;
+      delete w.seq;
+      delete w.deviceId;
+      return w as AggregateWindow;
+    });
   const durable = (): number => {
     const st = sink.stats();
     return st.outbox.pending + st.published;
@@ -45,5 +46,11 @@ async function mqttSink(url: string): Promise<SinkUnderTest> {
   return { sink, read, durable, reachable: () => sink.stats().connected, cleanup: () => sub.client.endAsync() };
 }
 
-describeSinkContract('MqttSink through Mosquitto', () => mqttSink(mosquitto.url), { eventual: true, strictLifecycle: true });
-describeSinkContract('MqttSink through the embedded broker', () => mqttSink(embedded.url), { eventual: true, strictLifecycle: true });
+describeSinkContract('MqttSink through Mosquitto', () => mqttSink(mosquitto.url), {
+  eventual: true,
+  strictLifecycle: true,
+});
+describeSinkContract('MqttSink through the embedded broker', () => mqttSink(embedded.url), {
+  eventual: true,
+  strictLifecycle: true,
+});

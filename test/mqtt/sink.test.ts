@@ -18,21 +18,33 @@ const CHILD = join(ROOT, 'test', 'helpers', 'mqtt-sink-child.ts');
 const tmp = mkdtempSync(join(tmpdir(), 'ea-mqtt-'));
 let broker: Mosquitto;
 
-beforeAll(async () => { broker = await Mosquitto.start(); });
+beforeAll(async () => {
+  broker = await Mosquitto.start();
+});
 afterAll(async () => {
   await broker.dispose();
   rmSync(tmp, { recursive: true, force: true });
 });
 
 const device = (): TestDevice => testDevice(tmp);
-const newSink = (d: TestDevice, url = broker.url, client: Partial<MqttClientConfig> = {}): MqttSink => testSink(d, url, { client });
+const newSink = (d: TestDevice, url = broker.url, client: Partial<MqttClientConfig> = {}): MqttSink =>
+  testSink(d, url, { client });
 const listen = (topic: string): ReturnType<typeof listenAt> => listenAt(broker.url, topic);
 
 function child(d: TestDevice): { proc: ChildProcessWithoutNullStreams; out: () => string } {
-  const proc = spawn(process.execPath, ['--import', TSX, CHILD, JSON.stringify({ url: broker.url, outbox: d.outbox, deviceId: d.id, root: d.root })]);
+  const proc = spawn(process.execPath, [
+    '--import',
+    TSX,
+    CHILD,
+    JSON.stringify({ url: broker.url, outbox: d.outbox, deviceId: d.id, root: d.root }),
+  ]);
   let out = '';
-  proc.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-  proc.stderr.on('data', (b: Buffer) => { out += b.toString(); });
+  proc.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  proc.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   return { proc, out: () => out };
 }
 
@@ -45,7 +57,9 @@ describe('MqttSink', () => {
     for (let i = 0; i < 5; i++) await sink.write(testWindow(i, i % 2 ? 'a' : 'b'));
     await until('5 windows', () => sub.got.length >= 5);
     const payloads = sub.got.map((m) => JSON.parse(m.text) as WindowPayload);
-    expect(payloads.map((p) => [p.seq, p.startMs, p.cameraId, p.deviceId])).toEqual([0, 1, 2, 3, 4].map((i) => [i + 1, i * 60_000, i % 2 ? 'a' : 'b', d.id]));
+    expect(payloads.map((p) => [p.seq, p.startMs, p.cameraId, p.deviceId])).toEqual(
+      [0, 1, 2, 3, 4].map((i) => [i + 1, i * 60_000, i % 2 ? 'a' : 'b', d.id]),
+    );
     expect(sub.got[1]!.topic).toBe(`${d.root}/cameras/a/window`);
     expect(sub.got.every((m) => !m.retain)).toBe(true);
     await until('acks', () => sink.stats().outbox.pending === 0);
@@ -59,10 +73,14 @@ describe('MqttSink', () => {
     const sink = testSink(d, broker.url, { sink: { statsIntervalMs: 100 } });
     await sink.start();
     await sink.write(testWindow(0));
-    await until('stats after the window', () => sub.got.some((m) => (JSON.parse(m.text) as StatsPayload).published === 1));
+    await until('stats after the window', () =>
+      sub.got.some((m) => (JSON.parse(m.text) as StatsPayload).published === 1),
+    );
     const last = JSON.parse(sub.got.at(-1)!.text) as StatsPayload;
     expect(last).toMatchObject({ outboxPending: 0, outboxDropped: 0, published: 1 });
-    const v = new Ajv({ strict: false }).compile(JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'stats.schema.json'), 'utf8')) as object);
+    const v = new Ajv({ strict: false }).compile(
+      JSON.parse(readFileSync(join(ROOT, 'docs', 'mqtt', 'stats.schema.json'), 'utf8')) as object,
+    );
     expect(v(last)).toBe(true);
     await sink.stop();
     await sub.client.endAsync();
@@ -133,8 +151,29 @@ describe('MqttSink', () => {
     const selfSigned = (name: string): { cert: string; key: string } => {
       const cert = join(tmp, `${name}.crt`);
       const key = join(tmp, `${name}.key`);
-      execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+      execFileSync(
+        'openssl',
+        [
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:prime256v1',
+          '-nodes',
+          '-days',
+          '1',
+          '-subj',
+          '/CN=127.0.0.1',
+          '-addext',
+          'subjectAltName=IP:127.0.0.1',
+          '-keyout',
+          key,
+          '-out',
+          cert,
+        ],
+        { stdio: 'ignore' },
+      );
       return { cert, key };
     };
     const server = selfSigned('server');

@@ -19,7 +19,9 @@ export class NotifyListener {
   readonly socket = join(this.dir, 'notify.sock');
 
   async start(): Promise<void> {
-    const child = spawn('/usr/bin/python3', [join(import.meta.dirname, 'notify_listener.py'), this.socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('/usr/bin/python3', [join(import.meta.dirname, 'notify_listener.py'), this.socket], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     this.child = child;
     const lines = createInterface({ input: child.stdout });
     await new Promise<void>((resolve, reject) => {
@@ -32,7 +34,9 @@ export class NotifyListener {
           this.barriers++;
           return;
         }
-        const fields = Object.fromEntries(m.text.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+        const fields = Object.fromEntries(
+          m.text.split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        );
         this.messages.push({ text: m.text, fields });
       });
     });
@@ -44,7 +48,8 @@ export class NotifyListener {
     for (;;) {
       const hit = this.messages.slice(from).find(match);
       if (hit) return hit;
-      if (Date.now() - t0 > timeoutMs) throw new Error(`no matching notification; got: ${JSON.stringify(this.messages.map((d) => d.text))}`);
+      if (Date.now() - t0 > timeoutMs)
+        throw new Error(`no matching notification; got: ${JSON.stringify(this.messages.map((d) => d.text))}`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

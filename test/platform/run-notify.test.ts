@@ -18,14 +18,26 @@ describe('emotion-agent run under systemd notification', () => {
     await listener.start();
     try {
       const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('EMOTION_AGENT_')));
-      const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'src', 'cli.ts'), 'run', '--log-level', 'info'], {
-        cwd: tmp,
-        // WATCHDOG_USEC 2 s: a ping about every second. The demo clip stands in for a camera.
-        env: { ...env, NOTIFY_SOCKET: listener.socket, WATCHDOG_USEC: '2000000', EMOTION_AGENT_INFERENCE_THREADS: '1', EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false' },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', TSX, join(ROOT, 'src', 'cli.ts'), 'run', '--log-level', 'info'],
+        {
+          cwd: tmp,
+          // WATCHDOG_USEC 2 s: a ping about every second. The demo clip stands in for a camera.
+          env: {
+            ...env,
+            NOTIFY_SOCKET: listener.socket,
+            WATCHDOG_USEC: '2000000',
+            EMOTION_AGENT_INFERENCE_THREADS: '1',
+            EMOTION_AGENT_SINKS_JSONL_ENABLED: 'false',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
       let stderr = '';
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
 
       const ready = await listener.waitFor((d) => d.fields.READY === '1', 0, 90_000);
@@ -34,7 +46,10 @@ describe('emotion-agent run under systemd notification', () => {
       expect(listener.messages[0]!.fields.STATUS).toBe('starting: loading models');
       const readyAt = listener.messages.indexOf(ready);
       await listener.waitFor((d) => d.fields.WATCHDOG === '1', readyAt + 1);
-      await listener.waitFor((d) => d.fields.WATCHDOG === '1', listener.messages.findIndex((d, i) => i > readyAt && d.fields.WATCHDOG === '1') + 1);
+      await listener.waitFor(
+        (d) => d.fields.WATCHDOG === '1',
+        listener.messages.findIndex((d, i) => i > readyAt && d.fields.WATCHDOG === '1') + 1,
+      );
 
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -34,7 +34,10 @@ class TestAgent implements SupervisedAgent {
   constructor(readonly cameras: { id: string; analyzed: boolean }[]) {}
   readiness(): Readiness {
     const missing = this.cameras.filter((c) => !c.analyzed);
-    return { ready: missing.length === 0, reasons: missing.map((c) => `camera ${c.id}: no frame yet (backoff: connection refused)`) };
+    return {
+      ready: missing.length === 0,
+      reasons: missing.map((c) => `camera ${c.id}: no frame yet (backoff: connection refused)`),
+    };
   }
   healthy(): Readiness {
     this.healthChecks++;
@@ -42,7 +45,12 @@ class TestAgent implements SupervisedAgent {
   }
   status(): ReturnType<SupervisedAgent['status']> {
     this.statusCalls++;
-    return { cameras: this.cameras.map((c) => ({ capture: { id: c.id }, pipeline: { lastAnalysedAgeMs: c.analyzed ? 5 : null } })) };
+    return {
+      cameras: this.cameras.map((c) => ({
+        capture: { id: c.id },
+        pipeline: { lastAnalysedAgeMs: c.analyzed ? 5 : null },
+      })),
+    };
   }
 }
 
@@ -56,7 +64,10 @@ describe('SdNotify (systemd-notify to a unix datagram socket)', () => {
     void sd.send({ STATUS: 'loading models' });
     await sd.send({ READY: '1', STATUS: 'ready: 1 camera analysing' });
     await settled(sd);
-    expect(listener.messages.map((d) => d.text).slice(0, 2)).toEqual(['STATUS=loading models', 'READY=1\nSTATUS=ready: 1 camera analysing']);
+    expect(listener.messages.map((d) => d.text).slice(0, 2)).toEqual([
+      'STATUS=loading models',
+      'READY=1\nSTATUS=ready: 1 camera analysing',
+    ]);
     // One barrier per systemd-notify run: the reason short-lived senders are attributed to the unit.
     expect(listener.barriers).toBe(3);
   });
@@ -71,7 +82,11 @@ describe('SdNotify (systemd-notify to a unix datagram socket)', () => {
 
   it('without the helper it reports once, resolves, and drops later messages without trying again', async () => {
     const errors: string[] = [];
-    const sd = new SdNotify({ socket: listener.socket, command: '/nonexistent/systemd-notify', onError: (e) => errors.push(e.message) });
+    const sd = new SdNotify({
+      socket: listener.socket,
+      command: '/nonexistent/systemd-notify',
+      onError: (e) => errors.push(e.message),
+    });
     await sd.send({ READY: '1' });
     await sd.send({ WATCHDOG: '1' });
     expect(errors).toEqual(['/nonexistent/systemd-notify not found: systemd notifications are off']);
@@ -98,7 +113,10 @@ describe('SdNotify (systemd-notify to a unix datagram socket)', () => {
 describe('ServiceNotifier', () => {
   it('READY=1 only once every camera analysed a frame; STATUS says what it waits for', async () => {
     const sd = new SdNotify({ socket: listener.socket });
-    const agent = new TestAgent([{ id: 'door', analyzed: true }, { id: 'hall', analyzed: false }]);
+    const agent = new TestAgent([
+      { id: 'door', analyzed: true },
+      { id: 'hall', analyzed: false },
+    ]);
     const notifier = new ServiceNotifier(sd, log, { watchdogMs: null, pollMs: 5, firstFrameWaitMs: 600_000 });
     await notifier.starting();
     const ready = notifier.started(agent);
@@ -118,7 +136,10 @@ describe('ServiceNotifier', () => {
 
   it('a camera that never delivers delays READY only up to the bound, and is named in STATUS', async () => {
     const sd = new SdNotify({ socket: listener.socket });
-    const agent = new TestAgent([{ id: 'door', analyzed: true }, { id: 'hall', analyzed: false }]);
+    const agent = new TestAgent([
+      { id: 'door', analyzed: true },
+      { id: 'hall', analyzed: false },
+    ]);
     const notifier = new ServiceNotifier(sd, log, { watchdogMs: null, pollMs: 5, firstFrameWaitMs: 200 });
     await notifier.started(agent);
     const r = await listener.waitFor((d) => d.fields.READY === '1');
@@ -133,7 +154,9 @@ describe('ServiceNotifier', () => {
     await notifier.started(agent);
     // READY first, then the pings.
     await listener.waitFor((d) => d.fields.WATCHDOG === '1');
-    expect(listener.messages.findIndex((d) => d.fields.READY === '1')).toBeLessThan(listener.messages.findIndex((d) => d.fields.WATCHDOG === '1'));
+    expect(listener.messages.findIndex((d) => d.fields.READY === '1')).toBeLessThan(
+      listener.messages.findIndex((d) => d.fields.WATCHDOG === '1'),
+    );
     await until(() => listener.with('WATCHDOG').length >= 3);
 
     agent.health = { ready: false, reasons: ['camera door: frames arrive but none analysed for 42 s'] };
@@ -168,7 +191,9 @@ describe('ServiceNotifier', () => {
     await notifier.stopping();
     await settled(sd);
     expect(listener.messages.slice(0, 3).map((d) => d.text)).toEqual([
-      'STATUS=starting: loading models', 'STATUS=start failed: model bundle /x: not found', 'STOPPING=1',
+      'STATUS=starting: loading models',
+      'STATUS=start failed: model bundle /x: not found',
+      'STOPPING=1',
     ]);
   });
 });

@@ -17,14 +17,29 @@ describe('importsOf', () => {
       "import g = require('./g.js');",
       "import 'node:fs';",
     ].join('\n');
-    expect(importsOf('x/x.ts', text).map((r) => r.spec)).toEqual(['./a.js', '../b/b.js', './c.js', './d.js', './e.js', './f.js', './g.js', 'node:fs']);
+    expect(importsOf('x/x.ts', text).map((r) => r.spec)).toEqual([
+      './a.js',
+      '../b/b.js',
+      './c.js',
+      './d.js',
+      './e.js',
+      './f.js',
+      './g.js',
+      'node:fs',
+    ]);
     expect(importsOf('x/x.ts', text)[1]).toEqual({ spec: '../b/b.js', line: 2 });
   });
 });
 
 describe('cyclesOf', () => {
   it('returns each strongly connected component of two or more nodes, and self-loops', () => {
-    const g = new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])], ['d', new Set(['d', 'a'])], ['e', new Set<string>()]]);
+    const g = new Map([
+      ['a', new Set(['b'])],
+      ['b', new Set(['c'])],
+      ['c', new Set(['a'])],
+      ['d', new Set(['d', 'a'])],
+      ['e', new Set<string>()],
+    ]);
     expect(cyclesOf(g)).toEqual([['a', 'b', 'c'], ['d']]);
   });
 });
@@ -52,7 +67,9 @@ describe('checkLayers', () => {
     const problems = checkLayers(files);
     expect(problems).toContain('high/a.ts:2 imports the composition root app.js');
     expect(problems).toContain('low/c.ts:1 imports the composition root cli/run.js');
-    expect(problems).toContain('folder cycle high <-> low, through:\n  high -> low (high/y.ts:1…)\n  low -> high (low/x.ts:1…)');
+    expect(problems).toContain(
+      'folder cycle high <-> low, through:\n  high -> low (high/y.ts:1…)\n  low -> high (low/x.ts:1…)',
+    );
     expect(problems).toContain('file cycle high/a <-> high/y');
     expect(problems).toHaveLength(4);
   });

@@ -12,14 +12,26 @@ import { HttpsFiles } from '../helpers/https-files.js';
 const root = mkdtempSync(join(tmpdir(), 'ea-download-'));
 let server: HttpsFiles;
 const bytes = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 251));
-beforeAll(async () => { server = await HttpsFiles.start(); }, 60_000);
-afterAll(async () => { await server.close(); rmSync(root, { recursive: true, force: true }); });
+beforeAll(async () => {
+  server = await HttpsFiles.start();
+}, 60_000);
+afterAll(async () => {
+  await server.close();
+  rmSync(root, { recursive: true, force: true });
+});
 
 let n = 0;
-const get = (path: string, o: { size?: number; token?: string; ca?: string[] | undefined } = {}): Promise<void> => download({
-  url: `${server.url}${path}`, size: o.size ?? bytes.length, dest: join(root, `f${n++}`), deadline: Date.now() + 20_000,
-  signal: new AbortController().signal, ...('ca' in o ? (o.ca ? { ca: o.ca } : {}) : { ca: readCa(server.caFile)! }), ...(o.token ? { token: o.token } : {}), attempts: 3,
-});
+const get = (path: string, o: { size?: number; token?: string; ca?: string[] | undefined } = {}): Promise<void> =>
+  download({
+    url: `${server.url}${path}`,
+    size: o.size ?? bytes.length,
+    dest: join(root, `f${n++}`),
+    deadline: Date.now() + 20_000,
+    signal: new AbortController().signal,
+    ...('ca' in o ? (o.ca ? { ca: o.ca } : {}) : { ca: readCa(server.caFile)! }),
+    ...(o.token ? { token: o.token } : {}),
+    attempts: 3,
+  });
 
 describe('download', () => {
   it('resumes a cut transfer with a Range request and ends with the exact bytes', async () => {

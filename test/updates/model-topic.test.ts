@@ -41,6 +41,11 @@ describe('model topic', () => {
     // The agent dies here; the next start reads the persisted state.
     const b = new UpdateStates(store);
     const s = b.init('emotion-classifier', '1.0.0');
-    expect(s).toMatchObject({ state: 'failed', version: '1.0.0', target: '2.0.0', error: 'interrupted by a restart while downloading version 2.0.0' });
+    expect(s).toMatchObject({
+      state: 'failed',
+      version: '1.0.0',
+      target: '2.0.0',
+      error: 'interrupted by a restart while downloading version 2.0.0',
+    });
   });
 });

@@ -19,7 +19,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const CONFIGURED = join(MODELS, 'emotion-int8');
 
 async function churnAndKill(afterMs: number): Promise<void> {
-  const child = spawn(process.execPath, ['--import', TSX, join(ROOT, 'test', 'updates', 'store-churn.ts'), root, CONFIGURED], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', TSX, join(ROOT, 'test', 'updates', 'store-churn.ts'), root, CONFIGURED],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`churn exited early (${code})`)));

@@ -32,7 +32,11 @@ describe('model store', () => {
     expect(p.current?.version).toBe('1.4.0');
     expect(p.previous.map((x) => x.version)).toEqual(['1.3.0', '1.2.0']);
     expect(p.trial?.boots).toBe(0);
-    expect(readdirSync(join(store.taskDir(task), 'versions')).sort()).toEqual(['1.2.0-abcd', '1.3.0-abcd', '1.4.0-abcd']);
+    expect(readdirSync(join(store.taskDir(task), 'versions')).sort()).toEqual([
+      '1.2.0-abcd',
+      '1.3.0-abcd',
+      '1.4.0-abcd',
+    ]);
     expect(store.rollback(task)?.current?.version).toBe('1.3.0');
     expect(store.rollback(task)?.current?.version).toBe('1.2.0');
     expect(store.rollback(task)?.current).toBeNull();
@@ -61,7 +65,10 @@ describe('model store', () => {
     for (let i = 0; i < 3; i++) expect(chooseAtBoot(store, task, CONFIGURED, 3).stored?.version).toBe('3.1.0');
     const c = chooseAtBoot(store, task, CONFIGURED, 3);
     expect(c.stored?.version).toBe('3.0.0');
-    expect(c.rolledBack).toEqual({ from: '3.1.0', reason: 'crash loop: 3 restarts while version 3.1.0 was on probation' });
+    expect(c.rolledBack).toEqual({
+      from: '3.1.0',
+      reason: 'crash loop: 3 restarts while version 3.1.0 was on probation',
+    });
     // 3.0.0 is established (no trial): restarts are fine; corrupt its model file and it falls back.
     expect(chooseAtBoot(store, task, CONFIGURED, 3).stored?.version).toBe('3.0.0');
     const model = join(c.dir, 'model.onnx');
@@ -87,7 +94,8 @@ describe('model store', () => {
 
 describe('validation in a child process (real ONNX Runtime)', () => {
   const opts = { task, baseline: CONFIGURED, latencyMultiple: 4, timeoutMs: 60_000 };
-  const v = (name: string, edit?: Parameters<typeof shippedVariant>[4], golden = 2): Promise<string> => shippedVariant(join(root, name), 'emotion-int8', '1.5.0', undefined, edit, golden);
+  const v = (name: string, edit?: Parameters<typeof shippedVariant>[4], golden = 2): Promise<string> =>
+    shippedVariant(join(root, name), 'emotion-int8', '1.5.0', undefined, edit, golden);
 
   it('accepts a sound model and reports its latency against the serving one', async () => {
     const r = await validateInChild(await v('good'), opts);
@@ -130,7 +138,9 @@ describe('validation in a child process (real ONNX Runtime)', () => {
     const fp32 = readFileSync(join(MODELS, 'emotion-fp32', 'model.onnx'));
     // Same manifest and goldens, another model with the same interface: only the goldens can tell.
     writeFileSync(join(dir, 'model.onnx'), fp32);
-    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, { sha256: string; size: number }> };
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as {
+      files: Record<string, { sha256: string; size: number }>;
+    };
     const { sha256Hex } = await import('../../src/models/manifest.js');
     m.files['model.onnx'] = { sha256: sha256Hex(fp32), size: fp32.length };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));

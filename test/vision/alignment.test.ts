@@ -45,7 +45,8 @@ describe('alignment from YuNet landmarks', () => {
     expect(upright).toBeGreaterThanOrEqual(0);
     const a = await plain.classifyFaces(frame, faces);
     const b = await aligned.classifyFaces(frame, faces);
-    const diff = (i: number): number => Math.max(...a[i]!.probabilities.map((p, c) => Math.abs(p - b[i]!.probabilities[c]!)));
+    const diff = (i: number): number =>
+      Math.max(...a[i]!.probabilities.map((p, c) => Math.abs(p - b[i]!.probabilities[c]!)));
     expect(diff(tilted)).toBeGreaterThan(0.02);
     expect(diff(upright)).toBeLessThan(diff(tilted));
     // Without landmarks (an SSD-style face) the aligned bundle crops exactly as the plain one.

@@ -61,7 +61,7 @@ describe('EmotionClassifier (default bundle)', () => {
     expect(out[middle]!.label).toBe('happy');
   });
 
-  it('maps the model\'s own label order to the canonical order', async () => {
+  it("maps the model's own label order to the canonical order", async () => {
     // The same weights declared with angry and happy swapped must report happy's probability under
     // "angry": proof that modelOrder is honoured rather than assumed.
     const dir = join(tmp, 'swapped');

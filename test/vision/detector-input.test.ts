@@ -14,8 +14,15 @@ function gradient(w: number, h: number): Frame {
 }
 
 const fit: InputSpec = {
-  name: 'input', shape: [-1, 3, -1, -1], layout: 'NCHW', colour: 'bgr', width: 64, height: 64,
-  normalization: { scale: 1, mean: [0], std: [1] }, resize: 'fit', sizeMultiple: 32,
+  name: 'input',
+  shape: [-1, 3, -1, -1],
+  layout: 'NCHW',
+  colour: 'bgr',
+  width: 64,
+  height: 64,
+  normalization: { scale: 1, mean: [0], std: [1] },
+  resize: 'fit',
+  sizeMultiple: 32,
 };
 
 describe("resize 'fit'", () => {
@@ -58,13 +65,19 @@ describe("the capture's detector-sized copy", () => {
     expect(b.mapping).toEqual(a.mapping);
     expect(Array.from(b.tensor.data as Float32Array)).toEqual(Array.from(a.tensor.data as Float32Array));
     // It really was the copy: a marked copy pixel shows up in the input.
-    const marked: Frame = { ...withCopy, detectorCopy: { ...withCopy.detectorCopy!, data: Buffer.from(half.data).fill(7, 0, 3) } };
+    const marked: Frame = {
+      ...withCopy,
+      detectorCopy: { ...withCopy.detectorCopy!, data: Buffer.from(half.data).fill(7, 0, 3) },
+    };
     expect((frameToDetectorInput(marked, spec).tensor.data as Float32Array)[0]).toBe(7);
   });
 
   it('is ignored when it is too small (a region of interest needs more pixels than it has)', () => {
     const roi = { x: 50, y: 20, width: 100, height: 50 };
-    const marked: Frame = { ...withCopy, detectorCopy: { ...withCopy.detectorCopy!, data: Buffer.alloc(half.data.length, 7) } };
+    const marked: Frame = {
+      ...withCopy,
+      detectorCopy: { ...withCopy.detectorCopy!, data: Buffer.alloc(half.data.length, 7) },
+    };
     const a = frameToDetectorInput(frame, spec, roi);
     const b = frameToDetectorInput(marked, spec, roi);
     expect(Array.from(b.tensor.data as Float32Array)).toEqual(Array.from(a.tensor.data as Float32Array));
@@ -75,7 +88,15 @@ describe('planarTensor', () => {
   it('gives exactly what rastersToTensor gives, for bgr and rgb with normalisation', () => {
     const mat = frameToRaster(gradient(37, 23));
     for (const colour of ['bgr', 'rgb'] as const) {
-      const spec: InputSpec = { ...fit, colour, width: 37, height: 23, shape: [1, 3, 23, 37], resize: 'stretch', normalization: { scale: 1 / 255, mean: [0.5], std: [0.25] } };
+      const spec: InputSpec = {
+        ...fit,
+        colour,
+        width: 37,
+        height: 23,
+        shape: [1, 3, 23, 37],
+        resize: 'stretch',
+        normalization: { scale: 1 / 255, mean: [0.5], std: [0.25] },
+      };
       expect(planarApplies(spec)).toBe(true);
       const a = planarTensor(mat, spec);
       const b = rastersToTensor([mat], spec);

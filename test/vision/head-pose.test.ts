@@ -15,13 +15,21 @@ import { MODELS, SHARED, hasShared, sample } from '../helpers/paths.js';
 
 function mirror(f: Frame): Frame {
   const out = Buffer.alloc(f.data.length);
-  for (let y = 0; y < f.height; y++) for (let x = 0; x < f.width; x++) f.data.copy(out, (y * f.width + f.width - 1 - x) * 3, (y * f.width + x) * 3, (y * f.width + x) * 3 + 3);
+  for (let y = 0; y < f.height; y++)
+    for (let x = 0; x < f.width; x++)
+      f.data.copy(out, (y * f.width + f.width - 1 - x) * 3, (y * f.width + x) * 3, (y * f.width + x) * 3 + 3);
   return { ...f, data: out };
 }
 
 describe('headPose', () => {
   it('is frontal for the alignment template and turns the right way', () => {
-    const t = { leftEye: { x: 38.29, y: 51.7 }, rightEye: { x: 73.53, y: 51.5 }, noseTip: { x: 56.03, y: 71.74 }, mouthLeft: { x: 41.55, y: 92.37 }, mouthRight: { x: 70.73, y: 92.2 } };
+    const t = {
+      leftEye: { x: 38.29, y: 51.7 },
+      rightEye: { x: 73.53, y: 51.5 },
+      noseTip: { x: 56.03, y: 71.74 },
+      mouthLeft: { x: 41.55, y: 92.37 },
+      mouthRight: { x: 70.73, y: 92.2 },
+    };
     const p = headPose(t);
     expect(Math.abs(p.yaw)).toBeLessThan(2);
     expect(Math.abs(p.pitch)).toBeLessThan(2);
@@ -77,7 +85,14 @@ describe.skipIf(!hasShared)('attention on a real clip', () => {
       last = t;
       const { faces } = await analyzeFrame(analyzer, f, undefined, 0);
       for (const face of faces) if (face.pose) pitches.push(face.pose.pitch);
-      tracker.update(t, faces.map((face) => ({ box: face.box, probabilities: face.probabilities, looking: isLooking(face.pose, DEFAULT_ATTENTION) })));
+      tracker.update(
+        t,
+        faces.map((face) => ({
+          box: face.box,
+          probabilities: face.probabilities,
+          looking: isLooking(face.pose, DEFAULT_ATTENTION),
+        })),
+      );
     }
     const [person, ...others] = tracker.flush(last);
     expect(others).toHaveLength(0);

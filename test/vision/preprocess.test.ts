@@ -13,8 +13,14 @@ function gradient(w: number, h: number): Frame {
 }
 
 const spec = (over: Partial<InputSpec>): InputSpec => ({
-  name: 'input', shape: [1, 2, 2, 3], layout: 'NHWC', colour: 'rgb', width: 2, height: 2,
-  normalization: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] }, ...over,
+  name: 'input',
+  shape: [1, 2, 2, 3],
+  layout: 'NHWC',
+  colour: 'rgb',
+  width: 2,
+  height: 2,
+  normalization: { scale: 1, mean: [0, 0, 0], std: [1, 1, 1] },
+  ...over,
 });
 
 describe('rastersToTensor', () => {
@@ -27,7 +33,15 @@ describe('rastersToTensor', () => {
   });
 
   it('NCHW bgr with per-channel normalisation', () => {
-    const t = rastersToTensor([frameToRaster(frame), frameToRaster(frame)], spec({ layout: 'NCHW', colour: 'bgr', shape: [2, 3, 2, 2], normalization: { scale: 0.5, mean: [1, 0, 0], std: [2, 1, 4] } }));
+    const t = rastersToTensor(
+      [frameToRaster(frame), frameToRaster(frame)],
+      spec({
+        layout: 'NCHW',
+        colour: 'bgr',
+        shape: [2, 3, 2, 2],
+        normalization: { scale: 0.5, mean: [1, 0, 0], std: [2, 1, 4] },
+      }),
+    );
     expect(t.dims).toEqual([2, 3, 2, 2]);
     const d = Array.from(t.data as Float32Array);
     // channel B over pixels (0,0),(1,0),(0,1),(1,1): ((x*0.5) - 1) / 2
@@ -40,7 +54,10 @@ describe('rastersToTensor', () => {
 
   it('gray uses one channel', () => {
     const g = { data: Buffer.alloc(12, 200), width: 2, height: 2 };
-    const t = rastersToTensor([frameToRaster(g)], spec({ colour: 'gray', shape: [1, 2, 2, 1], normalization: { scale: 1 / 255, mean: [0.5], std: [0.5] } }));
+    const t = rastersToTensor(
+      [frameToRaster(g)],
+      spec({ colour: 'gray', shape: [1, 2, 2, 1], normalization: { scale: 1 / 255, mean: [0.5], std: [0.5] } }),
+    );
     expect(t.dims).toEqual([1, 2, 2, 1]);
     for (const v of t.data as Float32Array) expect(v).toBeCloseTo((200 / 255 - 0.5) / 0.5, 5);
   });
@@ -52,7 +69,12 @@ describe('rastersToTensor', () => {
 
 describe('cropResize', () => {
   it('fills the part of a crop outside the frame with black', () => {
-    const m = cropResize({ data: Buffer.alloc(4 * 4 * 3, 255), width: 4, height: 4 }, { x: -4, y: 0, width: 8, height: 4 }, 8, 4);
+    const m = cropResize(
+      { data: Buffer.alloc(4 * 4 * 3, 255), width: 4, height: 4 },
+      { x: -4, y: 0, width: 8, height: 4 },
+      8,
+      4,
+    );
     const d = m.data;
     expect(d[0]).toBe(0); // left half: outside
     expect(d[(0 * 8 + 6) * 3]).toBe(255); // right half: inside
@@ -72,7 +94,10 @@ describe('cropResize', () => {
 describe('frameToDetectorInput', () => {
   it('letterbox pads at the bottom/right and maps normalised coordinates by the square side', () => {
     const f = gradient(200, 100);
-    const { tensor, mapping } = frameToDetectorInput(f, spec({ width: 4, height: 4, shape: [1, 4, 4, 3], resize: 'letterbox' }));
+    const { tensor, mapping } = frameToDetectorInput(
+      f,
+      spec({ width: 4, height: 4, shape: [1, 4, 4, 3], resize: 'letterbox' }),
+    );
     expect(mapping).toEqual({ scaleX: 200, scaleY: 200, offsetX: 0, offsetY: 0 });
     const d = tensor.data as Float32Array;
     // bottom rows are padding (black), top rows are image (R = 100)
@@ -81,14 +106,29 @@ describe('frameToDetectorInput', () => {
   });
 
   it('stretch maps each axis by its own size, offset by the region of interest', () => {
-    const { mapping } = frameToDetectorInput(gradient(200, 100), spec({ width: 4, height: 4, shape: [1, 4, 4, 3] }), { x: 20, y: 10, width: 100, height: 50 });
+    const { mapping } = frameToDetectorInput(gradient(200, 100), spec({ width: 4, height: 4, shape: [1, 4, 4, 3] }), {
+      x: 20,
+      y: 10,
+      width: 100,
+      height: 50,
+    });
     expect(mapping).toEqual({ scaleX: 100, scaleY: 50, offsetX: 20, offsetY: 10 });
   });
 });
 
 describe('faceCropRect', () => {
   it('adds the margin on every side and squares about the centre', () => {
-    expect(faceCropRect({ x: 100, y: 100, width: 100, height: 200 }, 0.25, true)).toEqual({ x: 0, y: 50, width: 300, height: 300 });
-    expect(faceCropRect({ x: 100, y: 100, width: 100, height: 200 }, 0, false)).toEqual({ x: 100, y: 100, width: 100, height: 200 });
+    expect(faceCropRect({ x: 100, y: 100, width: 100, height: 200 }, 0.25, true)).toEqual({
+      x: 0,
+      y: 50,
+      width: 300,
+      height: 300,
+    });
+    expect(faceCropRect({ x: 100, y: 100, width: 100, height: 200 }, 0, false)).toEqual({
+      x: 100,
+      y: 100,
+      width: 100,
+      height: 200,
+    });
   });
 });

@@ -5,7 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { frameToMat, frameToRaster, matToRaster, readImage } from '../../src/vision/image.js';
 import { cv } from '../../src/vision/opencv.js';
 import { cropFace } from '../../src/vision/preprocess.js';
-import { flipHorizontal, invertAffine, laplacianVariance, resizeArea, rotationMatrix, toGray, warpAffine, type Affine, type Raster } from '../../src/vision/raster.js';
+import {
+  flipHorizontal,
+  invertAffine,
+  laplacianVariance,
+  resizeArea,
+  rotationMatrix,
+  toGray,
+  warpAffine,
+  type Affine,
+  type Raster,
+} from '../../src/vision/raster.js';
 import { sample } from '../helpers/paths.js';
 
 const frame = readImage(sample(1));
@@ -24,15 +34,27 @@ function diff(a: Raster, b: Raster): { max: number; differing: number } {
 }
 
 const cvWarp = (m: Affine, w: number, h: number, flags: number): Raster =>
-  matToRaster(mat.warpAffine(new cv.Mat([m.slice(0, 3), m.slice(3)], cv.CV_64F), new cv.Size(w, h), flags, cv.BORDER_CONSTANT));
+  matToRaster(
+    mat.warpAffine(new cv.Mat([m.slice(0, 3), m.slice(3)], cv.CV_64F), new cv.Size(w, h), flags, cv.BORDER_CONSTANT),
+  );
 
 describe('warpAffine', () => {
   const inverse = cv.INTER_LINEAR + cv.WARP_INVERSE_MAP;
   it.each([
     ['a face-sized crop, half-pixel centres', [2.6875, 0, 300.84, 0, 2.6875, 80.84] as Affine, 48, 48],
     ['a crop that reaches past the left and top border', [3.1, 0, -40.3, 0, 3.1, -25.7] as Affine, 64, 64],
-    ['the whole frame to a detector input (non-integer scale)', [frame.width / 640, 0, 0.3, 0, frame.width / 640, 0.3] as Affine, 640, 640],
-    ['a pure translation (the padded detector-sized copy)', [1, 0, 0, 0, 1, 0] as Affine, frame.width + 7, frame.height + 30],
+    [
+      'the whole frame to a detector input (non-integer scale)',
+      [frame.width / 640, 0, 0.3, 0, frame.width / 640, 0.3] as Affine,
+      640,
+      640,
+    ],
+    [
+      'a pure translation (the padded detector-sized copy)',
+      [1, 0, 0, 0, 1, 0] as Affine,
+      frame.width + 7,
+      frame.height + 30,
+    ],
   ])('is byte-identical to OpenCV for %s', (_name, m, w, h) => {
     expect(diff(warpAffine(frameToRaster(frame), m, w, h), cvWarp(m, w, h, inverse))).toEqual({ max: 0, differing: 0 });
   });
@@ -48,14 +70,22 @@ describe('warpAffine', () => {
     expect(d.max).toBeLessThanOrEqual(1);
     expect(d.differing).toBeLessThan(ours.data.length / 50);
     // And the crop the classifier takes is that one.
-    expect(cropFace(frame, { x: 315, y: 85, width: 130, height: 130 }, 48, 48, { left: { x: 340, y: 140 }, right: { x: 420, y: 165.2 } }).data.length).toBe(48 * 48 * 3);
+    expect(
+      cropFace(frame, { x: 315, y: 85, width: 130, height: 130 }, 48, 48, {
+        left: { x: 340, y: 140 },
+        right: { x: 420, y: 165.2 },
+      }).data.length,
+    ).toBe(48 * 48 * 3);
   });
 });
 
 describe('gray, mirror, area resize and Laplacian', () => {
   it.each([1, 2, 3])('toGray equals cvtColor(BGR2GRAY) exactly (sample %i)', (i) => {
     const f = readImage(sample(i));
-    expect(diff(toGray(frameToRaster(f)), matToRaster(frameToMat(f).cvtColor(cv.COLOR_BGR2GRAY)))).toEqual({ max: 0, differing: 0 });
+    expect(diff(toGray(frameToRaster(f)), matToRaster(frameToMat(f).cvtColor(cv.COLOR_BGR2GRAY)))).toEqual({
+      max: 0,
+      differing: 0,
+    });
   });
 
   it('flipHorizontal equals flip(1)', () => {
@@ -63,13 +93,19 @@ describe('gray, mirror, area resize and Laplacian', () => {
   });
 
   it('resizeArea is within one grey level of INTER_AREA when shrinking', () => {
-    const gray = mat.cvtColor(cv.COLOR_BGR2GRAY).getRegion(new cv.Rect(300, 80, 131, 127)).copy();
+    const gray = mat
+      .cvtColor(cv.COLOR_BGR2GRAY)
+      .getRegion(new cv.Rect(300, 80, 131, 127))
+      .copy();
     const d = diff(resizeArea(matToRaster(gray), 64, 64), matToRaster(gray.resize(64, 64, 0, 0, cv.INTER_AREA)));
     expect(d.max).toBeLessThanOrEqual(1);
   });
 
   it('laplacianVariance equals Laplacian(ksize 1) then meanStdDev squared', () => {
-    const gray = mat.cvtColor(cv.COLOR_BGR2GRAY).getRegion(new cv.Rect(300, 80, 64, 64)).copy();
+    const gray = mat
+      .cvtColor(cv.COLOR_BGR2GRAY)
+      .getRegion(new cv.Rect(300, 80, 64, 64))
+      .copy();
     const sd = gray.laplacian(cv.CV_32F).meanStdDev().stddev.at(0, 0);
     expect(laplacianVariance(matToRaster(gray))).toBeCloseTo(sd * sd, 3);
   });

@@ -80,7 +80,14 @@ describe('Tracker', () => {
     const { active, ended } = tr.update(3600, []);
     expect(active).toEqual([]);
     expect(ended).toHaveLength(1);
-    expect(ended[0]).toMatchObject({ id: 1, firstSeenMs: 0, lastSeenMs: 2000, durationMs: 2000, hits: 21, counts: true });
+    expect(ended[0]).toMatchObject({
+      id: 1,
+      firstSeenMs: 0,
+      lastSeenMs: 2000,
+      durationMs: 2000,
+      hits: 21,
+      counts: true,
+    });
 
     const back = tr.update(4000, [face(300, 300)]);
     expect(back.active.map((v) => v.id)).toEqual([2]);
@@ -151,7 +158,8 @@ describe('Tracker', () => {
     const run = (maxCentreDistance?: number): number[] => {
       const tr = new Tracker({ maxCentreDistance });
       const ids = new Set<number>();
-      for (let k = 0; k <= 10; k++) for (const v of tr.update(k * DT, [face(100 + 60 * k, 300)]).active) if (v.lastSeenMs === k * DT) ids.add(v.id);
+      for (let k = 0; k <= 10; k++)
+        for (const v of tr.update(k * DT, [face(100 + 60 * k, 300)]).active) if (v.lastSeenMs === k * DT) ids.add(v.id);
       return [...ids];
     };
     expect(run()).toEqual([1]);

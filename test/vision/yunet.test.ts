@@ -13,7 +13,10 @@ describe('decodeYunetHead', () => {
   // A 32x16 input at stride 8: a 4x2 grid, 8 priors, row-major.
   const n = 8;
   const outputs = (): { cls: Float32Array; obj: Float32Array; bbox: Float32Array; kps: Float32Array } => ({
-    cls: new Float32Array(n), obj: new Float32Array(n), bbox: new Float32Array(4 * n), kps: new Float32Array(10 * n),
+    cls: new Float32Array(n),
+    obj: new Float32Array(n),
+    bbox: new Float32Array(4 * n),
+    kps: new Float32Array(10 * n),
   });
 
   it('places the box and landmarks from the cell, the offsets and the stride', () => {
@@ -44,14 +47,22 @@ describe('decodeYunetHead', () => {
   });
 
   it('refuses outputs that do not match the grid of the input, naming the stride', () => {
-    expect(() => decodeYunetHead({ stride: 16 }, outputs(), 32, 16, 0.5)).toThrow(/stride 16: outputs have 8 priors, expected 2x1 = 2 for a 32x16 input/);
+    expect(() => decodeYunetHead({ stride: 16 }, outputs(), 32, 16, 0.5)).toThrow(
+      /stride 16: outputs have 8 priors, expected 2x1 = 2 for a 32x16 input/,
+    );
   });
 });
 
-const eyeDistance = (f: Face): number => Math.hypot(f.landmarks!.rightEye!.x - f.landmarks!.leftEye!.x, f.landmarks!.rightEye!.y - f.landmarks!.leftEye!.y);
+const eyeDistance = (f: Face): number =>
+  Math.hypot(f.landmarks!.rightEye!.x - f.landmarks!.leftEye!.x, f.landmarks!.rightEye!.y - f.landmarks!.leftEye!.y);
 
 function nearest(faces: Face[], x: number, y: number): Face {
-  return faces.reduce((a, b) => (Math.hypot(b.box.x + b.box.width / 2 - x, b.box.y + b.box.height / 2 - y) < Math.hypot(a.box.x + a.box.width / 2 - x, a.box.y + a.box.height / 2 - y) ? b : a));
+  return faces.reduce((a, b) =>
+    Math.hypot(b.box.x + b.box.width / 2 - x, b.box.y + b.box.height / 2 - y) <
+    Math.hypot(a.box.x + a.box.width / 2 - x, a.box.y + a.box.height / 2 - y)
+      ? b
+      : a,
+  );
 }
 
 describe.each(['face-yunet-fp32'])('%s on real photos', (bundle) => {
@@ -70,39 +81,53 @@ describe.each(['face-yunet-fp32'])('%s on real photos', (bundle) => {
     [3, [1180, 350], [1116, 319], [1220, 339], [1062, 200, 1305, 520]],
   ];
 
-  it.each(HAND)('finds the face in sample%i and puts its eyes on the pupils', async (photo, [cx, cy], left, right, [x0, y0, x1, y1]) => {
-    const faces = await det.detect(readImage(sample(photo)));
-    const f = nearest(faces, cx, cy);
-    expect(iou(f.box, { x: x0, y: y0, width: x1 - x0, height: y1 - y0 })).toBeGreaterThan(0.6);
-    const iod = Math.hypot(right[0] - left[0], right[1] - left[1]);
-    // Within a quarter of the eye distance: on the eye, and never on the other eye or the brow.
-    expect(Math.hypot(f.landmarks!.leftEye!.x - left[0], f.landmarks!.leftEye!.y - left[1])).toBeLessThan(0.25 * iod);
-    expect(Math.hypot(f.landmarks!.rightEye!.x - right[0], f.landmarks!.rightEye!.y - right[1])).toBeLessThan(0.25 * iod);
-  });
+  it.each(HAND)(
+    'finds the face in sample%i and puts its eyes on the pupils',
+    async (photo, [cx, cy], left, right, [x0, y0, x1, y1]) => {
+      const faces = await det.detect(readImage(sample(photo)));
+      const f = nearest(faces, cx, cy);
+      expect(iou(f.box, { x: x0, y: y0, width: x1 - x0, height: y1 - y0 })).toBeGreaterThan(0.6);
+      const iod = Math.hypot(right[0] - left[0], right[1] - left[1]);
+      // Within a quarter of the eye distance: on the eye, and never on the other eye or the brow.
+      expect(Math.hypot(f.landmarks!.leftEye!.x - left[0], f.landmarks!.leftEye!.y - left[1])).toBeLessThan(0.25 * iod);
+      expect(Math.hypot(f.landmarks!.rightEye!.x - right[0], f.landmarks!.rightEye!.y - right[1])).toBeLessThan(
+        0.25 * iod,
+      );
+    },
+  );
 
-  it.each([1, 2, 3, 4, 5, 6])('agrees with SSD (another model and decoder) on the faces of sample%i, landmarks in place', async (photo) => {
-    const frame = readImage(sample(photo));
-    const faces = await det.detect(frame);
-    const ref = await ssd.detect(frame);
-    expect(faces).toHaveLength(ref.length);
-    for (const r of ref) {
-      const f = faces.reduce((a, b) => (iou(b.box, r.box) > iou(a.box, r.box) ? b : a));
-      expect(iou(f.box, r.box)).toBeGreaterThan(0.5);
-      const { leftEye, rightEye, noseTip, mouthLeft, mouthRight } = f.landmarks!;
-      // Upright faces: eyes side by side in the upper half, nose between them and the mouth below.
-      expect(leftEye!.x).toBeLessThan(rightEye!.x);
-      expect(mouthLeft!.x).toBeLessThan(mouthRight!.x);
-      expect(Math.max(leftEye!.y, rightEye!.y)).toBeLessThan(f.box.y + 0.6 * f.box.height);
-      expect(noseTip!.y).toBeGreaterThan(Math.min(leftEye!.y, rightEye!.y));
-      expect(Math.min(mouthLeft!.y, mouthRight!.y)).toBeGreaterThan(noseTip!.y - 0.1 * eyeDistance(f));
-    }
-  });
+  it.each([1, 2, 3, 4, 5, 6])(
+    'agrees with SSD (another model and decoder) on the faces of sample%i, landmarks in place',
+    async (photo) => {
+      const frame = readImage(sample(photo));
+      const faces = await det.detect(frame);
+      const ref = await ssd.detect(frame);
+      expect(faces).toHaveLength(ref.length);
+      for (const r of ref) {
+        const f = faces.reduce((a, b) => (iou(b.box, r.box) > iou(a.box, r.box) ? b : a));
+        expect(iou(f.box, r.box)).toBeGreaterThan(0.5);
+        const { leftEye, rightEye, noseTip, mouthLeft, mouthRight } = f.landmarks!;
+        // Upright faces: eyes side by side in the upper half, nose between them and the mouth below.
+        expect(leftEye!.x).toBeLessThan(rightEye!.x);
+        expect(mouthLeft!.x).toBeLessThan(mouthRight!.x);
+        expect(Math.max(leftEye!.y, rightEye!.y)).toBeLessThan(f.box.y + 0.6 * f.box.height);
+        expect(noseTip!.y).toBeGreaterThan(Math.min(leftEye!.y, rightEye!.y));
+        expect(Math.min(mouthLeft!.y, mouthRight!.y)).toBeGreaterThan(noseTip!.y - 0.1 * eyeDistance(f));
+      }
+    },
+  );
 
   it('mirrors its boxes and landmarks on a mirrored photo', async () => {
     const frame = readImage(sample(4));
     const flipped: Frame = { ...frame, data: Buffer.alloc(frame.data.length) };
     for (let y = 0; y < frame.height; y++) {
-      for (let x = 0; x < frame.width; x++) frame.data.copy(flipped.data, (y * frame.width + frame.width - 1 - x) * 3, (y * frame.width + x) * 3, (y * frame.width + x) * 3 + 3);
+      for (let x = 0; x < frame.width; x++)
+        frame.data.copy(
+          flipped.data,
+          (y * frame.width + frame.width - 1 - x) * 3,
+          (y * frame.width + x) * 3,
+          (y * frame.width + x) * 3 + 3,
+        );
     }
     const a = await det.detect(frame);
     const b = await det.detect(flipped);
@@ -113,7 +138,9 @@ describe.each(['face-yunet-fp32'])('%s on real photos', (bundle) => {
       expect(iou(g.box, m)).toBeGreaterThan(0.85);
       // The image's left eye of the mirror is the mirror of the right eye (YuNet is not exactly
       // mirror-symmetric: a landmark moves by up to ~0.2 eye distances).
-      expect(Math.abs(g.landmarks!.leftEye!.x - (frame.width - f.landmarks!.rightEye!.x))).toBeLessThan(0.25 * eyeDistance(f));
+      expect(Math.abs(g.landmarks!.leftEye!.x - (frame.width - f.landmarks!.rightEye!.x))).toBeLessThan(
+        0.25 * eyeDistance(f),
+      );
     }
   });
 
