@@ -30,8 +30,9 @@ export function planarTensor(
 ): ort.Tensor {
   if (img.channels !== 3)
     throw new Error(`planarTensor: expected a 3-channel BGR image, got ${img.channels} channel(s)`);
-  const a = spec.normalization.scale / (spec.normalization.std[0] ?? 1);
-  const b = -(spec.normalization.mean[0] ?? 0) / (spec.normalization.std[0] ?? 1);
+  // As in rastersToTensor: float32 factors, so v * a + b rounds once, as OpenCV's convertTo does.
+  const a = Math.fround(spec.normalization.scale / (spec.normalization.std[0] ?? 1));
+  const b = Math.fround(-(spec.normalization.mean[0] ?? 0) / (spec.normalization.std[0] ?? 1));
   const plane = width * height;
   const t = out?.length === 3 * plane ? out : new Float32Array(3 * plane);
   // Frames are BGR: RGB models read the planes in reverse.

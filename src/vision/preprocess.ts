@@ -41,8 +41,10 @@ export function rastersToTensor(crops: Raster[], spec: InputSpec): ort.Tensor {
     const base = n * plane * C;
     for (let c = 0; c < C; c++) {
       const sc = order[c]!;
-      const a = scale / std[c]!;
-      const b = -mean[c]! / std[c]!;
+      // Single-precision factors, one rounding of v * a + b: exactly OpenCV's convertTo, which the
+      // shipped INT8 bundles were calibrated with (their bytes are re-made in a test).
+      const a = Math.fround(scale / std[c]!);
+      const b = Math.fround(-mean[c]! / std[c]!);
       // With one channel NCHW and NHWC are the same bytes.
       if (layout === 'NHWC') for (let i = 0; i < plane; i++) out[base + i * C + c] = px[i * C + sc]! * a + b;
       else for (let i = 0, o = base + c * plane; i < plane; i++) out[o + i] = px[i * C + sc]! * a + b;
