@@ -239,6 +239,17 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     });
   }
 
+  /**
+   * Hands a frame's buffers back once nobody reads them any more (after analysis), to be filled with a
+   * later frame instead of allocating new ones. Buffers of another size or run are left to the GC.
+   */
+  release(frame: Frame): void {
+    const run = this.run;
+    if (!run) return;
+    run.assembler.recycle(frame.data);
+    if (frame.detectorCopy) run.copyAssembler?.recycle(frame.detectorCopy.data);
+  }
+
   /** Frames replaced before anyone took them (the pipeline reads it per frame: no stats object). */
   get dropped(): number {
     return this.droppedFrames;

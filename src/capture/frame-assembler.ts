@@ -65,7 +65,7 @@ export class FrameAssembler {
     }
   }
 
-  /** Gives back a frame buffer that was never handed to anyone, for reuse. */
+  /** Takes back a frame buffer nobody reads any more (dropped, or analysed), to fill with a later frame. */
   recycle(buf: Buffer): void {
     if (buf.length === this.size && !this.spare) this.spare = buf;
   }

@@ -19,7 +19,7 @@ import type { SwapRequest, WorkerRequest } from './worker.js';
 
 type WorkerMessage =
   | { type: 'ready'; models: ModelNames; providerFallbacks?: string[] }
-  | { type: 'result'; id: number; result: FrameAnalysis }
+  | { type: 'result'; id: number; result: FrameAnalysis; data?: ArrayBuffer; copy?: ArrayBuffer }
   | { type: 'error'; id: number; message: string }
   | { type: 'fatal'; message: string }
   | { type: 'swapped'; id: number; models: ModelNames }
@@ -44,7 +44,10 @@ function workerUrl(): URL {
 export class WorkerEngine extends EventEmitter<InferenceEvents> implements InferenceEngine {
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (r: FrameAnalysis) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: FrameAnalysis) => void; reject: (e: Error) => void; frame?: Frame }
+  >();
   private loaded: ModelNames | undefined;
   private stopping = false;
   private readonly swaps = new Map<number, { resolve: (m: ModelNames) => void; reject: (e: Error) => void }>();
@@ -73,7 +76,13 @@ export class WorkerEngine extends EventEmitter<InferenceEvents> implements Infer
         } else if (m.type === 'fatal') {
           reject(new Error(m.message));
         } else if (m.type === 'result') {
-          this.settle(m.id)?.resolve(m.result);
+          const p = this.settle(m.id);
+          // The frame's pixels came back: the caller may hand them to the capture for reuse.
+          if (p?.frame && m.data) {
+            p.frame.data = Buffer.from(m.data);
+            if (p.frame.detectorCopy && m.copy) p.frame.detectorCopy.data = Buffer.from(m.copy);
+          }
+          p?.resolve(m.result);
         } else if (m.type === 'swapped' || m.type === 'swap-failed') {
           this.settleSwap(m);
         } else if (m.type === 'health') {
@@ -117,7 +126,8 @@ export class WorkerEngine extends EventEmitter<InferenceEvents> implements Infer
       minFaceSize,
     };
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      // Only a frame whose own buffer went over gets it back (not one that was sent as a copy).
+      this.pending.set(id, { resolve, reject, ...(data === frame.data.buffer ? { frame } : {}) });
       worker.postMessage(req, copy ? [data, copy.data] : [data]);
     });
   }
@@ -157,7 +167,9 @@ export class WorkerEngine extends EventEmitter<InferenceEvents> implements Infer
     this.stopping = false;
   }
 
-  private settle(id: number): { resolve: (r: FrameAnalysis) => void; reject: (e: Error) => void } | undefined {
+  private settle(
+    id: number,
+  ): { resolve: (r: FrameAnalysis) => void; reject: (e: Error) => void; frame?: Frame } | undefined {
     const p = this.pending.get(id);
     this.pending.delete(id);
     return p;

@@ -65,7 +65,13 @@ try {
       () => undefined,
     );
     run.then(
-      (result) => port.postMessage({ type: 'result', id: req.id, result }),
+      // The pixels go back with the result (transferred, not copied): the capture fills them again
+      // with a later frame instead of allocating 8 MB per 1080p frame.
+      (result) =>
+        port.postMessage(
+          { type: 'result', id: req.id, result, data: req.data, ...(copy ? { copy: copy.data } : {}) },
+          copy ? [req.data, copy.data] : [req.data],
+        ),
       (err: unknown) => port.postMessage({ type: 'error', id: req.id, message: (err as Error).message }),
     );
   });

@@ -178,6 +178,8 @@ export class CameraPipeline {
     const tap = this.opts.preview;
     const small = tap?.wants(this.opts.cameraId) ? downscaleToRgb(frame, tap.width) : undefined;
     const { faces, detectMs, classifyMs } = await this.inference.analyze(frame, roi, this.opts.minFaceSize);
+    // Nothing reads the pixels after this: the capture may fill them with a later frame.
+    this.capture.release(frame);
     // A model gone bad (NaN on real faces) must not reach a track or a window: the whole frame goes,
     // counted (faces the quality gate left unclassified have none). Updates see it and roll back.
     if (

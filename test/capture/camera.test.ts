@@ -294,6 +294,16 @@ describe('CameraCapture: files and devices', () => {
     expect(cap.stats()).toMatchObject({ state: 'streaming', width: 1280, height: 720 });
   });
 
+  it("refills a released frame's buffers (frame and copy) with a later frame instead of allocating", async () => {
+    const { cap } = open(config({ detectorCopy: { width: 160, height: 160 } }));
+    const first = await cap.next(AbortSignal.timeout(10_000));
+    const [data, copy] = [first.data, first.detectorCopy!.data];
+    cap.release(first);
+    const later = [await cap.next(AbortSignal.timeout(5_000)), await cap.next(AbortSignal.timeout(5_000))];
+    expect(later.some((f) => f.data === data)).toBe(true);
+    expect(later.some((f) => f.detectorCopy!.data === copy)).toBe(true);
+  });
+
   it('never enlarges: a source smaller than the box gets a same-size copy', async () => {
     const { cap } = open(config({ detectorCopy: { width: 640, height: 640 } }));
     const f = await cap.next(AbortSignal.timeout(10_000));

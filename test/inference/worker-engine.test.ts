@@ -21,6 +21,8 @@ describe('WorkerEngine', () => {
     await worker.start();
     expect(worker.models.detector).toMatch(/^face-yunet-n@/);
     const frame = decode(sample(1), 1920, 1280);
+    const sent = frame.data;
+    const pixels = Buffer.from(sent);
     // While the worker runs inference, timers on this thread keep firing.
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
@@ -33,8 +35,10 @@ describe('WorkerEngine', () => {
     expect(results[1].faces).toHaveLength(3);
     for (const f of results[0].faces) expect(f.probabilities!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
     expect(ticks).toBeGreaterThan(3);
-    // The frame's pixels were transferred to the worker, not copied.
-    expect(frame.data.byteLength).toBe(0);
+    // The frame's pixels were transferred to the worker, not copied...
+    expect(sent.byteLength).toBe(0);
+    // ...and came back with the result, unchanged, for the capture to reuse.
+    expect(frame.data.equals(pixels)).toBe(true);
     await worker.stop();
     await expect(worker.analyze(decode(sample(2), 64, 64), undefined, 0)).rejects.toThrow(/not running/);
   });
