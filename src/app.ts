@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { JsonLinesSink, type WindowSink } from './aggregate/sink.js';
 import { CameraCapture, type CameraCaptureConfig } from './capture/camera.js';
 import type { AgentConfig, CameraConfig } from './config/index.js';
-import { readBundle } from './models/bundle.js';
+import { readBundleManifest } from './models/bundle.js';
 import { packageVersion } from './models/defaults.js';
 import type { Task } from './models/manifest.js';
 import { mqttIntegrationFromConfig, type MqttIntegration } from './mqtt/integration.js';
@@ -179,7 +179,7 @@ export class Agent {
     // FFmpeg scales a copy of each frame to the detector's input (docs/performance.md). Sized for the
     // detector loaded now; after a swap to another input size the detector reads the full frame if the
     // copy is too small.
-    const copy = detectorCopyBox(readBundle(this.detectorDir!, 'face-detector').manifest.input);
+    const copy = detectorCopyBox(readBundleManifest(this.detectorDir!, 'face-detector').input);
     for (const c of cfg.cameras.filter((cam) => cam.enabled)) {
       // The capture adds its own module/camera fields and logs its state changes itself.
       const capture = new CameraCapture(captureConfig(c, copy), log);

@@ -193,21 +193,7 @@ export function registerPush(group: Command, name: string): void {
       'install a lower version than the device serves (the signed manifest must carry rollback permission)',
     )
     .action(
-      async (
-        dir: string,
-        o: {
-          broker: string;
-          device?: string;
-          all?: boolean;
-          prefix: string;
-          baseUrl?: string;
-          token?: string;
-          timeout: number;
-          replyWait: number;
-          settle: number;
-          allowDowngrade?: boolean;
-        },
-      ) => {
+      async (dir: string, o: Omit<PushOptions, 'replyWaitS' | 'settleS'> & { replyWait: number; settle: number }) => {
         const ok = await push(dir, {
           broker: o.broker,
           prefix: o.prefix,

@@ -24,7 +24,8 @@ export interface SessionOptions {
   onProviderFallback?: (message: string) => void;
 }
 
-export function readBundle(dir: string, expectTask?: Task): Bundle {
+/** A bundle's manifest, validated, without reading or verifying its files (see readBundle for that). */
+export function readBundleManifest(dir: string, expectTask?: Task): Manifest {
   const abs = resolve(dir);
   const where = `model bundle ${abs}`;
   const manifestPath = join(abs, MANIFEST_FILE);
@@ -39,6 +40,13 @@ export function readBundle(dir: string, expectTask?: Task): Bundle {
   if (expectTask && manifest.task !== expectTask) {
     throw new ManifestError(where, `task: is "${manifest.task}", expected "${expectTask}"`);
   }
+  return manifest;
+}
+
+export function readBundle(dir: string, expectTask?: Task): Bundle {
+  const abs = resolve(dir);
+  const where = `model bundle ${abs}`;
+  const manifest = readBundleManifest(abs, expectTask);
   let modelBytes: Buffer | undefined;
   for (const [name, entry] of Object.entries(manifest.files)) {
     const bytes = readVerifiedFile(abs, name, entry, where);

@@ -1,7 +1,6 @@
 // Hot swap in the real inference worker thread: a new bundle is loaded beside the serving one and takes
 // over between two frames, frames in flight finish, a bundle that cannot load leaves the old model
 // serving, and a model giving NaN on real faces is reported as a health problem (the rollback trigger).
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,18 +9,10 @@ import { WorkerEngine } from '../../src/inference/worker-engine.js';
 import type { InferenceHealth } from '../../src/inference/engine.js';
 import { MODELS, sample } from '../helpers/paths.js';
 import { shippedVariant, withNaNOutput } from '../models/fixtures.js';
+import { decodeFrame } from '../helpers/frames.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ea-swap-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function decode(path: string, width: number, height: number): { data: Buffer; width: number; height: number } {
-  const data = execFileSync(
-    'ffmpeg',
-    ['-v', 'error', '-i', path, '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'],
-    { maxBuffer: 1 << 26 },
-  );
-  return { data, width, height };
-}
 
 describe('WorkerEngine.swap', () => {
   it("swaps a task's model between frames, keeps the old one on a failed swap, and reports NaN outputs", async () => {
@@ -41,16 +32,16 @@ describe('WorkerEngine.swap', () => {
       const before = worker.models;
       // Frames already queued and the swap race: every frame completes, on one model or the other.
       const frames = [
-        worker.analyze(decode(sample(1), 1280, 853), undefined, 0),
-        worker.analyze(decode(sample(1), 1280, 853), undefined, 0),
+        worker.analyze(decodeFrame(sample(1), 1280, 853), undefined, 0),
+        worker.analyze(decodeFrame(sample(1), 1280, 853), undefined, 0),
       ];
       const swapped = worker.swap('face-detector', join(MODELS, 'face-ssd-fp32'));
-      frames.push(worker.analyze(decode(sample(1), 1280, 853), undefined, 0));
+      frames.push(worker.analyze(decodeFrame(sample(1), 1280, 853), undefined, 0));
       const results = await Promise.all(frames);
       for (const r of results) expect(r.faces).toHaveLength(3);
       expect(await swapped).toEqual({ detector: 'face-ssd@1.0.0', classifier: before.classifier });
       expect(worker.models.detector).toBe('face-ssd@1.0.0');
-      expect((await worker.analyze(decode(sample(3), 1280, 900), undefined, 0)).faces).toHaveLength(3);
+      expect((await worker.analyze(decodeFrame(sample(3), 1280, 900), undefined, 0)).faces).toHaveLength(3);
 
       await expect(worker.swap('emotion-classifier', join(root, 'missing'))).rejects.toThrow(
         /manifest\.json is missing/,
@@ -59,7 +50,7 @@ describe('WorkerEngine.swap', () => {
       expect(health).toEqual([]);
 
       await worker.swap('emotion-classifier', nanDir);
-      const r = await worker.analyze(decode(sample(1), 1280, 853), undefined, 0);
+      const r = await worker.analyze(decodeFrame(sample(1), 1280, 853), undefined, 0);
       expect(r.faces[0]!.probabilities!.every((p) => Number.isNaN(p))).toBe(true);
       await new Promise((res) => setTimeout(res, 100)); // the health message trails the result
       expect(health[0]).toMatchObject({ task: 'emotion-classifier', problem: 'nan' });

@@ -1,26 +1,17 @@
 // The inference worker thread with the real models. This file never loads OpenCV in the main thread
 // (the binding may live in one thread per process only, so a process starts one inference worker for its
 // lifetime: a second test file covers the load failure), and frames are decoded with the FFmpeg CLI.
-import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { WorkerEngine } from '../../src/inference/worker-engine.js';
 import { sample } from '../helpers/paths.js';
-
-function decode(path: string, width: number, height: number): { data: Buffer; width: number; height: number } {
-  const data = execFileSync(
-    'ffmpeg',
-    ['-v', 'error', '-i', path, '-vf', `scale=${width}:${height}`, '-f', 'rawvideo', '-pix_fmt', 'bgr24', '-'],
-    { maxBuffer: 1 << 26 },
-  );
-  return { data, width, height };
-}
+import { decodeFrame } from '../helpers/frames.js';
 
 describe('WorkerEngine', () => {
   it('loads the models in a worker thread and analyses frames there, keeping the event loop free', async () => {
     const worker = new WorkerEngine({ threads: 1 });
     await worker.start();
     expect(worker.models.detector).toMatch(/^face-yunet-n@/);
-    const frame = decode(sample(1), 1920, 1280);
+    const frame = decodeFrame(sample(1), 1920, 1280);
     const sent = frame.data;
     const pixels = Buffer.from(sent);
     // While the worker runs inference, timers on this thread keep firing.
@@ -28,7 +19,7 @@ describe('WorkerEngine', () => {
     const timer = setInterval(() => ticks++, 5);
     const results = await Promise.all([
       worker.analyze(frame, undefined, 0),
-      worker.analyze(decode(sample(3), 1920, 1350), undefined, 0),
+      worker.analyze(decodeFrame(sample(3), 1920, 1350), undefined, 0),
     ]);
     clearInterval(timer);
     expect(results[0].faces).toHaveLength(3);
@@ -40,6 +31,6 @@ describe('WorkerEngine', () => {
     // ...and came back with the result, unchanged, for the capture to reuse.
     expect(frame.data.equals(pixels)).toBe(true);
     await worker.stop();
-    await expect(worker.analyze(decode(sample(2), 64, 64), undefined, 0)).rejects.toThrow(/not running/);
+    await expect(worker.analyze(decodeFrame(sample(2), 64, 64), undefined, 0)).rejects.toThrow(/not running/);
   });
 });
