@@ -3,7 +3,9 @@
 import { spawn, execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { redactString } from '../config/redact-url.js';
+import type { Readable } from 'node:stream';
 import { FrameAssembler } from './frame-assembler.js';
+import { FramePairer } from './frame-pair.js';
 import type { Frame } from '../vision/image.js';
 
 const execFileP = promisify(execFile);
@@ -66,6 +68,11 @@ export interface ReadOptions {
   height?: number;
   maxFrames?: number;
   signal?: AbortSignal;
+  /**
+   * Also deliver each frame scaled into this box (aspect kept, never enlarged) as `detectorCopy`:
+   * FFmpeg's area scaling of a 1080p frame costs a fraction of resampling it in TypeScript.
+   */
+  detectorCopy?: { width: number; height: number };
 }
 
 export interface TimedFrame extends Frame {
@@ -75,33 +82,50 @@ export interface TimedFrame extends Frame {
 }
 
 /**
- * Yields frames one at a time. The consumer's pace is the pace: while a frame is being analysed the
- * pipe is not read, so FFmpeg blocks instead of frames piling up in memory.
+ * The size of a `width` x `height` frame scaled into `box` keeping its aspect, rounded up so that the
+ * copy has at least the scale the detector asks for; undefined when the frame already fits.
+ */
+export function copySize(
+  width: number,
+  height: number,
+  box: { width: number; height: number },
+): { width: number; height: number } | undefined {
+  const k = Math.min(box.width / width, box.height / height);
+  if (k >= 1) return undefined;
+  return {
+    width: Math.min(box.width, Math.max(1, Math.ceil(width * k - 1e-9))),
+    height: Math.min(box.height, Math.max(1, Math.ceil(height * k - 1e-9))),
+  };
+}
+
+/** Frames buffered ahead of the consumer before both pipes are paused (FFmpeg then blocks). */
+const READ_AHEAD = 2;
+
+/**
+ * Yields frames one at a time. The consumer's pace is the pace: once a couple of frames wait, the
+ * pipes are not read, so FFmpeg blocks instead of frames piling up in memory.
  */
 export async function* readFrames(source: string, info: VideoInfo, opts: ReadOptions = {}): AsyncGenerator<TimedFrame> {
   const width = opts.width ?? info.width;
   const height = opts.height ?? info.height;
+  const copy = opts.detectorCopy ? copySize(width, height, opts.detectorCopy) : undefined;
   const filters: string[] = [];
   if (opts.fps) filters.push(`fps=${opts.fps}`);
   if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}`);
-  const args = [
-    '-hide_banner',
-    '-loglevel',
-    'error',
-    '-nostdin',
-    ...inputArgs(source),
-    '-map',
-    '0:v:0',
-    ...(filters.length ? ['-vf', filters.join(',')] : []),
-    '-f',
-    'rawvideo',
-    '-pix_fmt',
-    'bgr24',
-    'pipe:1',
-  ];
-  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const raw = ['-f', 'rawvideo', '-pix_fmt', 'bgr24'];
+  // As the daemon's capture (capture-command.ts): one decode, split after the rate and size filters,
+  // so the n-th copy is the n-th frame.
+  const outputs = copy
+    ? [
+        '-filter_complex',
+        `[0:v:0]${filters.map((f) => `${f},`).join('')}split=2[full][det];[det]scale=${copy.width}:${copy.height}:flags=area[small]`,
+        ...['-map', '[full]', ...raw, 'pipe:1', '-map', '[small]', ...raw, 'pipe:3'],
+      ]
+    : ['-map', '0:v:0', ...(filters.length ? ['-vf', filters.join(',')] : []), ...raw, 'pipe:1'];
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...inputArgs(source), ...outputs];
+  const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe', ...(copy ? (['pipe'] as const) : [])] });
   let stderr = '';
-  proc.stderr.on('data', (d: Buffer) => {
+  proc.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000);
   });
   const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)));
@@ -110,19 +134,47 @@ export async function* readFrames(source: string, info: VideoInfo, opts: ReadOpt
   };
   opts.signal?.addEventListener('abort', onAbort);
   const step = 1000 / (opts.fps ?? info.fps);
-  // Frames are cut from the pipe by the capture's assembler: one copy per frame, no concatenation.
-  const ready: Buffer[] = [];
-  const assembler = new FrameAssembler((data) => ready.push(data));
-  assembler.setSize(width, height);
+
+  // Frames are cut from the pipes by the capture's assemblers (one copy per frame, no concatenation)
+  // and, with a detector copy, paired as the daemon pairs them.
+  const ready: Frame[] = [];
+  let wake: (() => void) | undefined;
+  const pipes = [proc.stdout!, ...(copy ? [proc.stdio[3] as Readable] : [])];
+  const deliver = (frame: Frame): void => {
+    ready.push(frame);
+    if (ready.length >= READ_AHEAD) for (const p of pipes) p.pause();
+    wake?.();
+  };
+  const pairer = copy ? new FramePairer(deliver) : undefined;
+  const full = new FrameAssembler((data) =>
+    pairer ? pairer.full({ data, width, height }) : deliver({ data, width, height }),
+  );
+  full.setSize(width, height);
+  let open = pipes.length;
+  pipes.forEach((pipe, i) => {
+    const assembler = i === 0 ? full : new FrameAssembler((data) => pairer!.copy({ data, ...copy! }));
+    if (i > 0) assembler.setSize(copy!.width, copy!.height);
+    pipe.on('data', (chunk: Buffer) => assembler.push(chunk));
+    pipe.on('error', () => undefined); // the exit code and stderr tell what went wrong
+    pipe.on('close', () => {
+      open--;
+      wake?.();
+    });
+  });
   let index = 0;
   try {
-    for await (const chunk of proc.stdout as AsyncIterable<Buffer>) {
-      assembler.push(chunk);
-      for (let data = ready.shift(); data; data = ready.shift()) {
-        yield { data, width, height, index, timeMs: Math.round(index * step) };
-        index++;
-        if (opts.maxFrames !== undefined && index >= opts.maxFrames) return;
+    for (;;) {
+      const frame = ready.shift();
+      if (!frame) {
+        if (open === 0) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
       }
+      if (ready.length < READ_AHEAD) for (const p of pipes) p.resume();
+      yield { ...frame, index, timeMs: Math.round(index * step) };
+      index++;
+      if (opts.maxFrames !== undefined && index >= opts.maxFrames) return;
     }
     const code = await exited;
     if (code !== 0 && !opts.signal?.aborted && index === 0) {

@@ -14,6 +14,7 @@ import { annotateFrame, VideoWriter } from '../vision/annotate.js';
 import { emotionOf, type Emotion } from '../vision/classifier.js';
 import type { Face } from '../vision/detector.js';
 import { readImage, writeImage, type Frame } from '../vision/image.js';
+import { detectorCopyBox } from '../vision/preprocess.js';
 import type { QualityOptions } from '../vision/quality-options.js';
 import { EXIT } from './exit-codes.js';
 import { addInferenceOptions, CliError, nonNegativeInt, positiveNumber } from './util.js';
@@ -64,6 +65,7 @@ export function registerAnalyze(program: Command): void {
         ...(o.minFace !== undefined ? { minFaceSize: o.minFace } : {}),
       });
       if (!o.json) console.error(`analyze: ${engine.models.detector} + ${engine.models.classifier} on ${o.provider}`);
+      const copyBox = engine.detectorInput && detectorCopyBox(engine.detectorInput);
       const ac = new AbortController();
       const stop = (): void => ac.abort();
       process.once('SIGINT', stop);
@@ -77,6 +79,7 @@ export function registerAnalyze(program: Command): void {
             ...(o.fps ? { fps: o.fps } : {}),
             ...(o.maxFrames ? { maxFrames: o.maxFrames } : {}),
             signal: ac.signal,
+            ...(copyBox ? { detectorCopy: copyBox } : {}),
           },
           (r) => console.log(o.json ? toJsonLine(r) : formatFrame(r)),
         );
@@ -112,6 +115,8 @@ interface AnalyzeRunOptions {
   fps?: number;
   maxFrames?: number;
   signal?: AbortSignal;
+  /** The box of the detector's input: FFmpeg scales a copy of each video frame into it. */
+  detectorCopy?: { width: number; height: number };
 }
 
 /** The faces of one frame with their most probable expression. */
@@ -151,6 +156,7 @@ async function analyzeSource(
       ...(opts.fps ? { fps: opts.fps } : {}),
       ...(opts.maxFrames ? { maxFrames: opts.maxFrames } : {}),
       ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.detectorCopy ? { detectorCopy: opts.detectorCopy } : {}),
     })) {
       const faces = await facesOf(engine, frame);
       onFrame({ frame: frame.index, timeMs: frame.timeMs, width: frame.width, height: frame.height, faces });

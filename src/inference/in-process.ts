@@ -5,7 +5,7 @@
 // noticed. The inference worker thread runs one of these (worker.ts); tests that start several agents
 // in one process, and the `analyze` command, use it directly.
 import { EventEmitter } from 'node:events';
-import type { Task } from '../models/manifest.js';
+import type { InputSpec, Task } from '../models/manifest.js';
 import type { EmotionClassifier } from '../vision/classifier.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { Frame, Rect } from '../vision/image.js';
@@ -47,6 +47,11 @@ export class InProcessEngine extends EventEmitter<InferenceEvents> implements In
   get models(): ModelNames {
     const c = this.current;
     return c ? { detector: c.detector.name, classifier: c.classifier.name } : NOT_LOADED;
+  }
+
+  /** The serving detector's input (its manifest's): what a detector-sized frame copy is scaled into. */
+  get detectorInput(): InputSpec | undefined {
+    return this.current?.detector.bundle.manifest.input;
   }
 
   get providerFallbacks(): readonly string[] {
