@@ -327,6 +327,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
     }
     this.run = run;
     if (cmd.width && cmd.height) run.assembler.setSize(cmd.width, cmd.height);
+    if (cmd.copy) run.copyAssembler?.setSize(cmd.copy.width, cmd.copy.height);
     // Flowing mode, never paused: the child must never block on a full pipe.
     proc.stdout?.on('data', (chunk: Buffer) => {
       run.assembler.push(chunk);

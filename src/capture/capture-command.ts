@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { redactString, secretParams } from '../config/redact-url.js';
-import { isStreamUrl } from './ffmpeg.js';
+import { copySize, isStreamUrl } from './ffmpeg.js';
 
 export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'gstreamer';
 
@@ -29,8 +29,7 @@ export interface SourceConfig {
   height?: number;
   rtspTransport: 'tcp' | 'udp';
   /**
-   * FFmpeg sources: also deliver each frame scaled to fit this box (never enlarged), on fd 3, for the
-   * detector. Its input is a fraction of the frame: scaling in FFmpeg's decoder process is far cheaper
+   * Also deliver each frame scaled to fit this box (never enlarged), on fd 3, for the detector. Its input is a fraction of the frame: scaling in FFmpeg's decoder process is far cheaper
    * than resampling the full frame in the agent, which then reads only the small copy.
    */
   detectorCopy?: { width: number; height: number };
@@ -44,6 +43,8 @@ export interface CaptureCommand {
   /** Known up front for gstreamer; FFmpeg prints it on stderr (see parseOutputSize). */
   width?: number;
   height?: number;
+  /** The copy's size when known up front (gstreamer). */
+  copy?: { width: number; height: number };
 }
 
 /** Puts user/password into the first scheme://host URL in `text` (percent-encoded; replaces any there). */
@@ -149,28 +150,25 @@ function gstreamerCommand(cfg: SourceConfig, width: number, height: number): Cap
   }
   const rate = cfg.fps > 0 ? ['!', 'videorate', 'drop-only=true'] : [];
   const caps = `video/x-raw,format=BGR,width=${width},height=${height}${cfg.fps > 0 ? `,framerate=${fpsFraction(cfg.fps)}` : ''}`;
+  // -q: nothing but frames on stdout. sync=true: frames leave at their timestamps, so a file plays
+  // at its real speed and a live source is unaffected.
+  const sink = (fd: number): string[] => ['!', 'fdsink', `fd=${fd}`, 'sync=true'];
+  const copy = cfg.detectorCopy ? copySize(width, height, cfg.detectorCopy) : undefined;
+  // The detector copy as FFmpeg's: a tee after the size caps, the second branch scaled down again
+  // (videoscale's filters widen when they shrink, so fine detail does not alias) and sent on fd 3.
+  const outputs = copy
+    ? [
+        ...['!', 'tee', 'name=full', '!', 'queue', ...sink(1), 'full.', '!', 'queue', '!', 'videoscale'],
+        ...['!', `video/x-raw,format=BGR,width=${copy.width},height=${copy.height}`, ...sink(3)],
+      ]
+    : sink(1);
   return {
     file: 'gst-launch-1.0',
-    copyOnFd3: false,
-    // -q: nothing but frames on stdout. sync=true: frames leave at their timestamps, so a file plays
-    // at its real speed and a live source is unaffected.
-    args: [
-      '-q',
-      ...head,
-      ...rate,
-      '!',
-      'videoconvert',
-      '!',
-      'videoscale',
-      '!',
-      caps,
-      '!',
-      'fdsink',
-      'fd=1',
-      'sync=true',
-    ],
+    copyOnFd3: Boolean(copy),
+    args: ['-q', ...head, ...rate, '!', 'videoconvert', '!', 'videoscale', '!', caps, ...outputs],
     width,
     height,
+    ...(copy ? { copy } : {}),
   };
 }
 

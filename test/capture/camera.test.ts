@@ -30,12 +30,15 @@ import { FrameAssembler } from '../../src/capture/frame-assembler.js';
 import { FramePairer } from '../../src/capture/frame-pair.js';
 import type { Frame } from '../../src/vision/image.js';
 import { waitFor } from '../helpers/async.js';
+import { halfScaleError } from '../helpers/frames.js';
 import { ROOT, SHARED, hasShared } from '../helpers/paths.js';
 import { freePort, rtspServerUnavailable, RtspTestServer } from '../helpers/rtsp-server.js';
 
 const DEMO = join(ROOT, 'var', 'demo', 'demo.mp4'); // 1280x720, 10 fps, 18 s
 const WOMAN = join(SHARED, 'videos', 'woman-phone-336p.mp4'); // 596x336, ~24.7 fps, 4.6 s
 const noRtsp = rtspServerUnavailable();
+/** The demo clip through GStreamer's software decoder (a Jetson has nvv4l2decoder there). */
+const GST_DEMO = `filesrc location="${DEMO}" ! qtdemux ! h264parse ! avdec_h264`;
 if (noRtsp) console.warn(`skipping RTSP capture tests: ${noRtsp}`);
 if (!hasShared) console.warn(`skipping shared-clip capture test: ${SHARED} is absent`);
 
@@ -275,21 +278,8 @@ describe('CameraCapture: files and devices', () => {
       expect([f.width, f.height]).toEqual([1280, 720]);
       const c = f.detectorCopy!;
       expect([c.width, c.height, c.data.length]).toEqual([640, 360, 640 * 360 * 3]);
-      // The same picture: each copy pixel is close to the mean of its 2x2 block in the frame (the demo
-      // clip moves, so a copy of another frame would not be).
-      let err = 0;
-      for (let y = 0; y < 360; y += 9) {
-        for (let x = 0; x < 640; x += 7) {
-          for (let k = 0; k < 3; k++) {
-            const at = (yy: number, xx: number): number => f.data[(yy * 1280 + xx) * 3 + k]!;
-            err += Math.abs(
-              c.data[(y * 640 + x) * 3 + k]! -
-                (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4,
-            );
-          }
-        }
-      }
-      expect(err / (40 * 92 * 3)).toBeLessThan(4);
+      // The same picture (the demo clip moves, so a copy of another frame would be far off).
+      expect(halfScaleError(f)).toBeLessThan(4);
     }
     expect(cap.stats()).toMatchObject({ state: 'streaming', width: 1280, height: 720 });
   });
@@ -347,14 +337,7 @@ describe('CameraCapture: files and devices', () => {
   });
 
   it('gstreamer: a software decode pipeline delivers BGR frames of the configured size', async () => {
-    const { cap } = open(
-      config({
-        kind: 'gstreamer',
-        source: `filesrc location="${DEMO}" ! qtdemux ! h264parse ! avdec_h264`,
-        width: 320,
-        height: 180,
-      }),
-    );
+    const { cap } = open(config({ kind: 'gstreamer', source: GST_DEMO, width: 320, height: 180 }));
     const times: number[] = [];
     while (times.length < 8) {
       const f = await cap.next(AbortSignal.timeout(10_000));
@@ -371,6 +354,17 @@ describe('CameraCapture: files and devices', () => {
       state: 'failed',
       reason: expect.stringMatching(/width and height/) as unknown,
     });
+  });
+
+  it('gstreamer: a detector-sized copy of the same picture comes on fd 3 with each frame (tee + videoscale)', async () => {
+    const copy = { width: 640, height: 640 };
+    const { cap } = open(config({ kind: 'gstreamer', source: GST_DEMO, width: 1280, height: 720, detectorCopy: copy }));
+    for (let i = 0; i < 6; i++) {
+      const f = await cap.next(AbortSignal.timeout(10_000));
+      const c = f.detectorCopy!;
+      expect([f.width, f.height, c.width, c.height, c.data.length]).toEqual([1280, 720, 640, 360, 640 * 360 * 3]);
+      expect(halfScaleError(f)).toBeLessThan(4);
+    }
   });
 
   // The Jetson hardware-decode pipeline of docs/deploy.md with the software decoder in place of

@@ -8,6 +8,7 @@ import { Analyzer } from '../../src/inference/analyzer.js';
 import { analyzeFrame } from '../../src/inference/frame-analysis.js';
 import { iou } from '../../src/vision/nms.js';
 import { detectorCopyBox } from '../../src/vision/preprocess.js';
+import { halfScaleError } from '../helpers/frames.js';
 import { ROOT, SHARED, hasShared } from '../helpers/paths.js';
 
 const DEMO = join(ROOT, 'var', 'demo', 'demo.mp4'); // 1280x720, 10 fps, 18 s
@@ -17,24 +18,6 @@ async function collect(source: string, opts: Parameters<typeof readFrames>[2]): 
   const out: TimedFrame[] = [];
   for await (const f of readFrames(source, await probeVideo(source), opts)) out.push(f);
   return out;
-}
-
-/** Mean |copy pixel - mean of its 2x2 block in the frame|, on a grid of samples. */
-function halfScaleError(f: TimedFrame): number {
-  const c = f.detectorCopy!;
-  let err = 0;
-  let n = 0;
-  for (let y = 0; y < c.height; y += 9) {
-    for (let x = 0; x < c.width; x += 7) {
-      for (let k = 0; k < 3; k++) {
-        const at = (yy: number, xx: number): number => f.data[(yy * f.width + xx) * 3 + k]!;
-        const mean = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4;
-        err += Math.abs(c.data[(y * c.width + x) * 3 + k]! - mean);
-        n++;
-      }
-    }
-  }
-  return err / n;
 }
 
 describe('copySize', () => {
