@@ -3,7 +3,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import type { EmotionLabel } from '../models/manifest.js';
-import { frameToMat, matToFrame, type Frame, type Rect } from './image.js';
+import { frameToMat, takeFrame, type Frame, type Rect } from './image.js';
 import { cv } from './opencv.js';
 
 /** What is drawn per face; the analyze command's FaceResult is one. */
@@ -24,7 +24,9 @@ const COLOURS: Record<EmotionLabel, [number, number, number]> = {
 };
 
 export function annotateFrame(frame: Frame, faces: LabelledFace[]): Frame {
-  const mat = frameToMat(frame).copy();
+  const src = frameToMat(frame);
+  const mat = src.copy(); // drawn on, so never over a caller's pixels
+  src.release();
   const thick = Math.max(2, Math.round(frame.width / 640));
   const fontScale = Math.max(0.5, frame.width / 1600);
   for (const f of faces) {
@@ -49,7 +51,7 @@ export function annotateFrame(frame: Frame, faces: LabelledFace[]): Frame {
     );
     mat.putText(text, new cv.Point2(Math.round(x), ty), cv.FONT_HERSHEY_SIMPLEX, fontScale, colour, thick);
   }
-  return matToFrame(mat);
+  return takeFrame(mat);
 }
 
 /** An FFmpeg encoder fed raw BGR frames on stdin, writing H.264 MP4. */

@@ -64,7 +64,18 @@ export function matToFrame(mat: Mat): Frame {
   let m = mat;
   if (m.channels === 1) m = m.cvtColor(cv.COLOR_GRAY2BGR);
   else if (m.channels === 4) m = m.cvtColor(cv.COLOR_BGRA2BGR);
-  return { data: m.getData(), width: m.cols, height: m.rows };
+  const frame = { data: m.getData(), width: m.cols, height: m.rows };
+  if (m !== mat) m.release();
+  return frame;
+}
+
+/** The frame of a Mat this module made, whose pixels are then freed at once (V8 does not see them). */
+export function takeFrame(mat: Mat): Frame {
+  try {
+    return matToFrame(mat);
+  } finally {
+    mat.release();
+  }
 }
 
 /** Reads an image file (JPEG, PNG, BMP, WebP...) into a BGR frame; errors name the file. */
@@ -78,7 +89,7 @@ export function readImage(path: string): Frame {
     throw new Error(`cannot decode image ${path} (not an image or corrupt)`);
   }
   if (mat.empty || mat.cols === 0) throw new Error(`cannot decode image ${path} (not an image or corrupt)`);
-  return matToFrame(mat);
+  return takeFrame(mat);
 }
 
 /** Decodes image bytes (e.g. a JPEG in memory). */
@@ -90,11 +101,16 @@ export function decodeImage(bytes: Buffer, what = 'image'): Frame {
     throw new Error(`cannot decode ${what} (not an image or corrupt)`);
   }
   if (mat.empty || mat.cols === 0) throw new Error(`cannot decode ${what}`);
-  return matToFrame(mat);
+  return takeFrame(mat);
 }
 
 export function writeImage(path: string, frame: Frame): void {
-  cv.imwrite(path, frameToMat(frame));
+  const mat = frameToMat(frame);
+  try {
+    cv.imwrite(path, mat);
+  } finally {
+    mat.release();
+  }
 }
 
 /**

@@ -13,6 +13,11 @@ export type Mat = OpenCV.Mat;
 const require = createRequire(import.meta.url);
 
 function load(): Cv {
+  // No external memory tracking: with it, every Mat's destructor reports to V8, and a Mat finalised in
+  // the garbage collection that runs while the process exits (V8 finishing incremental marking as the
+  // isolate is torn down) calls into a dead isolate: SIGSEGV after the work is done (a core from CI's
+  // training export, 2026-12-03). Our Mats are short-lived and released explicitly (image.ts).
+  process.env.OPENCV4NODEJS_DISABLE_EXTERNAL_MEM_TRACKING ??= '1';
   const entry = require.resolve('@u4/opencv4nodejs');
   const binding = join(dirname(entry), '..', '..', 'build', 'Release', 'opencv4nodejs.node');
   try {

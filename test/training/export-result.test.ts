@@ -33,7 +33,7 @@ describe('export: the end of train-bundle.ts', () => {
   it('a crash after the summary is a warning naming the signal, and the summary still counts', () => {
     const r = bundleResult(-11, `${SUMMARY}\n`);
     expect(JSON.parse(r.out)).toMatchObject({ int8: { dir: '/r/b' } });
-    expect(JSON.parse(r.err)).toMatchObject({ event: 'warning', message: expect.stringMatching(/signal 11 while exiting/) });
+    expect(JSON.parse(r.err)).toMatchObject({ event: 'warning', message: expect.stringMatching(/signal 11 while exiting/) as unknown });
   });
 
   it('a crash before the summary, an error exit, or a summary cut short fail the export', () => {

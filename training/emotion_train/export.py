@@ -169,9 +169,9 @@ def bundle_result(returncode: int, stdout: str, progress: Any) -> dict[str, Any]
     summary = _summary(stdout)
     if returncode < 0 and summary is not None:
         # The summary is the script's last act: every bundle file was written, packed and evaluated
-        # before it. A native library's teardown (ONNX Runtime, OpenCV, the module-hooks thread of
-        # `--import tsx`) can still crash the process on its way out, rarely (seen once in about 100
-        # runs under load); that loses nothing, so it is reported and the export goes on.
+        # before it. A native library can still crash the process on its way out; CI saw one
+        # (SIGSEGV: OpenCV's Mat finaliser calling into V8 during the isolate's teardown, fixed in
+        # src/vision/opencv.ts). That loses nothing, so it is reported and the export goes on.
         progress.event(event="warning", message=f"train-bundle.ts finished, then its process died of signal "
                        f"{-returncode} while exiting; its bundles are complete")
     elif returncode != 0 or summary is None:
