@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { EmotionClassifier } from '../vision/classifier.js';
 import type { FaceDetector } from '../vision/detector.js';
-import { matToFrame, readImage, type Frame } from '../vision/image.js';
+import { readImage, takeFrame, type Frame } from '../vision/image.js';
 import { cv } from '../vision/opencv.js';
 import { loadClassFolders, loadFer2013Csv, type Fer2013Usage } from './datasets.js';
 import { evaluateDetections, parseBoxesJsonl, type Detection, type DetectionEvaluation } from './detection.js';
@@ -26,7 +26,7 @@ function emotionItems(data: string, opts: EmotionEvalOptions): Item[] {
   if (data.toLowerCase().endsWith('.csv')) {
     return loadFer2013Csv(data, opts.usage ? { usage: opts.usage } : {}).map((s) => ({
       label: s.label,
-      load: () => matToFrame(new cv.Mat(Buffer.from(s.pixels), s.height, s.width, cv.CV_8UC1)),
+      load: () => takeFrame(new cv.Mat(Buffer.from(s.pixels), s.height, s.width, cv.CV_8UC1)),
     }));
   }
   return loadClassFolders(data).map((s) => ({ label: s.label, load: () => readImage(s.path) }));
