@@ -97,6 +97,8 @@ export interface Manifest {
     licenseNotes?: string;
     quantization?: Record<string, unknown>;
     trainingData?: string;
+    /** Knowledge distillation: the teacher runs (their checkpoints' sha256). */
+    distilledFrom?: { run: string; bestEpoch?: number | null; valAccuracy?: number | null; valMacroF1?: number | null; sha256: string }[];
   };
   metrics?: Record<string, unknown>;
   golden?: GoldenSpec;

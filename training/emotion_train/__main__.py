@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-data", help="override data.val")
     ap.add_argument("--limit-per-class", type=int, help="override data.limit_per_class (smoke runs)")
     ap.add_argument("--threads", type=int, help="override train.threads")
+    ap.add_argument("--teacher", action="append", metavar="RUN",
+                    help="distil from this finished run folder (repeat for an ensemble); overrides distill.teachers")
     ap.add_argument("--stop-after", type=int, help="stop after this epoch (the run stays resumable)")
     ap.add_argument("--no-export", action="store_true", help="train only; export later with --export-only")
     ap.add_argument("--export-only", action="store_true", help="with --resume: export the run's best checkpoint")
@@ -80,6 +82,12 @@ def main(argv: list[str] | None = None) -> int:
                 cfg["data"]["limit_per_class"] = args.limit_per_class
             if args.config:
                 cfg["name"] = cfg.get("name") or os.path.splitext(os.path.basename(args.config))[0]
+            if args.teacher:
+                cfg["distill"]["teachers"] = args.teacher
+            # Teachers are checked before the run folder exists, and recorded by absolute path.
+            from .distill import resolve_teachers, teacher_info  # torch: loaded only to train
+            cfg["distill"]["teachers"] = resolve_teachers(cfg, REPO)
+            cfg["distill"]["resolved"] = [teacher_info(t, cfg["preprocess"]) for t in cfg["distill"]["teachers"]]
             run_id = args.run_id or f"{cfg['name']}-{datetime.datetime.utcnow().strftime('%Y%m%d-%H%M%S')}"
             run_dir = os.path.join(args.out, run_id)
             if args.run_id and os.path.exists(run_dir):

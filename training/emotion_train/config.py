@@ -58,6 +58,15 @@ DEFAULTS: dict[str, Any] = {
         # Select the best epoch (and evaluate) with horizontal-flip averaging, as the export does.
         "flip_tta": True,
     },
+    # Knowledge distillation (distill.py): teacher run folders (absolute, or from the repository root),
+    # the weight of the soft term, and the softening temperature. No teachers: plain training.
+    "distill": {
+        "teachers": [],
+        "alpha": 0.5,
+        "temperature": 4.0,
+        # Written by the pipeline when a run starts (provenance: each teacher's run, epoch, scores, hash).
+        "resolved": [],
+    },
     "export": {"bundle": None, "version": "2.0.0", "opset": 13, "calibration_images": 512, "parity_images": 64, "golden": 2},
 }
 

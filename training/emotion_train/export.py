@@ -138,6 +138,8 @@ def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spl
             "converter": f"training/emotion_train export.py (PyTorch {torch.__version__} torch.onnx opset {ex['opset']})",
             "trainingData": f"FER-2013 Training split: {tm['files']} files, {tm['blankDropped']} blank dropped, "
                             f"{tm['used']} used (sha256 {tm['sha256'][:16]}); validation FER-2013 PublicTest",
+            # Distilled: the teacher runs whose soft labels it learned (their own provenance is theirs).
+            **({"distilledFrom": cfg["distill"]["resolved"]} if cfg.get("distill", {}).get("resolved") else {}),
         },
         "metrics": {
             "training": {

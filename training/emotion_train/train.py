@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from . import models
 from .augment import augment, mix
 from .data import LABELS, Split
+from .distill import Teachers
 from .metrics import summarise
 from .progress import Progress
 
@@ -127,6 +128,8 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
     )
     ema = Ema(model, t_cfg["ema"]) if t_cfg["ema"] else None
     weights = class_weights(train_split.y, t_cfg["class_weight_power"]).to(device)
+    d_cfg = cfg["distill"]
+    teachers = Teachers(d_cfg["teachers"], device, d_cfg["alpha"], d_cfg["temperature"]) if d_cfg["teachers"] else None
     n = len(train_split.y)
     batch = int(t_cfg["batch"])
     steps_per_epoch = n // batch  # drop the ragged last batch: BN on 3 images is noise
@@ -173,6 +176,8 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
             loss = lam * F.cross_entropy(logits, ya, weight=weights, label_smoothing=ls)
             if lam < 1:
                 loss = loss + (1 - lam) * F.cross_entropy(logits, yb, weight=weights, label_smoothing=ls)
+            if teachers:
+                loss = teachers.loss(logits, x, loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

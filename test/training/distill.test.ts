@@ -1,0 +1,62 @@
+// Knowledge distillation (training/emotion_train/distill.py) on a few hundred real faces: a student
+// trained with a teacher run learns something else than the same run without one, records the teacher
+// in its config and in its bundle's provenance, and a folder that is not a finished run is refused.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBundle } from '../../src/models/bundle.js';
+import { hasShared } from '../helpers/paths.js';
+import { FER_TRAIN, FER_VAL, miniFolder, train } from './helpers.js';
+
+const weights = (runDir: string): string =>
+  (JSON.parse(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { weights: string })
+    .weights;
+
+describe.skipIf(!hasShared)('npm run train -- --teacher RUN (knowledge distillation)', () => {
+  let tmp: string;
+  let runs: string;
+  let common: string[];
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'train-distill-'));
+    runs = join(tmp, 'runs');
+    common = [
+      ...['--config', 'training/configs/smoke.yaml', '--out', runs, '--no-export'],
+      ...['--train-data', miniFolder(FER_TRAIN, join(tmp, 'train'), 30)],
+      ...['--val-data', miniFolder(FER_VAL, join(tmp, 'val'), 5)],
+    ];
+    const teacher = await train([...common, '--run-id', 'teacher']);
+    expect(teacher.code, teacher.stderr.slice(-2000)).toBe(0);
+  }, 300_000);
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('trains a student on the teacher soft labels, recorded in its config and bundle provenance', async () => {
+    const [plain, student] = await Promise.all([
+      train([...common, '--run-id', 'plain']),
+      train([...common, '--run-id', 'student', '--teacher', join(runs, 'teacher')]),
+    ]);
+    expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
+    expect(student.code, student.stderr.slice(-2000)).toBe(0);
+    // Same seed, data and schedule: only the soft term differs.
+    expect(weights(join(runs, 'student'))).not.toBe(weights(join(runs, 'plain')));
+    const cfg = readFileSync(join(runs, 'student', 'config.yaml'), 'utf8');
+    expect(cfg).toContain(join(runs, 'teacher'));
+    expect(cfg).toMatch(/sha256: [0-9a-f]{64}/);
+
+    const exported = await train(['--resume', 'student', '--out', runs, '--export-only']);
+    expect(exported.code, exported.stderr.slice(-2000)).toBe(0);
+    const b = readBundle(join(runs, 'student', 'bundle', 'emotion-mobilenet-int8'), 'emotion-classifier');
+    expect(b.manifest.provenance.distilledFrom).toEqual([
+      expect.objectContaining({ run: 'teacher', bestEpoch: 1, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown }),
+    ]);
+  }, 600_000);
+
+  it('refuses a teacher folder without a finished run, naming it, before making a run folder', async () => {
+    const notARun = join(tmp, 'not-a-run');
+    mkdirSync(notARun);
+    const r = await train([...common, '--run-id', 'orphan', '--teacher', notARun]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(`distill.teachers: ${notARun} has no checkpoints/best.pt`);
+    expect(existsSync(join(runs, 'orphan'))).toBe(false);
+  });
+});
