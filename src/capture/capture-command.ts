@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { redactString, secretParams } from '../config/redact-url.js';
-import { copySize, isStreamUrl } from './ffmpeg.js';
+import { copySize, isStreamUrl, rawOutputs } from './ffmpeg.js';
 
 export type SourceKind = 'rtsp' | 'file' | 'v4l2' | 'gstreamer';
 
@@ -29,8 +29,9 @@ export interface SourceConfig {
   height?: number;
   rtspTransport: 'tcp' | 'udp';
   /**
-   * Also deliver each frame scaled to fit this box (never enlarged), on fd 3, for the detector. Its input is a fraction of the frame: scaling in FFmpeg's decoder process is far cheaper
-   * than resampling the full frame in the agent, which then reads only the small copy.
+   * Also deliver each frame scaled to fit this box (never enlarged), on fd 3, for the detector. Its input
+   * is a fraction of the frame: scaling in FFmpeg's decoder process is far cheaper than resampling the
+   * full frame in the agent, which then reads only the small copy.
    */
   detectorCopy?: { width: number; height: number };
 }
@@ -106,18 +107,12 @@ export function buildCaptureCommand(cfg: SourceConfig): CaptureCommand {
   const filters: string[] = [];
   if (cfg.fps > 0) filters.push(`fps=${cfg.fps}`);
   if (width || height) filters.push(`scale=${width || -2}:${height || -2}`);
-  const raw = ['-f', 'rawvideo', '-pix_fmt', 'bgr24'];
-  let outputs: string[];
   const copy = cfg.detectorCopy;
-  if (copy) {
-    // One decode, split after the rate (and size) filters: both outputs carry the same frames in the
-    // same order. Area averaging is the right filter for shrinking (no aliasing of fine detail).
-    const box = `w='min(iw,${copy.width})':h='min(ih,${copy.height})':force_original_aspect_ratio=decrease:flags=area`;
-    const graph = `[0:v:0]${filters.length ? `${filters.join(',')},` : ''}split=2[full][det];[det]scale=${box}[small]`;
-    outputs = ['-filter_complex', graph, '-map', '[full]', ...raw, 'pipe:1', '-map', '[small]', ...raw, 'pipe:3'];
-  } else {
-    outputs = ['-map', '0:v:0', ...(filters.length ? ['-vf', filters.join(',')] : []), ...raw, 'pipe:1'];
-  }
+  // The stream's size is not known before FFmpeg opens it, so the copy's box is an expression: fit
+  // inside the detector's input, keep the aspect, never enlarge (the size is read back from stderr).
+  const box =
+    copy && `w='min(iw,${copy.width})':h='min(ih,${copy.height})':force_original_aspect_ratio=decrease:flags=area`;
+  const outputs = rawOutputs(filters, box);
   return {
     file: 'ffmpeg',
     args: [

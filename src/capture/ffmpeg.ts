@@ -98,6 +98,19 @@ export function copySize(
   };
 }
 
+/**
+ * FFmpeg's output arguments for raw BGR frames on pipe:1 after `filters` and, given `copyScale` (a `scale`
+ * filter's options), the same frames scaled down on pipe:3. One decode, split after the rate and size
+ * filters, so the n-th copy is the n-th frame; area averaging is the right filter for shrinking (no aliasing
+ * of fine detail). The daemon's capture and `readFrames` both build their commands with it.
+ */
+export function rawOutputs(filters: string[], copyScale?: string): string[] {
+  const raw = ['-f', 'rawvideo', '-pix_fmt', 'bgr24'];
+  if (!copyScale) return ['-map', '0:v:0', ...(filters.length ? ['-vf', filters.join(',')] : []), ...raw, 'pipe:1'];
+  const graph = `[0:v:0]${filters.map((f) => `${f},`).join('')}split=2[full][det];[det]scale=${copyScale}[small]`;
+  return ['-filter_complex', graph, '-map', '[full]', ...raw, 'pipe:1', '-map', '[small]', ...raw, 'pipe:3'];
+}
+
 /** Frames buffered ahead of the consumer before both pipes are paused (FFmpeg then blocks). */
 const READ_AHEAD = 2;
 
@@ -112,16 +125,7 @@ export async function* readFrames(source: string, info: VideoInfo, opts: ReadOpt
   const filters: string[] = [];
   if (opts.fps) filters.push(`fps=${opts.fps}`);
   if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}`);
-  const raw = ['-f', 'rawvideo', '-pix_fmt', 'bgr24'];
-  // As the daemon's capture (capture-command.ts): one decode, split after the rate and size filters,
-  // so the n-th copy is the n-th frame.
-  const outputs = copy
-    ? [
-        '-filter_complex',
-        `[0:v:0]${filters.map((f) => `${f},`).join('')}split=2[full][det];[det]scale=${copy.width}:${copy.height}:flags=area[small]`,
-        ...['-map', '[full]', ...raw, 'pipe:1', '-map', '[small]', ...raw, 'pipe:3'],
-      ]
-    : ['-map', '0:v:0', ...(filters.length ? ['-vf', filters.join(',')] : []), ...raw, 'pipe:1'];
+  const outputs = rawOutputs(filters, copy && `${copy.width}:${copy.height}:flags=area`);
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', ...inputArgs(source), ...outputs];
   const proc = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe', ...(copy ? (['pipe'] as const) : [])] });
   let stderr = '';
