@@ -1,13 +1,15 @@
 // Knowledge distillation (training/emotion_train/distill.py) on a few hundred real faces: a student
 // trained with a teacher run learns something else than the same run without one, records the teacher
-// in its config and in its bundle's provenance, and a folder that is not a finished run is refused.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// in its config and in its bundle's provenance, a folder that is not a finished run is refused, and a
+// resumed student refuses a teacher whose checkpoint changed since it started.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle } from '../../src/models/bundle.js';
 import { hasShared } from '../helpers/paths.js';
-import { FER_TRAIN, FER_VAL, miniFolder, train } from './helpers.js';
+import { FER_TRAIN, FER_VAL, miniFolder, PYTHON, train } from './helpers.js';
 
 const weights = (runDir: string): string =>
   (JSON.parse(readFileSync(join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').at(-1)!) as { weights: string })
@@ -59,4 +61,18 @@ describe.skipIf(!hasShared)('npm run train -- --teacher RUN (knowledge distillat
     expect(r.stderr).toContain(`distill.teachers: ${notARun} has no checkpoints/best.pt`);
     expect(existsSync(join(runs, 'orphan'))).toBe(false);
   });
+  it('refuses to resume a student whose teacher checkpoint changed since it started, naming it', async () => {
+    const moved = join(tmp, 'teacher-copy');
+    cpSync(join(runs, 'teacher'), moved, { recursive: true });
+    const first = await train([...common, '--run-id', 'halfway', '--teacher', moved, '--epochs', '2', '--stop-after', '1']);
+    expect(first.code, first.stderr.slice(-2000)).toBe(0);
+    // The teacher run is "trained further": same file, other bytes.
+    const best = join(moved, 'checkpoints', 'best.pt');
+    const resave = `import torch,sys; s=torch.load(sys.argv[1]); s['epoch']=99; torch.save(s, sys.argv[1])`;
+    execFileSync(PYTHON, ['-c', resave, best]);
+    const r = await train(['--resume', 'halfway', '--out', runs, '--no-export']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(`distill.teachers: ${moved}/checkpoints/best.pt changed since this run started`);
+    expect(readFileSync(join(runs, 'halfway', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+  }, 300_000);
 });

@@ -12,6 +12,7 @@ the soft targets follow the augmentation; they never train.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from typing import Any
 
@@ -22,31 +23,31 @@ from . import models
 from .config import ConfigError
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
+def _load(run: str, device: torch.device | str = "cpu") -> tuple[dict[str, Any], str]:
+    """A teacher's best.pt and the sha256 of its bytes (read once: what is hashed is what is loaded)."""
+    path = os.path.join(run, "checkpoints", "best.pt")
+    if not os.path.exists(path):
+        raise ConfigError(f"distill.teachers: {run} has no checkpoints/best.pt (not a finished training run)")
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        blob = f.read()
+    return torch.load(io.BytesIO(blob), map_location=device), hashlib.sha256(blob).hexdigest()
 
 
 def teacher_info(run: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Checks a teacher run folder before training starts; what the run's provenance records of it."""
-    path = os.path.join(run, "checkpoints", "best.pt")
-    if not os.path.exists(path):
-        raise ConfigError(f"distill.teachers: {run} has no checkpoints/best.pt (not a finished training run)")
-    state = torch.load(path, map_location="cpu")
+    state, sha = _load(run)
     cfg = state.get("config") or {}
     if cfg.get("preprocess") != spec:
         raise ConfigError(f"distill.teachers: {run} was trained on other inputs (preprocess "
                           f"{cfg.get('preprocess')} != {spec}); a teacher must see what the student sees")
     val = state.get("val") or {}
     return {"run": os.path.basename(os.path.normpath(run)), "bestEpoch": state.get("epoch"),
-            "valAccuracy": val.get("accuracy"), "valMacroF1": val.get("macroF1"), "sha256": _sha256(path)}
+            "valAccuracy": val.get("accuracy"), "valMacroF1": val.get("macroF1"), "sha256": sha}
 
 
 class Teachers:
-    def __init__(self, runs: list[str], device: torch.device, alpha: float, temperature: float):
+    def __init__(self, runs: list[str], device: torch.device, alpha: float, temperature: float,
+                 resolved: list[dict[str, Any]] | None = None):
         if not 0 <= alpha <= 1:
             raise ConfigError(f"distill.alpha: {alpha} is not between 0 and 1")
         if temperature <= 0:
@@ -54,8 +55,14 @@ class Teachers:
         self.alpha = alpha
         self.t = temperature
         self.nets: list[torch.nn.Module] = []
-        for run in runs:
-            state = torch.load(os.path.join(run, "checkpoints", "best.pt"), map_location=device)
+        for i, run in enumerate(runs):
+            state, sha = _load(run, device)
+            # A resumed run must learn from the teachers it started with (recorded when it started):
+            # a teacher run trained further since would silently change the soft labels mid-run.
+            want = (resolved or [{}] * len(runs))[i].get("sha256")
+            if want and want != sha:
+                raise ConfigError(f"distill.teachers: {run}/checkpoints/best.pt changed since this run started "
+                                  f"(sha256 {sha[:12]}, recorded {want[:12]}); restore it or start a new run")
             net = models.build(state["config"]["model"]).to(device)
             net.load_state_dict(state["model"])
             net.eval()

@@ -129,7 +129,8 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
     ema = Ema(model, t_cfg["ema"]) if t_cfg["ema"] else None
     weights = class_weights(train_split.y, t_cfg["class_weight_power"]).to(device)
     d_cfg = cfg["distill"]
-    teachers = Teachers(d_cfg["teachers"], device, d_cfg["alpha"], d_cfg["temperature"]) if d_cfg["teachers"] else None
+    teachers = (Teachers(d_cfg["teachers"], device, d_cfg["alpha"], d_cfg["temperature"], d_cfg.get("resolved"))
+                if d_cfg["teachers"] else None)
     n = len(train_split.y)
     batch = int(t_cfg["batch"])
     steps_per_epoch = n // batch  # drop the ragged last batch: BN on 3 images is noise
