@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle } from '../../src/models/bundle.js';
-import { hasShared } from '../helpers/paths.js';
+import { hasShared, ROOT } from '../helpers/paths.js';
 import { FER_TRAIN, FER_VAL, miniFolder, PYTHON, train } from './helpers.js';
 
 const weights = (runDir: string): string =>
@@ -44,6 +44,18 @@ describe.skipIf(!hasShared)('npm run train -- --teacher RUN (knowledge distillat
     const cfg = readFileSync(join(runs, 'student', 'config.yaml'), 'utf8');
     expect(cfg).toContain(join(runs, 'teacher'));
     expect(cfg).toMatch(/sha256: [0-9a-f]{64}/);
+
+    // The comparison tool ships no bundle but answers "is it better, would an ensemble add anything".
+    const cmp = JSON.parse(
+      execFileSync(PYTHON, ['-m', 'training.emotion_train.compare', join(runs, 'plain'), join(runs, 'student')], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      }),
+    ) as Record<string, { accuracy: number }> & { discordant: { onlyFirstRight: number; onlySecondRight: number } };
+    for (const k of ['plain', 'student', 'average']) expect(cmp[k]!.accuracy).toBeGreaterThan(0);
+    // The accuracy gap is exactly the discordant faces' balance, over the 35 validation faces.
+    const gap = (cmp.plain!.accuracy - cmp.student!.accuracy) * 35;
+    expect(gap).toBeCloseTo(cmp.discordant.onlyFirstRight - cmp.discordant.onlySecondRight, 6);
 
     const exported = await train(['--resume', 'student', '--out', runs, '--export-only']);
     expect(exported.code, exported.stderr.slice(-2000)).toBe(0);
