@@ -72,6 +72,15 @@ export function decodingOutputs(d: ClassificationDecoding | DetectorDecoding): [
   return d.heads.flatMap((h, i) => (['cls', 'obj', 'bbox', 'kps'] as const).map((k): [string, string] => [`decoding.heads[${i}].${k}`, h[k]]));
 }
 
+/** An earlier training run these weights learned from (its checkpoint's sha256). */
+export interface RunRef {
+  run: string;
+  bestEpoch?: number | null;
+  valAccuracy?: number | null;
+  valMacroF1?: number | null;
+  sha256: string;
+}
+
 export interface Manifest {
   schemaVersion: 1;
   name: string;
@@ -98,7 +107,9 @@ export interface Manifest {
     quantization?: Record<string, unknown>;
     trainingData?: string;
     /** Knowledge distillation: the teacher runs (their checkpoints' sha256). */
-    distilledFrom?: { run: string; bestEpoch?: number | null; valAccuracy?: number | null; valMacroF1?: number | null; sha256: string }[];
+    distilledFrom?: RunRef[];
+    /** Fine-tuning: the run whose best weights training started from. */
+    fineTunedFrom?: RunRef;
   };
   metrics?: Record<string, unknown>;
   golden?: GoldenSpec;

@@ -52,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, help="override train.threads")
     ap.add_argument("--teacher", action="append", metavar="RUN",
                     help="distil from this finished run folder (repeat for an ensemble); overrides distill.teachers")
+    ap.add_argument("--finetune", metavar="RUN",
+                    help="start from this finished run folder's best weights; overrides finetune.from")
     ap.add_argument("--stop-after", type=int, help="stop after this epoch (the run stays resumable)")
     ap.add_argument("--no-export", action="store_true", help="train only; export later with --export-only")
     ap.add_argument("--export-only", action="store_true", help="with --resume: export the run's best checkpoint")
@@ -88,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
             from .distill import resolve_teachers, teacher_info  # torch: loaded only to train
             cfg["distill"]["teachers"] = resolve_teachers(cfg, REPO)
             cfg["distill"]["resolved"] = [teacher_info(t, cfg["preprocess"]) for t in cfg["distill"]["teachers"]]
+            if args.finetune:
+                cfg["finetune"]["from"] = args.finetune
+            if cfg["finetune"]["from"]:
+                from .runs import finetune_info, resolve
+                cfg["finetune"]["from"] = resolve(cfg["finetune"]["from"], REPO)
+                cfg["finetune"]["resolved"] = finetune_info(cfg["finetune"]["from"], cfg)
             run_id = args.run_id or f"{cfg['name']}-{datetime.datetime.utcnow().strftime('%Y%m%d-%H%M%S')}"
             run_dir = os.path.join(args.out, run_id)
             if args.run_id and os.path.exists(run_dir):

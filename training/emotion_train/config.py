@@ -67,6 +67,13 @@ DEFAULTS: dict[str, Any] = {
         # Written by the pipeline when a run starts (provenance: each teacher's run, epoch, scores, hash).
         "resolved": [],
     },
+    # Fine-tuning (runs.py): start from a finished run's best weights (same architecture and inputs)
+    # instead of random ones; this run's own schedule, augmentation and loss then train them further.
+    "finetune": {
+        "from": None,
+        # Written by the pipeline when a run starts (provenance: the source's run, epoch, scores, hash).
+        "resolved": None,
+    },
     "export": {"bundle": None, "version": "2.0.0", "opset": 13, "calibration_images": 512, "parity_images": 64, "golden": 2},
 }
 

@@ -11,9 +11,6 @@ the soft targets follow the augmentation; they never train.
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import os
 from typing import Any
 
 import torch
@@ -21,28 +18,12 @@ import torch.nn.functional as F
 
 from . import models
 from .config import ConfigError
-
-
-def _load(run: str, device: torch.device | str = "cpu") -> tuple[dict[str, Any], str]:
-    """A teacher's best.pt and the sha256 of its bytes (read once: what is hashed is what is loaded)."""
-    path = os.path.join(run, "checkpoints", "best.pt")
-    if not os.path.exists(path):
-        raise ConfigError(f"distill.teachers: {run} has no checkpoints/best.pt (not a finished training run)")
-    with open(path, "rb") as f:
-        blob = f.read()
-    return torch.load(io.BytesIO(blob), map_location=device), hashlib.sha256(blob).hexdigest()
+from .runs import load_best, resolve, run_info
 
 
 def teacher_info(run: str, spec: dict[str, Any]) -> dict[str, Any]:
     """Checks a teacher run folder before training starts; what the run's provenance records of it."""
-    state, sha = _load(run)
-    cfg = state.get("config") or {}
-    if cfg.get("preprocess") != spec:
-        raise ConfigError(f"distill.teachers: {run} was trained on other inputs (preprocess "
-                          f"{cfg.get('preprocess')} != {spec}); a teacher must see what the student sees")
-    val = state.get("val") or {}
-    return {"run": os.path.basename(os.path.normpath(run)), "bestEpoch": state.get("epoch"),
-            "valAccuracy": val.get("accuracy"), "valMacroF1": val.get("macroF1"), "sha256": sha}
+    return run_info(run, "distill.teachers", spec, "a teacher must see what the student sees")
 
 
 class Teachers:
@@ -56,13 +37,10 @@ class Teachers:
         self.t = temperature
         self.nets: list[torch.nn.Module] = []
         for i, run in enumerate(runs):
-            state, sha = _load(run, device)
             # A resumed run must learn from the teachers it started with (recorded when it started):
             # a teacher run trained further since would silently change the soft labels mid-run.
             want = (resolved or [{}] * len(runs))[i].get("sha256")
-            if want and want != sha:
-                raise ConfigError(f"distill.teachers: {run}/checkpoints/best.pt changed since this run started "
-                                  f"(sha256 {sha[:12]}, recorded {want[:12]}); restore it or start a new run")
+            state, _ = load_best(run, "distill.teachers", device, want)
             net = models.build(state["config"]["model"]).to(device)
             net.load_state_dict(state["model"])
             net.eval()
@@ -79,4 +57,4 @@ class Teachers:
 
 def resolve_teachers(cfg: dict[str, Any], repo: str) -> list[str]:
     """distill.teachers as absolute run folders (relative ones are from the repository root)."""
-    return [t if os.path.isabs(t) else os.path.join(repo, t) for t in cfg["distill"]["teachers"]]
+    return [resolve(t, repo) for t in cfg["distill"]["teachers"]]

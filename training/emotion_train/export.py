@@ -140,6 +140,8 @@ def export(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spl
                             f"{tm['used']} used (sha256 {tm['sha256'][:16]}); validation FER-2013 PublicTest",
             # Distilled: the teacher runs whose soft labels it learned (their own provenance is theirs).
             **({"distilledFrom": cfg["distill"]["resolved"]} if cfg.get("distill", {}).get("resolved") else {}),
+            # Fine-tuned: the run whose best weights it started from.
+            **({"fineTunedFrom": cfg["finetune"]["resolved"]} if (cfg.get("finetune") or {}).get("resolved") else {}),
         },
         "metrics": {
             "training": {

@@ -25,6 +25,7 @@ from .data import LABELS, Split
 from .distill import Teachers
 from .metrics import summarise
 from .progress import Progress
+from .runs import fit, load_best
 
 
 def pick_device(want: str) -> torch.device:
@@ -120,6 +121,12 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
     device = pick_device(t_cfg["device"])
     torch.manual_seed(cfg["seed"])
     model = models.build(cfg["model"]).to(device)
+    f_cfg = cfg.get("finetune") or {}
+    if f_cfg.get("from") and not os.path.exists(os.path.join(run_dir, "checkpoints", "last.pt")):
+        # A fresh fine-tuning run starts from the source's weights (BN statistics included); once it has
+        # a checkpoint of its own, a resume needs the source no more.
+        state, _ = load_best(f_cfg["from"], "finetune.from", "cpu", (f_cfg.get("resolved") or {}).get("sha256"))
+        model = fit(state, cfg, f_cfg["from"]).to(device)
     params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     params_plain = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.SGD(

@@ -1,0 +1,98 @@
+// Fine-tuning (npm run train -- --finetune RUN) on a few hundred real faces: a fine-tuned run starts
+// from the source run's best weights (shown with a learning rate of 0, where they must come through
+// unchanged), resumes without the source, records it in its config and bundle provenance; a folder that
+// is not a finished run, or a source of another shape, is refused by name before a run folder is made.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readBundle } from '../../src/models/bundle.js';
+import { hasShared } from '../helpers/paths.js';
+import { FER_TRAIN, FER_VAL, miniFolder, PYTHON, train } from './helpers.js';
+
+const SMOKE_MODEL = '{arch: mobilenet, width: 0.25, stem: 8, head: 64, se: false, dropout: 0.0}';
+
+/** Largest difference of the learned parameters (not BN running statistics) between two best.pt files. */
+function paramDiff(a: string, b: string): number {
+  const py = [
+    'import torch,sys',
+    "a=torch.load(sys.argv[1])['model']; b=torch.load(sys.argv[2])['model']",
+    "print(max(float((a[k].float()-b[k].float()).abs().max()) for k in a if not k.endswith(('running_mean','running_var','num_batches_tracked'))))",
+  ].join('\n');
+  return Number(execFileSync(PYTHON, ['-c', py, a, b], { encoding: 'utf8' }).trim());
+}
+
+describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
+  let tmp: string;
+  let runs: string;
+  let data: string[];
+  let frozen: string;
+  const best = (run: string): string => join(runs, run, 'checkpoints', 'best.pt');
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'train-finetune-'));
+    runs = join(tmp, 'runs');
+    data = [
+      ...['--out', runs, '--no-export'],
+      ...['--train-data', miniFolder(FER_TRAIN, join(tmp, 'train'), 30)],
+      ...['--val-data', miniFolder(FER_VAL, join(tmp, 'val'), 5)],
+    ];
+    // Learning rate 0 and no EMA: whatever the run starts from is what its checkpoint holds.
+    frozen = join(tmp, 'frozen.yaml');
+    writeFileSync(
+      frozen,
+      `name: frozen\nseed: 7\nmodel: ${SMOKE_MODEL}\ntrain: {epochs: 2, batch: 32, lr: 0, ema: 0, threads: 2}\n` +
+        'export: {calibration_images: 64, parity_images: 16, golden: 1}\n',
+    );
+    const source = await train(['--config', 'training/configs/smoke.yaml', ...data, '--run-id', 'source']);
+    expect(source.code, source.stderr.slice(-2000)).toBe(0);
+  }, 300_000);
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  it('starts from the source weights, resumes without the source, and records it in config and bundle', async () => {
+    const [plain, tuned] = await Promise.all([
+      train(['--config', frozen, ...data, '--run-id', 'plain', '--stop-after', '1']),
+      train(['--config', frozen, ...data, '--run-id', 'tuned', '--stop-after', '1', '--finetune', join(runs, 'source')]),
+    ]);
+    expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
+    expect(tuned.code, tuned.stderr.slice(-2000)).toBe(0);
+    expect(paramDiff(best('tuned'), best('source'))).toBe(0);
+    // Without --finetune the same seed starts elsewhere: the check above can fail.
+    expect(paramDiff(best('plain'), best('source'))).toBeGreaterThan(0.01);
+    const cfg = readFileSync(join(runs, 'tuned', 'config.yaml'), 'utf8');
+    expect(cfg).toContain(`from: ${join(runs, 'source')}`);
+    expect(cfg).toMatch(/sha256: [0-9a-f]{64}/);
+
+    // Once it has a checkpoint of its own, the run no longer needs its source.
+    renameSync(join(runs, 'source'), join(runs, 'source-moved'));
+    try {
+      const resumed = await train(['--resume', 'tuned', '--out', runs]);
+      expect(resumed.code, resumed.stderr.slice(-2000)).toBe(0);
+    } finally {
+      renameSync(join(runs, 'source-moved'), join(runs, 'source'));
+    }
+    expect(readFileSync(join(runs, 'tuned', 'metrics.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+    const b = readBundle(join(runs, 'tuned', 'bundle', 'emotion-mobilenet-int8'), 'emotion-classifier');
+    expect(b.manifest.provenance.fineTunedFrom).toEqual(
+      expect.objectContaining({ run: 'source', bestEpoch: 1, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown }),
+    );
+  }, 600_000);
+
+  it('refuses a folder without a finished run, naming it, before making a run folder', async () => {
+    const notARun = join(tmp, 'not-a-run');
+    mkdirSync(notARun);
+    const r = await train(['--config', frozen, ...data, '--run-id', 'orphan', '--finetune', notARun]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(`finetune.from: ${notARun} has no checkpoints/best.pt`);
+    expect(existsSync(join(runs, 'orphan'))).toBe(false);
+  });
+
+  it('refuses a source of another shape, naming the first weight that differs', async () => {
+    const wider = join(tmp, 'wider.yaml');
+    writeFileSync(wider, readFileSync(frozen, 'utf8').replace('width: 0.25', 'width: 0.5'));
+    const r = await train(['--config', wider, ...data, '--run-id', 'misfit', '--finetune', join(runs, 'source')]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(new RegExp(`finetune\\.from: ${join(runs, 'source')} is another model \\(\\S+: \\(`));
+    expect(existsSync(join(runs, 'misfit'))).toBe(false);
+  });
+});
