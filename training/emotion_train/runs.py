@@ -33,9 +33,12 @@ def load_best(run: str, key: str, device: torch.device | str = "cpu", want_sha: 
     return torch.load(io.BytesIO(blob), map_location=device), sha
 
 
-def run_info(run: str, key: str, spec: dict[str, Any], why: str) -> dict[str, Any]:
-    """Checks a source run before training starts; what the new run's provenance records of it."""
-    state, sha = load_best(run, key)
+def run_info(run: str, key: str, spec: dict[str, Any], why: str,
+             loaded: tuple[dict[str, Any], str] | None = None) -> dict[str, Any]:
+    """Checks a source run before training starts; what the new run's provenance records of it.
+
+    loaded: the (state, sha256) of load_best, where the caller has it already."""
+    state, sha = loaded or load_best(run, key)
     cfg = state.get("config") or {}
     if cfg.get("preprocess") != spec:
         raise ConfigError(f"{key}: {run} was trained on other inputs (preprocess {cfg.get('preprocess')} != {spec}); {why}")
@@ -51,16 +54,15 @@ def resolve(path: str, repo: str) -> str:
 
 def finetune_info(run: str, cfg: dict[str, Any]) -> dict[str, Any]:
     """Checks a fine-tuning source before the run folder exists: same inputs, weights that fit the model."""
-    info = run_info(run, "finetune.from", cfg["preprocess"], "fine-tuning must keep the device's preprocessing")
-    state, _ = load_best(run, "finetune.from")
-    fit(state, cfg, run)
+    from . import models
+    loaded = load_best(run, "finetune.from")
+    info = run_info(run, "finetune.from", cfg["preprocess"], "fine-tuning must keep the device's preprocessing", loaded)
+    fit(loaded[0], models.build(cfg["model"]), cfg, run)
     return info
 
 
-def fit(state: dict[str, Any], cfg: dict[str, Any], run: str) -> torch.nn.Module:
-    """This run's model with the source's weights; a model of another shape is refused by name."""
-    from . import models
-    model = models.build(cfg["model"])
+def fit(state: dict[str, Any], model: torch.nn.Module, cfg: dict[str, Any], run: str) -> None:
+    """Loads the source's weights into this run's model; a model of another shape is refused by name."""
     mine, theirs = model.state_dict(), state["model"]
     for k in sorted(set(mine) | set(theirs)):
         a, b = mine.get(k), theirs.get(k)
@@ -69,4 +71,3 @@ def fit(state: dict[str, Any], cfg: dict[str, Any], run: str) -> torch.nn.Module
                               f"{None if b is None else tuple(b.shape)} there, {None if a is None else tuple(a.shape)} "
                               f"in model {cfg['model']}); fine-tune with the source's model section")
     model.load_state_dict(theirs)
-    return model

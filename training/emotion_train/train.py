@@ -126,7 +126,7 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
         # A fresh fine-tuning run starts from the source's weights (BN statistics included); once it has
         # a checkpoint of its own, a resume needs the source no more.
         state, _ = load_best(f_cfg["from"], "finetune.from", "cpu", (f_cfg.get("resolved") or {}).get("sha256"))
-        model = fit(state, cfg, f_cfg["from"]).to(device)
+        fit(state, model, cfg, f_cfg["from"])
     params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     params_plain = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.SGD(
