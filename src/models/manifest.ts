@@ -79,6 +79,8 @@ export interface RunRef {
   valAccuracy?: number | null;
   valMacroF1?: number | null;
   sha256: string;
+  /** Fine-tuning only: parts of the model the source lacked; they started as the identity. */
+  grown?: string[];
 }
 
 export interface Manifest {

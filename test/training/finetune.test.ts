@@ -12,13 +12,20 @@ import { hasShared } from '../helpers/paths.js';
 import { FER_TRAIN, FER_VAL, miniFolder, PYTHON, train } from './helpers.js';
 
 const SMOKE_MODEL = '{arch: mobilenet, width: 0.25, stem: 8, head: 64, se: false, dropout: 0.0}';
+const TINY_VGG = '{arch: vgg, widths: [8, 16, 16, 16], depths: [1, 1, 1, 1], dropout: 0.0}';
 
-/** Largest difference of the learned parameters (not BN running statistics) between two best.pt files. */
+/** Largest |value| of each named tensor of a best.pt (the model's weights). */
+function tensorMax(file: string, names: string[]): number[] {
+  const py = ['import torch,sys', "m=torch.load(sys.argv[1])['model']", "print(' '.join(str(float(m[k].abs().max())) for k in sys.argv[2:]))"];
+  return execFileSync(PYTHON, ['-c', py.join('\n'), file, ...names], { encoding: 'utf8' }).trim().split(' ').map(Number);
+}
+
+/** Largest difference of the learned parameters (not BN running statistics) that two best.pt files share. */
 function paramDiff(a: string, b: string): number {
   const py = [
     'import torch,sys',
     "a=torch.load(sys.argv[1])['model']; b=torch.load(sys.argv[2])['model']",
-    "print(max(float((a[k].float()-b[k].float()).abs().max()) for k in a if not k.endswith(('running_mean','running_var','num_batches_tracked'))))",
+    "print(max(float((a[k].float()-b[k].float()).abs().max()) for k in a if k in b and not k.endswith(('running_mean','running_var','num_batches_tracked'))))",
   ].join('\n');
   return Number(execFileSync(PYTHON, ['-c', py, a, b], { encoding: 'utf8' }).trim());
 }
@@ -95,4 +102,29 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(r.stderr).toMatch(new RegExp(`finetune\\.from: ${join(runs, 'source')} is another model \\(\\S+: \\(`));
     expect(existsSync(join(runs, 'misfit'))).toBe(false);
   });
+
+  it('grows a VGG by its spatial head: shared weights unchanged, the head adds zero; dropping a head is refused', async () => {
+    const vgg = (name: string, model: string, lr: number): string => {
+      const file = join(tmp, `${name}.yaml`);
+      writeFileSync(file, `name: ${name}\nseed: 3\nmodel: ${model}\ntrain: {epochs: 1, batch: 32, lr: ${lr}, ema: 0, threads: 2}\n`);
+      return file;
+    };
+    const plain = await train(['--config', vgg('vgg-plain', TINY_VGG, 0.05), ...data, '--run-id', 'vgg-plain']);
+    expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
+    const headed = TINY_VGG.replace('}', ', head: 32}');
+    const grown = await train(['--config', vgg('vgg-grown', headed, 0), ...data, '--run-id', 'vgg-grown', '--finetune', join(runs, 'vgg-plain')]);
+    expect(grown.code, grown.stderr.slice(-2000)).toBe(0);
+    expect(paramDiff(best('vgg-grown'), best('vgg-plain'))).toBe(0);
+    // The head's first layer is random, its last is zero: the grown run starts from the source's function.
+    const [first, lastW, lastB] = tensorMax(best('vgg-grown'), ['head.1.weight', 'head.4.weight', 'head.4.bias']);
+    expect(first).toBeGreaterThan(0.01);
+    expect([lastW, lastB]).toEqual([0, 0]);
+    expect(readFileSync(join(runs, 'vgg-grown', 'config.yaml'), 'utf8')).toMatch(/grown:\n\s*- head/);
+
+    // A source with a head cannot become a model without one: its head's weights would be dropped.
+    const r = await train(['--config', vgg('vgg-shrunk', TINY_VGG, 0), ...data, '--run-id', 'vgg-shrunk', '--finetune', join(runs, 'vgg-grown')]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(`finetune.from: ${join(runs, 'vgg-grown')} is another model (head.1.bias: (32,) there, None in model`);
+    expect(existsSync(join(runs, 'vgg-shrunk'))).toBe(false);
+  }, 300_000);
 });

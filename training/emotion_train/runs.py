@@ -57,17 +57,29 @@ def finetune_info(run: str, cfg: dict[str, Any]) -> dict[str, Any]:
     from . import models
     loaded = load_best(run, "finetune.from")
     info = run_info(run, "finetune.from", cfg["preprocess"], "fine-tuning must keep the device's preprocessing", loaded)
-    fit(loaded[0], models.build(cfg["model"]), cfg, run)
+    grown = fit(loaded[0], models.build(cfg["model"]), cfg, run)
+    if grown:
+        info["grown"] = sorted({k.split(".")[0] for k in grown})
     return info
 
 
-def fit(state: dict[str, Any], model: torch.nn.Module, cfg: dict[str, Any], run: str) -> None:
-    """Loads the source's weights into this run's model; a model of another shape is refused by name."""
+def fit(state: dict[str, Any], model: torch.nn.Module, cfg: dict[str, Any], run: str) -> list[str]:
+    """Loads the source's weights into this run's model; a model of another shape is refused by name.
+
+    Parts the model declares as grown (GROWN: they start as the identity, e.g. the VGG's spatial head)
+    may be missing from the source: they keep their initial weights, so the run starts from exactly
+    the source's function. Returns the names of those parts' tensors."""
     mine, theirs = model.state_dict(), state["model"]
+    grown_prefixes = tuple(getattr(model, "GROWN", ()))
+    grown = []
     for k in sorted(set(mine) | set(theirs)):
         a, b = mine.get(k), theirs.get(k)
+        if b is None and a is not None and grown_prefixes and k.startswith(grown_prefixes):
+            grown.append(k)
+            continue
         if a is None or b is None or a.shape != b.shape:
             raise ConfigError(f"finetune.from: {run} is another model ({k}: "
                               f"{None if b is None else tuple(b.shape)} there, {None if a is None else tuple(a.shape)} "
                               f"in model {cfg['model']}); fine-tune with the source's model section")
-    model.load_state_dict(theirs)
+    model.load_state_dict({**mine, **theirs})
+    return grown
