@@ -103,7 +103,7 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(existsSync(join(runs, 'misfit'))).toBe(false);
   });
 
-  it('grows a VGG by its spatial head: shared weights unchanged, the head adds zero; dropping a head is refused', async () => {
+  it('grows a VGG by a spatial head and a residual block: shared weights unchanged, both add zero; dropping them is refused', async () => {
     const vgg = (name: string, model: string, lr: number): string => {
       const file = join(tmp, `${name}.yaml`);
       writeFileSync(file, `name: ${name}\nseed: 3\nmodel: ${model}\ntrain: {epochs: 1, batch: 32, lr: ${lr}, ema: 0, threads: 2}\n`);
@@ -111,20 +111,21 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     };
     const plain = await train(['--config', vgg('vgg-plain', TINY_VGG, 0.05), ...data, '--run-id', 'vgg-plain']);
     expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
-    const headed = TINY_VGG.replace('}', ', head: 32}');
+    const headed = TINY_VGG.replace('}', ', head: 32, extra: 1}');
     const grown = await train(['--config', vgg('vgg-grown', headed, 0), ...data, '--run-id', 'vgg-grown', '--finetune', join(runs, 'vgg-plain')]);
     expect(grown.code, grown.stderr.slice(-2000)).toBe(0);
     expect(paramDiff(best('vgg-grown'), best('vgg-plain'))).toBe(0);
-    // The head's first layer is random, its last is zero: the grown run starts from the source's function.
-    const [first, lastW, lastB] = tensorMax(best('vgg-grown'), ['head.1.weight', 'head.4.weight', 'head.4.bias']);
-    expect(first).toBeGreaterThan(0.01);
-    expect([lastW, lastB]).toEqual([0, 0]);
-    expect(readFileSync(join(runs, 'vgg-grown', 'config.yaml'), 'utf8')).toMatch(/grown:\n\s*- head/);
+    // The new parts' first layers are random, their last are zero: the grown run starts from the source's function.
+    const names = ['head.1.weight', 'extra.0.body.0.0.weight', 'head.4.weight', 'head.4.bias', 'extra.0.body.1.1.weight', 'extra.0.body.1.1.bias'];
+    const [head1, block1, ...last] = tensorMax(best('vgg-grown'), names);
+    expect(Math.min(head1, block1)).toBeGreaterThan(0.01);
+    expect(last).toEqual([0, 0, 0, 0]);
+    expect(readFileSync(join(runs, 'vgg-grown', 'config.yaml'), 'utf8')).toMatch(/grown:\n\s*- extra\n\s*- head/);
 
     // A source with a head cannot become a model without one: its head's weights would be dropped.
     const r = await train(['--config', vgg('vgg-shrunk', TINY_VGG, 0), ...data, '--run-id', 'vgg-shrunk', '--finetune', join(runs, 'vgg-grown')]);
     expect(r.code).toBe(64);
-    expect(r.stderr).toContain(`finetune.from: ${join(runs, 'vgg-grown')} is another model (head.1.bias: (32,) there, None in model`);
+    expect(r.stderr).toContain(`finetune.from: ${join(runs, 'vgg-grown')} is another model (extra.0.body.0.0.weight: (16, 16, 3, 3) there, None in model`);
     expect(existsSync(join(runs, 'vgg-shrunk'))).toBe(false);
   }, 300_000);
 });

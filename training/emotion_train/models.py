@@ -83,13 +83,26 @@ class MobileNet(nn.Module):
         return self.classifier(self.dropout(x))
 
 
+class Residual(nn.Module):
+    """Two 3x3 convs with a skip (ResNet's basic block); starts as the identity on non-negative inputs."""
+
+    def __init__(self, c: int):
+        super().__init__()
+        self.body = nn.Sequential(ConvBNReLU(c, c), ConvBNReLU(c, c, act=False))
+        nn.init.zeros_(self.body[1][1].weight)
+        nn.init.zeros_(self.body[1][1].bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.relu(x + self.body(x))
+
+
 class VGG(nn.Module):
     # Parts that start as the identity (zero output), so a run of the same VGG without them can be
     # fine-tuned into this one (runs.fit) and starts from exactly the source's function.
-    GROWN = ("head.",)
+    GROWN = ("head.", "extra.")
 
     def __init__(self, classes: int = 7, widths: tuple[int, ...] = (32, 64, 128, 256),
-                 depths: tuple[int, ...] = (2, 2, 2, 2), dropout: float = 0.3, head: int = 0):
+                 depths: tuple[int, ...] = (2, 2, 2, 2), dropout: float = 0.3, head: int = 0, extra: int = 0):
         super().__init__()
         if len(depths) != len(widths):
             raise ValueError(f"model.depths: {len(depths)} entries for {len(widths)} widths")
@@ -103,6 +116,10 @@ class VGG(nn.Module):
                 c = w
             layers.append(nn.MaxPool2d(2))
         self.features = nn.Sequential(*layers)
+        # Optional residual blocks at the last stage's resolution, before its pooling (more depth where a
+        # 3x3 conv sees most of the face). Each block's last BN starts with zero scale and shift, and its
+        # input is a ReLU's output, so relu(x + block(x)) = x: a run without them can grow into them.
+        self.extra = nn.ModuleList([Residual(c) for _ in range(extra)])
         # Optional spatial head: the global average keeps what the last feature map holds but not where
         # (mouth below, brows above), which an aligned face crop makes informative. A small MLP on the
         # flattened map adds that, residually, to the average; its last layer starts at zero. It costs
@@ -119,7 +136,13 @@ class VGG(nn.Module):
         self.classifier = nn.Linear(c, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)
+        if len(self.extra):
+            f = self.features[:-1](x)
+            for block in self.extra:
+                f = block(f)
+            f = self.features[-1](f)
+        else:
+            f = self.features(x)
         g = f.mean(dim=(2, 3))
         if self.head is not None:
             g = g + self.head(f)
