@@ -117,9 +117,9 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(paramDiff(best('vgg-grown'), best('vgg-plain'))).toBe(0);
     // The new parts' first layers are random, their last are zero: the grown run starts from the source's function.
     const names = ['head.1.weight', 'extra.0.body.0.0.weight', 'head.4.weight', 'head.4.bias', 'extra.0.body.1.1.weight', 'extra.0.body.1.1.bias'];
-    const [head1, block1, ...last] = tensorMax(best('vgg-grown'), names);
-    expect(Math.min(head1, block1)).toBeGreaterThan(0.01);
-    expect(last).toEqual([0, 0, 0, 0]);
+    const values = tensorMax(best('vgg-grown'), names);
+    expect(Math.min(...values.slice(0, 2))).toBeGreaterThan(0.01);
+    expect(values.slice(2)).toEqual([0, 0, 0, 0]);
     expect(readFileSync(join(runs, 'vgg-grown', 'config.yaml'), 'utf8')).toMatch(/grown:\n\s*- extra\n\s*- head/);
 
     // A source with a head cannot become a model without one: its head's weights would be dropped.
