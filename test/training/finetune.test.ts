@@ -122,7 +122,7 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(values.slice(2)).toEqual([0, 0, 0, 0]);
     expect(readFileSync(join(runs, 'vgg-grown', 'config.yaml'), 'utf8')).toMatch(/grown:\n\s*- extra\n\s*- head/);
 
-    // A source with a head cannot become a model without one: its head's weights would be dropped.
+    // A source with grown parts cannot become a model without them: their weights would be dropped.
     const r = await train(['--config', vgg('vgg-shrunk', TINY_VGG, 0), ...data, '--run-id', 'vgg-shrunk', '--finetune', join(runs, 'vgg-grown')]);
     expect(r.code).toBe(64);
     expect(r.stderr).toContain(`finetune.from: ${join(runs, 'vgg-grown')} is another model (extra.0.body.0.0.weight: (16, 16, 3, 3) there, None in model`);

@@ -136,13 +136,13 @@ class VGG(nn.Module):
         self.classifier = nn.Linear(c, classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if len(self.extra):
-            f = self.features[:-1](x)
-            for block in self.extra:
-                f = block(f)
-            f = self.features[-1](f)
-        else:
-            f = self.features(x)
+        f = x
+        last = len(self.features) - 1
+        for i, layer in enumerate(self.features):
+            if i == last:  # the extra blocks go before the last stage's pooling
+                for block in self.extra:
+                    f = block(f)
+            f = layer(f)
         g = f.mean(dim=(2, 3))
         if self.head is not None:
             g = g + self.head(f)

@@ -74,7 +74,7 @@ def fit(state: dict[str, Any], model: torch.nn.Module, cfg: dict[str, Any], run:
     grown = []
     for k in sorted(set(mine) | set(theirs)):
         a, b = mine.get(k), theirs.get(k)
-        if b is None and a is not None and grown_prefixes and k.startswith(grown_prefixes):
+        if b is None and k.startswith(grown_prefixes):
             grown.append(k)
             continue
         if a is None or b is None or a.shape != b.shape:
