@@ -75,6 +75,8 @@ export function decodingOutputs(d: ClassificationDecoding | DetectorDecoding): [
 /** An earlier training run these weights learned from (its checkpoint's sha256). */
 export interface RunRef {
   run: string;
+  /** Fine-tuning from a shipped fp32 bundle (its run folder gone): folder and version; sha256 is of its model.onnx. */
+  bundle?: string;
   bestEpoch?: number | null;
   valAccuracy?: number | null;
   valMacroF1?: number | null;

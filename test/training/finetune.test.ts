@@ -1,14 +1,16 @@
 // Fine-tuning (npm run train -- --finetune RUN) on a few hundred real faces: a fine-tuned run starts
 // from the source run's best weights (shown with a learning rate of 0, where they must come through
 // unchanged), resumes without the source, records it in its config and bundle provenance; a folder that
-// is not a finished run, or a source of another shape, is refused by name before a run folder is made.
+// is not a finished run, or a source of another shape, is refused by name before a run folder is made. A shipped
+// fp32 bundle is a source too (its BatchNorms, folded into the convs by the export, rebuilt).
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readBundle } from '../../src/models/bundle.js';
-import { hasShared } from '../helpers/paths.js';
+import { hasShared, ROOT } from '../helpers/paths.js';
 import { FER_TRAIN, FER_VAL, miniFolder, PYTHON, train } from './helpers.js';
 
 const SMOKE_MODEL = '{arch: mobilenet, width: 0.25, stem: 8, head: 64, se: false, dropout: 0.0}';
@@ -103,12 +105,13 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(existsSync(join(runs, 'misfit'))).toBe(false);
   });
 
+  const vgg = (name: string, model: string, lr: number): string => {
+    const file = join(tmp, `${name}.yaml`);
+    writeFileSync(file, `name: ${name}\nseed: 3\nmodel: ${model}\ntrain: {epochs: 1, batch: 32, lr: ${lr}, ema: 0, threads: 2}\n`);
+    return file;
+  };
+
   it('grows a VGG by a spatial head and a residual block: shared weights unchanged, both add zero; dropping them is refused', async () => {
-    const vgg = (name: string, model: string, lr: number): string => {
-      const file = join(tmp, `${name}.yaml`);
-      writeFileSync(file, `name: ${name}\nseed: 3\nmodel: ${model}\ntrain: {epochs: 1, batch: 32, lr: ${lr}, ema: 0, threads: 2}\n`);
-      return file;
-    };
     const plain = await train(['--config', vgg('vgg-plain', TINY_VGG, 0.05), ...data, '--run-id', 'vgg-plain']);
     expect(plain.code, plain.stderr.slice(-2000)).toBe(0);
     const headed = TINY_VGG.replace('}', ', head: 32, extra: 1}');
@@ -127,5 +130,54 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(r.code).toBe(64);
     expect(r.stderr).toContain(`finetune.from: ${join(runs, 'vgg-grown')} is another model (extra.0.body.0.0.weight: (16, 16, 3, 3) there, None in model`);
     expect(existsSync(join(runs, 'vgg-shrunk'))).toBe(false);
+  }, 300_000);
+
+  it('fine-tunes from a shipped fp32 bundle (its BNs folded by the export, rebuilt): same function, grown, recorded; INT8 refused', async () => {
+    const exported = await train(['--config', vgg('vgg-shipped', TINY_VGG, 0.05), ...data.filter((a) => a !== '--no-export'), '--run-id', 'vgg-shipped']);
+    expect(exported.code, exported.stderr.slice(-2000)).toBe(0);
+    const run = join(runs, 'vgg-shipped');
+    const bundle = join(run, 'bundle', 'emotion-vgg-fp32');
+
+    // Imported into a model grown by a residual block, with the run's parity faces (training crops) as the
+    // BN images: eval mode gives PyTorch's output at export; train mode (batch statistics of the same
+    // faces) nearly so, which it would not if the BNs were left as the identity the export folded them into.
+    const py = [
+      'import sys, numpy as np, torch',
+      'from training.emotion_train import config, models',
+      'from training.emotion_train.bundle_source import import_bundle',
+      'from training.emotion_train.export import Deployable',
+      "cfg = config.load(sys.argv[1]); cfg['model'] = {**cfg['model'], 'extra': 1}",
+      "x = np.fromfile(sys.argv[2] + '/parity/input.f32', '<f4').reshape(-1, 1, 48, 48)",
+      "y = np.fromfile(sys.argv[2] + '/parity/torch-output.f32', '<f4').reshape(len(x), 7)",
+      "net = models.build(cfg['model'])",
+      'info = import_bundle(sys.argv[3], net, cfg, x)',
+      'd = Deployable(net, True)',
+      'with torch.no_grad():',
+      '    ev = d.eval()(torch.from_numpy(x)).numpy(); tr = d.train()(torch.from_numpy(x)).numpy()',
+      "print(float(np.abs(ev - y).max()), float(np.abs(tr - y).max()), ','.join(info['grown']))",
+    ].join('\n');
+    const [evalDiff, trainDiff, grown] = execFileSync(PYTHON, ['-c', py, join(run, 'config.yaml'), run, bundle], { cwd: ROOT, encoding: 'utf8' })
+      .trim()
+      .split(' ');
+    expect(Number(evalDiff)).toBeLessThan(1e-5);
+    expect(Number(trainDiff)).toBeLessThan(0.02);
+    expect(grown).toBe('extra');
+
+    // Through the CLI: a run grown from the bundle records it (run, bundle and version, sha256 of model.onnx).
+    const deep = TINY_VGG.replace('}', ', extra: 1}');
+    const tuned = await train(['--config', vgg('vgg-from-bundle', deep, 0), ...data, '--run-id', 'vgg-from-bundle', '--finetune', bundle]);
+    expect(tuned.code, tuned.stderr.slice(-2000)).toBe(0);
+    const sha = createHash('sha256').update(readFileSync(join(bundle, 'model.onnx'))).digest('hex');
+    const cfg = readFileSync(join(runs, 'vgg-from-bundle', 'config.yaml'), 'utf8');
+    expect(cfg).toContain(`bundle: emotion-vgg-fp32 2.0.0`);
+    expect(cfg).toContain(`sha256: ${sha}`);
+    expect(cfg).toMatch(/run: vgg-shipped\n/);
+    expect(cfg).toMatch(/grown:\n\s*- extra/);
+
+    const int8 = join(run, 'bundle', 'emotion-vgg-int8');
+    const r = await train(['--config', vgg('vgg-from-int8', TINY_VGG, 0), ...data, '--run-id', 'vgg-from-int8', '--finetune', int8]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain(`finetune.from: ${int8} is an int8 bundle`);
+    expect(existsSync(join(runs, 'vgg-from-int8'))).toBe(false);
   }, 300_000);
 });

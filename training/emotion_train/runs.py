@@ -1,5 +1,7 @@
 """Earlier runs as inputs to a new one: distillation teachers and fine-tuning sources.
 
+(A fine-tuning source may also be a shipped fp32 bundle: bundle_source.py.)
+
 Both read a finished run's checkpoints/best.pt (the EMA weights that were evaluated and exported),
 check that it was trained on the same inputs, and record what they used (run, epoch, scores, the
 sha256 of the checkpoint) in the new run's config and so in its bundle's provenance. A resumed run
@@ -23,7 +25,8 @@ def load_best(run: str, key: str, device: torch.device | str = "cpu", want_sha: 
     key names the config key in errors (distill.teachers, finetune.from)."""
     path = os.path.join(run, "checkpoints", "best.pt")
     if not os.path.exists(path):
-        raise ConfigError(f"{key}: {run} has no checkpoints/best.pt (not a finished training run)")
+        raise ConfigError(f"{key}: {run} has no checkpoints/best.pt (not a finished training run)"
+                          + (" nor a bundle (manifest.json)" if key == "finetune.from" else ""))
     with open(path, "rb") as f:
         blob = f.read()
     sha = hashlib.sha256(blob).hexdigest()
@@ -55,6 +58,9 @@ def resolve(path: str, repo: str) -> str:
 def finetune_info(run: str, cfg: dict[str, Any]) -> dict[str, Any]:
     """Checks a fine-tuning source before the run folder exists: same inputs, weights that fit the model."""
     from . import models
+    from .bundle_source import import_bundle, is_bundle
+    if is_bundle(run):  # a shipped fp32 bundle: mapped and checked now, BN rebuilt when training starts
+        return import_bundle(run, models.build(cfg["model"]), cfg)
     loaded = load_best(run, "finetune.from")
     info = run_info(run, "finetune.from", cfg["preprocess"], "fine-tuning must keep the device's preprocessing", loaded)
     grown = fit(loaded[0], models.build(cfg["model"]), cfg, run)

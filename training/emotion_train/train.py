@@ -21,11 +21,16 @@ import torch.nn.functional as F
 
 from . import models
 from .augment import augment, mix
+from .bundle_source import import_bundle, is_bundle
 from .data import LABELS, Split
 from .distill import Teachers
+from .export import pick, tensor_of
 from .metrics import summarise
 from .progress import Progress
 from .runs import fit, load_best
+
+# Training crops whose statistics rebuild the BatchNorms of a bundle source (bundle_source.py).
+BN_IMAGES = 2048
 
 
 def pick_device(want: str) -> torch.device:
@@ -125,8 +130,14 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
     if f_cfg.get("from") and not os.path.exists(os.path.join(run_dir, "checkpoints", "last.pt")):
         # A fresh fine-tuning run starts from the source's weights (BN statistics included); once it has
         # a checkpoint of its own, a resume needs the source no more.
-        state, _ = load_best(f_cfg["from"], "finetune.from", "cpu", (f_cfg.get("resolved") or {}).get("sha256"))
-        fit(state, model, cfg, f_cfg["from"])
+        want_sha = (f_cfg.get("resolved") or {}).get("sha256")
+        if is_bundle(f_cfg["from"]):
+            # BN statistics from training crops (never validation data): bundle_source.py says why.
+            crops = tensor_of(train_split, pick(train_split, BN_IMAGES, cfg["seed"] + 3), spec)
+            import_bundle(f_cfg["from"], model, cfg, crops, want_sha)
+        else:
+            state, _ = load_best(f_cfg["from"], "finetune.from", "cpu", want_sha)
+            fit(state, model, cfg, f_cfg["from"])
     params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     params_plain = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.SGD(
