@@ -174,6 +174,12 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(cfg).toMatch(/run: vgg-shipped\n/);
     expect(cfg).toMatch(/grown:\n\s*- extra/);
 
+    const wider = TINY_VGG.replace('[8, 16, 16, 16]', '[12, 16, 16, 16]');
+    const misfit = await train(['--config', vgg('vgg-misfit', wider, 0), ...data, '--run-id', 'vgg-misfit', '--finetune', bundle]);
+    expect(misfit.code).toBe(64);
+    expect(misfit.stderr).toContain(`finetune.from: ${bundle} is another model (features.0.0.weight: (8, 1, 3, 3) there, (12, 1, 3, 3) in model`);
+    expect(existsSync(join(runs, 'vgg-misfit'))).toBe(false);
+
     const int8 = join(run, 'bundle', 'emotion-vgg-int8');
     const r = await train(['--config', vgg('vgg-from-int8', TINY_VGG, 0), ...data, '--run-id', 'vgg-from-int8', '--finetune', int8]);
     expect(r.code).toBe(64);

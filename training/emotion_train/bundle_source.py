@@ -27,26 +27,23 @@ from .config import ConfigError
 from .data import LABELS
 from .preprocess import manifest_sections
 
-KEY = "finetune.from"
-
-
 def is_bundle(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "manifest.json"))
 
 
-def _manifest(path: str, spec: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+def _manifest(path: str, spec: dict[str, Any], key: str) -> tuple[dict[str, Any], bytes]:
     with open(os.path.join(path, "manifest.json")) as f:
         m = json.load(f)
     if m.get("task") != "emotion-classifier":
-        raise ConfigError(f"{KEY}: {path} is a {m.get('task')} bundle, not an emotion classifier")
+        raise ConfigError(f"{key}: {path} is a {m.get('task')} bundle, not an emotion classifier")
     if m.get("precision") != "fp32":
-        raise ConfigError(f"{KEY}: {path} is an {m.get('precision')} bundle (rounded weights); fine-tune from its fp32 sibling")
+        raise ConfigError(f"{key}: {path} is an {m.get('precision')} bundle (rounded weights); fine-tune from its fp32 sibling")
     if (m.get("labels") or {}).get("modelOrder") != LABELS:
-        raise ConfigError(f"{KEY}: {path} orders its classes {(m.get('labels') or {}).get('modelOrder')}, training uses {LABELS}")
+        raise ConfigError(f"{key}: {path} orders its classes {(m.get('labels') or {}).get('modelOrder')}, training uses {LABELS}")
     want = json.loads(json.dumps(manifest_sections(spec)))
     for section in ("input", "preprocess"):
         if m.get(section) != want[section]:
-            raise ConfigError(f"{KEY}: {path} was trained on other inputs ({section} {m.get(section)} != {want[section]}); "
+            raise ConfigError(f"{key}: {path} was trained on other inputs ({section} {m.get(section)} != {want[section]}); "
                               "fine-tuning must keep the device's preprocessing")
     with open(os.path.join(path, m.get("model", "model.onnx")), "rb") as f:
         return m, f.read()
@@ -68,16 +65,16 @@ def _follower(model: nn.Module, name: str) -> tuple[str, nn.Module] | None:
 
 
 def import_bundle(path: str, model: nn.Module, cfg: dict[str, Any], images: np.ndarray | None = None,
-                  want_sha: str | None = None) -> dict[str, Any]:
+                  want_sha: str | None = None, key: str = "finetune.from") -> dict[str, Any]:
     """Loads a bundle's weights into `model` (BN rebuilt from `images`, N x 1 x H x W normalised training
-    crops); returns what the run's provenance records of the source."""
+    crops); returns what the run's provenance records of the source. key names the source in errors."""
     import onnx
     from onnx import numpy_helper
 
-    m, blob = _manifest(path, cfg["preprocess"])
+    m, blob = _manifest(path, cfg["preprocess"], key)
     sha = hashlib.sha256(blob).hexdigest()
     if want_sha and want_sha != sha:
-        raise ConfigError(f"{KEY}: {path} changed since this run started (sha256 {sha[:12]}, recorded {want_sha[:12]}); "
+        raise ConfigError(f"{key}: {path} changed since this run started (sha256 {sha[:12]}, recorded {want_sha[:12]}); "
                           "restore it or start a new run")
     graph = onnx.load_from_string(blob).graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
@@ -86,14 +83,14 @@ def import_bundle(path: str, model: nn.Module, cfg: dict[str, Any], images: np.n
     done: set[str] = set()
     folded: list[tuple[nn.Conv2d, nn.BatchNorm2d, torch.Tensor]] = []
 
-    def put(key: str, value: np.ndarray) -> None:
-        target = model.state_dict()[key]
+    def put(tensor: str, value: np.ndarray) -> None:
+        target = model.state_dict()[tensor]
         if tuple(target.shape) != value.shape:
-            raise ConfigError(f"{KEY}: {path} is another model ({key}: {value.shape} there, {tuple(target.shape)} "
+            raise ConfigError(f"{key}: {path} is another model ({tensor}: {value.shape} there, {tuple(target.shape)} "
                               f"in model {cfg['model']}); fine-tune with the source's model section")
         with torch.no_grad():
             target.copy_(torch.from_numpy(np.array(value, copy=True)))
-        done.add(key)
+        done.add(tensor)
 
     for node in graph.node:
         if node.op_type not in ("Conv", "Gemm"):
@@ -102,7 +99,7 @@ def import_bundle(path: str, model: nn.Module, cfg: dict[str, Any], images: np.n
         mod = modules.get(name)
         want_type = nn.Conv2d if node.op_type == "Conv" else nn.Linear
         if not isinstance(mod, want_type):
-            raise ConfigError(f"{KEY}: {path} is another model ({node.op_type} {name or node.name} there, "
+            raise ConfigError(f"{key}: {path} is another model ({node.op_type} {name or node.name} there, "
                               f"{type(mod).__name__ if mod is not None else 'None'} in model {cfg['model']}); "
                               "fine-tune with the source's model section")
         w = inits[node.input[1]]
@@ -127,13 +124,13 @@ def import_bundle(path: str, model: nn.Module, cfg: dict[str, Any], images: np.n
         elif mod.bias is not None:
             put(f"{name}.bias", b)
         elif np.any(b):
-            raise ConfigError(f"{KEY}: {path} is another model ({name} has a bias there and none in model {cfg['model']})")
+            raise ConfigError(f"{key}: {path} is another model ({name} has a bias there and none in model {cfg['model']})")
 
     missing = [k for k in model.state_dict() if k not in done]
     grown = [k for k in missing if k.startswith(grown_prefixes)]
     absent = [k for k in missing if not k.startswith(grown_prefixes)]
     if absent:
-        raise ConfigError(f"{KEY}: {path} is another model ({absent[0]}: not in the bundle, in model {cfg['model']}); "
+        raise ConfigError(f"{key}: {path} is another model ({absent[0]}: not in the bundle, in model {cfg['model']}); "
                           "fine-tune with the source's model section")
     if images is not None:
         _rebuild_bn(model, folded, images)

@@ -2,6 +2,9 @@
 runs the faces only one of them gets right (the discordant pairs of a McNemar test).
 
     /usr/bin/python3 -m training.emotion_train.compare var/train/vgg-main var/train/vgg-distill
+    /usr/bin/python3 -m training.emotion_train.compare models/emotion-vgg-fp32 var/train/vgg-deep72
+
+A shipped fp32 bundle stands in for the run that made it (bundle_source.py: eval mode is exactly the bundle).
 
 Prints one JSON object. Research, not the pipeline: it answers "is this run really better than that one,
 and would an ensemble of them add anything" before a bundle is shipped.
@@ -12,11 +15,14 @@ import json
 import math
 import os
 import sys
+from typing import Any
 
 import numpy as np
 import torch
 
 from . import models
+from .bundle_source import import_bundle, is_bundle
+from .config import ConfigError
 from .data import load_split
 from .metrics import summarise
 from .train import predict
@@ -27,19 +33,33 @@ def score(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"accuracy": m["accuracy"], "macroF1": m["macroF1"]}
 
 
+def load(path: str) -> tuple[dict[str, Any], torch.nn.Module]:
+    """A run folder's best.pt, or a shipped fp32 bundle (its manifest records the run's resolved config)."""
+    if is_bundle(path):
+        with open(os.path.join(path, "manifest.json")) as f:
+            cfg = ((json.load(f).get("metrics") or {}).get("training") or {}).get("config")
+        if not cfg:
+            raise SystemExit(f"compare: {path} records no training config (not a bundle our training made)")
+        net = models.build(cfg["model"])
+        import_bundle(path, net, cfg, key="compare")
+        return cfg, net
+    state = torch.load(os.path.join(path, "checkpoints", "best.pt"), map_location="cpu")
+    net = models.build(state["config"]["model"])
+    net.load_state_dict(state["model"])
+    return state["config"], net
+
+
 def main(runs: list[str]) -> dict[str, object]:
     torch.set_num_threads(2)
-    states = [torch.load(os.path.join(r, "checkpoints", "best.pt"), map_location="cpu") for r in runs]
-    spec = states[0]["config"]["preprocess"]
-    if any(s["config"]["preprocess"] != spec for s in states):
+    nets = [load(r) for r in runs]
+    spec = nets[0][0]["preprocess"]
+    if any(cfg["preprocess"] != spec for cfg, _ in nets):
         raise SystemExit("compare: the runs were trained on other inputs (preprocess differs)")
-    val_root = states[0]["config"]["data"]["val"]
+    val_root = nets[0][0]["data"]["val"]
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     val = load_split("val", val_root if os.path.isabs(val_root) else os.path.join(repo, val_root), spec, None, False)
     probs = []
-    for s in states:
-        net = models.build(s["config"]["model"])
-        net.load_state_dict(s["model"])
+    for _, net in nets:
         probs.append(predict(net, val.x, spec, torch.device("cpu"), True))
     out: dict[str, object] = {os.path.basename(os.path.normpath(r)): score(p, val.y) for r, p in zip(runs, probs)}
     out["average"] = score(sum(probs) / len(probs), val.y)
@@ -56,4 +76,7 @@ def main(runs: list[str]) -> dict[str, object]:
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         raise SystemExit("usage: python3 -m training.emotion_train.compare RUN RUN [RUN...]")
-    print(json.dumps(main(sys.argv[1:])))
+    try:
+        print(json.dumps(main(sys.argv[1:])))
+    except ConfigError as e:
+        raise SystemExit(str(e))
