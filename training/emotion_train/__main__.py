@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--teacher", action="append", metavar="RUN",
                     help="distil from this finished run folder (repeat for an ensemble); overrides distill.teachers")
     ap.add_argument("--finetune", metavar="RUN",
-                    help="start from this finished run folder's best weights; overrides finetune.from")
+                    help="start from this finished run folder's best weights, or a shipped fp32 bundle folder's; overrides finetune.from")
     ap.add_argument("--stop-after", type=int, help="stop after this epoch (the run stays resumable)")
     ap.add_argument("--no-export", action="store_true", help="train only; export later with --export-only")
     ap.add_argument("--export-only", action="store_true", help="with --resume: export the run's best checkpoint")

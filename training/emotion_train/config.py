@@ -67,8 +67,9 @@ DEFAULTS: dict[str, Any] = {
         # Written by the pipeline when a run starts (provenance: each teacher's run, epoch, scores, hash).
         "resolved": [],
     },
-    # Fine-tuning (runs.py): start from a finished run's best weights (same architecture and inputs)
-    # instead of random ones; this run's own schedule, augmentation and loss then train them further.
+    # Fine-tuning (runs.py): start from a finished run's best weights (same architecture and inputs), or a
+    # shipped fp32 bundle's (bundle_source.py), instead of random ones; this run's own schedule,
+    # augmentation and loss then train them further.
     "finetune": {
         "from": None,
         # Written by the pipeline when a run starts (provenance: the source's run, epoch, scores, hash).
