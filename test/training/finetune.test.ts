@@ -180,6 +180,25 @@ describe.skipIf(!hasShared)('npm run train -- --finetune RUN', () => {
     expect(misfit.stderr).toContain(`finetune.from: ${bundle} is another model (features.0.0.weight: (8, 1, 3, 3) there, (12, 1, 3, 3) in model`);
     expect(existsSync(join(runs, 'vgg-misfit'))).toBe(false);
 
+    // The shipped default has a grown residual block, whose nodes torch names by nested scopes
+    // (/net/extra.0/body/body.0/body.0.0/Conv): it imports too, reproducing its golden vector.
+    const shipped = [
+      'import json, sys, numpy as np, torch',
+      'from training.emotion_train import models',
+      'from training.emotion_train.bundle_source import import_bundle',
+      'from training.emotion_train.export import Deployable',
+      "d = sys.argv[1]; m = json.load(open(d + '/manifest.json')); cfg = m['metrics']['training']['config']",
+      "net = models.build(cfg['model']); import_bundle(d, net, cfg)",
+      "x = np.fromfile(d + '/golden-0.input.f32', '<f4').reshape(-1, 1, 48, 48); y = np.fromfile(d + '/golden-0.probabilities.f32', '<f4')",
+      'with torch.no_grad():',
+      "    print(float(np.abs(Deployable(net, True).eval()(torch.from_numpy(x)).numpy().ravel() - y).max()), cfg['model'].get('extra', 0))",
+    ].join('\n');
+    const [goldenDiff, extra] = execFileSync(PYTHON, ['-c', shipped, join(ROOT, 'models', 'emotion-vgg-fp32')], { cwd: ROOT, encoding: 'utf8' })
+      .trim()
+      .split(' ');
+    expect(Number(goldenDiff)).toBeLessThan(1e-5);
+    expect(extra).toBe('1');
+
     const int8 = join(run, 'bundle', 'emotion-vgg-int8');
     const r = await train(['--config', vgg('vgg-from-int8', TINY_VGG, 0), ...data, '--run-id', 'vgg-from-int8', '--finetune', int8]);
     expect(r.code).toBe(64);

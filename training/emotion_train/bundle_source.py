@@ -50,14 +50,19 @@ def _manifest(path: str, spec: dict[str, Any], key: str) -> tuple[dict[str, Any]
 
 
 def _module_path(node: Any) -> str:
-    """torch.onnx's node name /net/<scopes>/<full.module.path>/<Op>, less the export wrapper's `net`."""
-    parts = [p for p in node.name.split("/") if p]
-    return parts[-2] if len(parts) >= 3 else ""
+    """The module path from torch.onnx's node name, /net/<scope>/.../<Op> less the export wrapper's `net`.
+
+    Each scope is either an attribute of the one before (extra.0 then body) or that scope's own name
+    extended (body then body.0): /net/extra.0/body/body.0/body.0.0/Conv is extra.0.body.0.0."""
+    full, prev = "", ""
+    for c in [p for p in node.name.split("/") if p][1:-1]:
+        full = full[: len(full) - len(prev)] + c if prev and c.startswith(prev + ".") else (f"{full}.{c}" if full else c)
+        prev = c
+    return full
 
 
-def _follower(model: nn.Module, name: str) -> tuple[str, nn.Module] | None:
-    """The module registered right after `name` (a ConvBNReLU's BN follows its conv)."""
-    mods = list(model.named_modules())
+def _follower(mods: list[tuple[str, nn.Module]], name: str) -> tuple[str, nn.Module] | None:
+    """The module registered right after `name` in `mods` (named_modules; a ConvBNReLU's BN follows its conv)."""
     for i, (n, _) in enumerate(mods):
         if n == name and i + 1 < len(mods):
             return mods[i + 1]
@@ -78,13 +83,15 @@ def import_bundle(path: str, model: nn.Module, cfg: dict[str, Any], images: np.n
                           "restore it or start a new run")
     graph = onnx.load_from_string(blob).graph
     inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
-    modules = dict(model.named_modules())
+    order = list(model.named_modules())
+    modules = dict(order)
+    state = model.state_dict()  # views of the model's tensors: copy_ writes into the model
     grown_prefixes = tuple(getattr(model, "GROWN", ()))
     done: set[str] = set()
     folded: list[tuple[nn.Conv2d, nn.BatchNorm2d, torch.Tensor]] = []
 
     def put(tensor: str, value: np.ndarray) -> None:
-        target = model.state_dict()[tensor]
+        target = state[tensor]
         if tuple(target.shape) != value.shape:
             raise ConfigError(f"{key}: {path} is another model ({tensor}: {value.shape} there, {tuple(target.shape)} "
                               f"in model {cfg['model']}); fine-tune with the source's model section")
@@ -111,7 +118,7 @@ def import_bundle(path: str, model: nn.Module, cfg: dict[str, Any], images: np.n
             put(f"{name}.bias", b)
             continue
         put(f"{name}.weight", w)
-        follower = _follower(model, name)
+        follower = _follower(order, name)
         if follower is not None and isinstance(follower[1], nn.BatchNorm2d):
             bn_name, bn = follower
             # Eval-exact for now: scale 1, shift b, statistics (0, 1); rebuilt below from the images.
@@ -126,7 +133,7 @@ def import_bundle(path: str, model: nn.Module, cfg: dict[str, Any], images: np.n
         elif np.any(b):
             raise ConfigError(f"{key}: {path} is another model ({name} has a bias there and none in model {cfg['model']})")
 
-    missing = [k for k in model.state_dict() if k not in done]
+    missing = [k for k in state if k not in done]
     grown = [k for k in missing if k.startswith(grown_prefixes)]
     absent = [k for k in missing if not k.startswith(grown_prefixes)]
     if absent:
