@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
         # Loss weight per class (N / (K * n_c)) ** power: 0 = none, 1 = fully balanced.
         "class_weight_power": 0.5,
         "ema": 0.999,
+        # Stochastic weight averaging (swa.py): from this epoch on, the weights at the end of each epoch
+        # are averaged (and BN statistics recomputed on this many augmented training crops); the average
+        # is what is evaluated, selected and exported. null: off. Usually with schedule: constant.
+        "swa_start": None,
+        "swa_bn_images": 4096,
         "threads": 2,
         "device": "auto",
         # Select the best epoch (and evaluate) with horizontal-flip averaging, as the export does.

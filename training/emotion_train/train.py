@@ -28,6 +28,7 @@ from .export import pick, tensor_of
 from .metrics import summarise
 from .progress import Progress
 from .runs import fit, load_best
+from .swa import Swa
 
 # Training crops whose statistics rebuild the BatchNorms of a bundle source (bundle_source.py).
 BN_IMAGES = 2048
@@ -47,7 +48,9 @@ def lr_at(step: int, total: int, warmup: int, base: float, schedule: str) -> flo
         return base * 0.5 * (1 + math.cos(math.pi * t))
     if schedule == "linear":
         return base * (1 - t)
-    raise ValueError(f"train.schedule: unknown schedule {schedule!r} (cosine, linear)")
+    if schedule == "constant":  # for weight averaging (swa.py): every epoch is sampled at the same rate
+        return base
+    raise ValueError(f"train.schedule: unknown schedule {schedule!r} (cosine, linear, constant)")
 
 
 def class_weights(y: np.ndarray, power: float) -> torch.Tensor:
@@ -110,6 +113,17 @@ def predict(model: torch.nn.Module, x_u8: np.ndarray, spec: dict[str, Any], devi
     return np.concatenate(out)
 
 
+def bn_batches(x_all: torch.Tensor, cfg: dict[str, Any], epoch: int, device: torch.device):  # type: ignore[no-untyped-def]
+    """Augmented training crops for swa.py's BatchNorm pass: seeded by (seed, epoch), never validation data."""
+    g = torch.Generator().manual_seed(cfg["seed"] * 100003 + epoch + 50021)
+    count = min(int(cfg["train"]["swa_bn_images"]), len(x_all))
+    idx = torch.randperm(len(x_all), generator=g)[:count]
+    batch = int(cfg["train"]["batch"])
+    for i in range(0, count, batch):
+        x = augment(to_input(x_all[idx[i:i + batch]], cfg["preprocess"]), g, cfg["augment"])
+        yield normalise(x, cfg["preprocess"]).to(device)
+
+
 def save_atomic(obj: Any, path: str) -> None:
     tmp = path + ".tmp"
     torch.save(obj, tmp)
@@ -145,6 +159,8 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
         lr=t_cfg["lr"], momentum=t_cfg["momentum"], nesterov=t_cfg["nesterov"],
     )
     ema = Ema(model, t_cfg["ema"]) if t_cfg["ema"] else None
+    swa_start = t_cfg["swa_start"]
+    swa = Swa(model) if swa_start else None
     weights = class_weights(train_split.y, t_cfg["class_weight_power"]).to(device)
     d_cfg = cfg["distill"]
     teachers = (Teachers(d_cfg["teachers"], device, d_cfg["alpha"], d_cfg["temperature"], d_cfg.get("resolved"))
@@ -166,6 +182,8 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
         opt.load_state_dict(state["optimizer"])
         if ema:
             ema.model.load_state_dict(state["ema"])
+        if swa:
+            swa.load(state["swa"])
         best = state["best"]
         start_epoch = state["epoch"] + 1
         progress.event(event="resume", run=os.path.basename(run_dir), fromEpoch=start_epoch)
@@ -209,7 +227,11 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
             left = (steps_per_epoch - b - 1) + (epochs - epoch) * steps_per_epoch
             progress.step(epoch, epochs, seen, steps_per_epoch * batch, started, loss_sum / seen, elapsed / (b + 1) * left)
         train_s = time.time() - started
-        judge = ema.model if ema else model
+        if swa and epoch >= int(swa_start):
+            swa.update(model)
+            swa.recompute_bn(lambda: bn_batches(x_all, cfg, epoch, device))
+        # The weight average once it has begun; before that, the EMA (or the model itself).
+        judge = swa.model if swa and swa.count else (ema.model if ema else model)
         flip = bool(t_cfg["flip_tta"])
         probs = predict(judge, val_split.x, spec, device, flip)
         val = summarise(val_split.y, probs.argmax(1), LABELS)
@@ -226,12 +248,15 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
             "imagesPerS": round(seen / train_s, 1),
             "weights": weights_hash(judge),
         }
+        if swa:
+            record["swaEpochs"] = swa.count
         improved = val["macroF1"] > best["macroF1"]
         if improved:
             best = {"macroF1": val["macroF1"], "accuracy": val["accuracy"], "epoch": epoch}
             save_atomic({"model": judge.state_dict(), "epoch": epoch, "val": val, "config": cfg},
                         os.path.join(ckpt_dir, "best.pt"))
         save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(), "ema": ema.model.state_dict() if ema else None,
+                     "swa": swa.state() if swa else None,
                      "epoch": epoch, "best": best}, last_path)
         # The metrics line is written after the checkpoint: a line in metrics.jsonl means that epoch
         # is safely on disk, and a resume never writes the same epoch twice.
