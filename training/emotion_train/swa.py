@@ -13,7 +13,7 @@ no gradients, over `train.swa_bn_images` augmented training crops drawn from a g
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -34,7 +34,7 @@ class Swa:
         self.count += 1
 
     @torch.no_grad()
-    def recompute_bn(self, batches: Callable[[], Any]) -> None:
+    def recompute_bn(self, batches: Callable[[], Iterable[torch.Tensor]]) -> None:
         """BN running statistics of the averaged weights: the plain mean over the given batches.
 
         Only the BatchNorms are in training mode (momentum None: a cumulative average); dropout and

@@ -13,7 +13,7 @@ import json
 import math
 import os
 import time
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
@@ -113,7 +113,7 @@ def predict(model: torch.nn.Module, x_u8: np.ndarray, spec: dict[str, Any], devi
     return np.concatenate(out)
 
 
-def bn_batches(x_all: torch.Tensor, cfg: dict[str, Any], epoch: int, device: torch.device):  # type: ignore[no-untyped-def]
+def bn_batches(x_all: torch.Tensor, cfg: dict[str, Any], epoch: int, device: torch.device) -> Iterator[torch.Tensor]:
     """Augmented training crops for swa.py's BatchNorm pass: seeded by (seed, epoch), never validation data."""
     g = torch.Generator().manual_seed(cfg["seed"] * 100003 + epoch + 50021)
     count = min(int(cfg["train"]["swa_bn_images"]), len(x_all))
