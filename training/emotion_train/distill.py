@@ -50,7 +50,7 @@ class Teachers:
 
     def loss(self, logits: torch.Tensor, x: torch.Tensor, hard: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            soft = torch.stack([F.softmax(n(x) / self.t, dim=1) for n in self.nets]).mean(0)
+            soft = torch.stack([F.softmax(n(x).float() / self.t, dim=1) for n in self.nets]).mean(0)
         kd = F.kl_div(F.log_softmax(logits / self.t, dim=1), soft, reduction="batchmean") * self.t * self.t
         return (1 - self.alpha) * hard + self.alpha * kd
 

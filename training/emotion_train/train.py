@@ -26,6 +26,7 @@ from .data import LABELS, Split
 from .distill import Teachers
 from .export import pick, tensor_of
 from .metrics import summarise
+from .precision import autocast, layout
 from .progress import Progress
 from .runs import fit, load_best
 from .swa import Swa
@@ -152,6 +153,8 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
         else:
             state, _ = load_best(f_cfg["from"], "finetune.from", "cpu", want_sha)
             fit(state, model, cfg, f_cfg["from"])
+    precision = t_cfg["precision"]
+    model = layout(model, precision)
     params_decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     params_plain = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.SGD(
@@ -165,6 +168,8 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
     d_cfg = cfg["distill"]
     teachers = (Teachers(d_cfg["teachers"], device, d_cfg["alpha"], d_cfg["temperature"], d_cfg.get("resolved"))
                 if d_cfg["teachers"] else None)
+    for net in teachers.nets if teachers else []:
+        layout(net, precision)
     n = len(train_split.y)
     batch = int(t_cfg["batch"])
     steps_per_epoch = n // batch  # drop the ragged last batch: BN on 3 images is noise
@@ -207,14 +212,16 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
             x = augment(to_input(x_all[idx], spec), g, cfg["augment"])
             y = y_all[idx]
             x, ya, yb, lam = mix(x, y, g, cfg["augment"])
-            x, ya, yb = normalise(x, spec).to(device), ya.to(device), yb.to(device)
-            logits = model(x)
-            ls = t_cfg["label_smoothing"]
-            loss = lam * F.cross_entropy(logits, ya, weight=weights, label_smoothing=ls)
-            if lam < 1:
-                loss = loss + (1 - lam) * F.cross_entropy(logits, yb, weight=weights, label_smoothing=ls)
-            if teachers:
-                loss = teachers.loss(logits, x, loss)
+            x, ya, yb = layout(normalise(x, spec).to(device), precision), ya.to(device), yb.to(device)
+            with autocast(device, precision):
+                # Losses in float32 whatever the forward pass ran in (precision.py).
+                logits = model(x).float()
+                ls = t_cfg["label_smoothing"]
+                loss = lam * F.cross_entropy(logits, ya, weight=weights, label_smoothing=ls)
+                if lam < 1:
+                    loss = loss + (1 - lam) * F.cross_entropy(logits, yb, weight=weights, label_smoothing=ls)
+                if teachers:
+                    loss = teachers.loss(logits, x, loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
