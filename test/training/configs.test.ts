@@ -28,6 +28,22 @@ describe('training/configs', () => {
     expect(names[join('training', 'configs', 'vgg-distill.yaml')]).toBe('vgg-distill');
   });
 
+  it('values that would fail mid-run or silently do nothing are refused by name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'train-config-'));
+    try {
+      writeFileSync(join(dir, 'fp16.yaml'), 'name: x\ntrain: {precision: fp16}\n');
+      writeFileSync(join(dir, 'swa0.yaml'), 'name: x\ntrain: {swa_start: 0}\n');
+      const fp16 = load([join(dir, 'fp16.yaml')]);
+      expect(fp16.status).not.toBe(0);
+      expect(fp16.err).toMatch(/fp16.yaml: train.precision: 'fp16' is not one of fp32, bf16/);
+      const swa0 = load([join(dir, 'swa0.yaml')]);
+      expect(swa0.status).not.toBe(0);
+      expect(swa0.err).toMatch(/swa0.yaml: train.swa_start: 0 is not an epoch number >= 1/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a misspelt key is refused by name', () => {
     const dir = mkdtempSync(join(tmpdir(), 'train-config-'));
     try {

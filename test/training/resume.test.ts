@@ -42,6 +42,29 @@ describe.skipIf(!hasShared)('npm run train -- --resume', () => {
     expect(weights(join(tmp, 'runs', 'killed'))).toEqual(reference);
   }, 600_000);
 
+  // bf16 autocast is real here (the Xeon has AMX; elsewhere PyTorch emulates it, slowly but exactly).
+  it('in bf16 too: a killed run resumes to the same weights, which differ from the float32 run', async () => {
+    const bf16 = [...common, '--precision', 'bf16'];
+    const whole = await train([...bf16, '--run-id', 'bf16-whole']);
+    expect(whole.code, whole.stderr.slice(-2000)).toBe(0);
+    const reference = weights(join(tmp, 'runs', 'bf16-whole'));
+    expect(reference).toHaveLength(3);
+    expect(reference[0]).not.toBe(weights(join(tmp, 'runs', 'whole'))[0]);
+    const killed = await train([...bf16, '--run-id', 'bf16-killed'], (text, kill) => {
+      if (events(text).some((e) => e.event === 'epoch')) kill();
+    });
+    expect(killed.signal).toBe('SIGKILL');
+    const resumed = await train(['--resume', 'bf16-killed', '--out', join(tmp, 'runs')]);
+    expect(resumed.code, resumed.stderr.slice(-2000)).toBe(0);
+    expect(weights(join(tmp, 'runs', 'bf16-killed'))).toEqual(reference);
+  }, 600_000);
+
+  it('refuses to resume a run in another precision', async () => {
+    const r = await train(['--resume', 'whole', '--precision', 'bf16', '--out', join(tmp, 'runs')]);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toMatch(/--precision bf16: the run trains in fp32/);
+  }, 60_000);
+
   it('refuses to change the epoch count of a run (the learning-rate schedule depends on it)', async () => {
     const r = await train(['--resume', 'whole', '--epochs', '5', '--out', join(tmp, 'runs')]);
     expect(r.code).toBe(64);

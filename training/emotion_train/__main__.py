@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-data", help="override data.val")
     ap.add_argument("--limit-per-class", type=int, help="override data.limit_per_class (smoke runs)")
     ap.add_argument("--threads", type=int, help="override train.threads")
+    ap.add_argument("--precision", choices=["fp32", "bf16"],
+                    help="override train.precision (bf16: bfloat16 autocast, about 2x faster on CPUs with AMX)")
     ap.add_argument("--teacher", action="append", metavar="RUN",
                     help="distil from this finished run folder (repeat for an ensemble); overrides distill.teachers")
     ap.add_argument("--finetune", metavar="RUN",
@@ -72,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise config_mod.ConfigError(
                     f"--epochs {args.epochs}: the run was configured for {cfg['train']['epochs']} epochs and the learning-rate "
                     "schedule depends on it; start a new run (or fine-tune from this one) instead")
+            if args.precision and args.precision != cfg["train"]["precision"]:
+                raise config_mod.ConfigError(
+                    f"--precision {args.precision}: the run trains in {cfg['train']['precision']}, and a resume in "
+                    "another precision would not reproduce it; start a new run (or fine-tune from this one) instead")
         else:
             cfg = config_mod.load(args.config)
             if args.epochs is not None:
@@ -82,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
                 cfg["data"]["val"] = args.val_data
             if args.limit_per_class is not None:
                 cfg["data"]["limit_per_class"] = args.limit_per_class
+            if args.precision:
+                cfg["train"]["precision"] = args.precision
             if args.config:
                 cfg["name"] = cfg.get("name") or os.path.splitext(os.path.basename(args.config))[0]
             if args.teacher:
