@@ -1,7 +1,9 @@
 // Knowledge distillation (training/emotion_train/distill.py) on a few hundred real faces: a student
 // trained with a teacher run learns something else than the same run without one, records the teacher
-// in its config and in its bundle's provenance, a folder that is not a finished run is refused, and a
-// resumed student refuses a teacher whose checkpoint changed since it started.
+// in its config and in its bundle's provenance, a shipped fp32 bundle can teach too, a folder that is
+// neither a finished run nor a bundle is refused, and a resumed student refuses a teacher whose
+// checkpoint changed since it started.
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +66,22 @@ describe.skipIf(!hasShared)('npm run train -- --teacher RUN (knowledge distillat
       expect.objectContaining({ run: 'teacher', bestEpoch: 1, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown }),
     ]);
   }, 600_000);
+
+  it('learns from a shipped fp32 bundle (the current model, without its run folder), recorded by bundle and sha256', async () => {
+    const bundle = join(ROOT, 'models', 'emotion-vgg-fp32');
+    const r = await train([...common, '--run-id', 'from-bundle', '--epochs', '1', '--teacher', bundle]);
+    expect(r.code, r.stderr.slice(-2000)).toBe(0);
+    const version = (JSON.parse(readFileSync(join(bundle, 'manifest.json'), 'utf8')) as { version: string }).version;
+    const sha = createHash('sha256').update(readFileSync(join(bundle, 'model.onnx'))).digest('hex');
+    const cfg = readFileSync(join(runs, 'from-bundle', 'config.yaml'), 'utf8');
+    expect(cfg).toContain(`bundle: emotion-vgg-fp32 ${version}`);
+    expect(cfg).toContain(`sha256: ${sha}`);
+    // Its rounded INT8 sibling is no teacher: refused by name before a run folder exists.
+    const int8 = await train([...common, '--run-id', 'from-int8', '--teacher', join(ROOT, 'models', 'emotion-vgg-int8')]);
+    expect(int8.code).toBe(64);
+    expect(int8.stderr).toMatch(/distill.teachers: .*emotion-vgg-int8 is an int8 bundle \(rounded weights\); use its fp32 sibling/);
+    expect(existsSync(join(runs, 'from-int8'))).toBe(false);
+  }, 300_000);
 
   it('refuses a teacher folder without a finished run, naming it, before making a run folder', async () => {
     const notARun = join(tmp, 'not-a-run');

@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--precision", choices=["fp32", "bf16"],
                     help="override train.precision (bf16: bfloat16 autocast, about 2x faster on CPUs with AMX)")
     ap.add_argument("--teacher", action="append", metavar="RUN",
-                    help="distil from this finished run folder (repeat for an ensemble); overrides distill.teachers")
+                    help="distil from this finished run folder or shipped fp32 bundle (repeat for an ensemble); overrides distill.teachers")
     ap.add_argument("--finetune", metavar="RUN",
                     help="start from this finished run folder's best weights, or a shipped fp32 bundle folder's; overrides finetune.from")
     ap.add_argument("--stop-after", type=int, help="stop after this epoch (the run stays resumable)")

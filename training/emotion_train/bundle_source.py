@@ -31,20 +31,29 @@ def is_bundle(path: str) -> bool:
     return os.path.isfile(os.path.join(path, "manifest.json"))
 
 
+def bundle_config(path: str, key: str) -> dict[str, Any]:
+    """The resolved training config of the run that made a bundle (its manifest records it)."""
+    with open(os.path.join(path, "manifest.json")) as f:
+        cfg = ((json.load(f).get("metrics") or {}).get("training") or {}).get("config")
+    if not cfg or not isinstance(cfg.get("model"), dict):
+        raise ConfigError(f"{key}: {path} records no training config (not a bundle our training made)")
+    return dict(cfg)
+
+
 def _manifest(path: str, spec: dict[str, Any], key: str) -> tuple[dict[str, Any], bytes]:
     with open(os.path.join(path, "manifest.json")) as f:
         m = json.load(f)
     if m.get("task") != "emotion-classifier":
         raise ConfigError(f"{key}: {path} is a {m.get('task')} bundle, not an emotion classifier")
     if m.get("precision") != "fp32":
-        raise ConfigError(f"{key}: {path} is an {m.get('precision')} bundle (rounded weights); fine-tune from its fp32 sibling")
+        raise ConfigError(f"{key}: {path} is an {m.get('precision')} bundle (rounded weights); use its fp32 sibling")
     if (m.get("labels") or {}).get("modelOrder") != LABELS:
         raise ConfigError(f"{key}: {path} orders its classes {(m.get('labels') or {}).get('modelOrder')}, training uses {LABELS}")
     want = json.loads(json.dumps(manifest_sections(spec)))
     for section in ("input", "preprocess"):
         if m.get(section) != want[section]:
             raise ConfigError(f"{key}: {path} was trained on other inputs ({section} {m.get(section)} != {want[section]}); "
-                              "fine-tuning must keep the device's preprocessing")
+                              "a model trained from it must keep the device's preprocessing")
     with open(os.path.join(path, m.get("model", "model.onnx")), "rb") as f:
         return m, f.read()
 

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from . import models
-from .bundle_source import import_bundle, is_bundle
+from .bundle_source import bundle_config, import_bundle, is_bundle
 from .config import ConfigError
 from .data import load_split
 from .metrics import summarise
@@ -36,10 +36,7 @@ def score(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def load(path: str) -> tuple[dict[str, Any], torch.nn.Module]:
     """A run folder's best.pt, or a shipped fp32 bundle (its manifest records the run's resolved config)."""
     if is_bundle(path):
-        with open(os.path.join(path, "manifest.json")) as f:
-            cfg = ((json.load(f).get("metrics") or {}).get("training") or {}).get("config")
-        if not cfg:
-            raise SystemExit(f"compare: {path} records no training config (not a bundle our training made)")
+        cfg = bundle_config(path, "compare")
         net = models.build(cfg["model"])
         import_bundle(path, net, cfg, key="compare")
         return cfg, net

@@ -1,7 +1,9 @@
 """Knowledge distillation: the student also learns the softened class probabilities of teachers.
 
 Teachers are earlier runs of this pipeline (their run folders: config.yaml and checkpoints/best.pt,
-the EMA weights that were evaluated and exported). Several teachers are an ensemble: their softened
+the EMA weights that were evaluated and exported), or shipped fp32 bundles our training made (the
+current model, on a machine without its run folder: bundle_source.py imports them; in eval mode,
+all a teacher runs in, the import is exactly the bundle's function). Several teachers are an ensemble: their softened
 probabilities are averaged. They see exactly the student's input (augmented, mixed, normalised), so
 the soft targets follow the augmentation; they never train.
 
@@ -17,18 +19,31 @@ import torch
 import torch.nn.functional as F
 
 from . import models
+from .bundle_source import bundle_config, import_bundle, is_bundle
 from .config import ConfigError
 from .runs import load_best, resolve, run_info
 
+KEY = "distill.teachers"
+
+
+def _from_bundle(path: str, spec: dict[str, Any], want_sha: str | None) -> tuple[torch.nn.Module, dict[str, Any]]:
+    model_cfg = bundle_config(path, KEY)["model"]
+    net = models.build(model_cfg)
+    # No images: BN stays eval-exact (bundle_source.py); a teacher never runs in train mode.
+    info = import_bundle(path, net, {"preprocess": spec, "model": model_cfg}, None, want_sha, key=KEY)
+    return net, info
+
 
 def teacher_info(run: str, spec: dict[str, Any]) -> dict[str, Any]:
-    """Checks a teacher run folder before training starts; what the run's provenance records of it."""
-    return run_info(run, "distill.teachers", spec, "a teacher must see what the student sees")
+    """Checks a teacher (run folder or bundle) before training starts; what the run's provenance records of it."""
+    if is_bundle(run):
+        return _from_bundle(run, spec, None)[1]
+    return run_info(run, KEY, spec, "a teacher must see what the student sees")
 
 
 class Teachers:
     def __init__(self, runs: list[str], device: torch.device, alpha: float, temperature: float,
-                 resolved: list[dict[str, Any]] | None = None):
+                 spec: dict[str, Any], resolved: list[dict[str, Any]] | None = None):
         if not 0 <= alpha <= 1:
             raise ConfigError(f"distill.alpha: {alpha} is not between 0 and 1")
         if temperature <= 0:
@@ -40,9 +55,12 @@ class Teachers:
             # A resumed run must learn from the teachers it started with (recorded when it started):
             # a teacher run trained further since would silently change the soft labels mid-run.
             want = (resolved or [{}] * len(runs))[i].get("sha256")
-            state, _ = load_best(run, "distill.teachers", device, want)
-            net = models.build(state["config"]["model"]).to(device)
-            net.load_state_dict(state["model"])
+            if is_bundle(run):
+                net = _from_bundle(run, spec, want)[0].to(device)
+            else:
+                state, _ = load_best(run, KEY, device, want)
+                net = models.build(state["config"]["model"]).to(device)
+                net.load_state_dict(state["model"])
             net.eval()
             for p in net.parameters():
                 p.requires_grad_(False)

@@ -26,7 +26,7 @@ def load_best(run: str, key: str, device: torch.device | str = "cpu", want_sha: 
     path = os.path.join(run, "checkpoints", "best.pt")
     if not os.path.exists(path):
         raise ConfigError(f"{key}: {run} has no checkpoints/best.pt (not a finished training run)"
-                          + (" nor a bundle (manifest.json)" if key == "finetune.from" else ""))
+                          + (" nor a bundle (manifest.json)" if key in ("finetune.from", "distill.teachers") else ""))
     with open(path, "rb") as f:
         blob = f.read()
     sha = hashlib.sha256(blob).hexdigest()

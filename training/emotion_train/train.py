@@ -166,7 +166,7 @@ def train(cfg: dict[str, Any], run_dir: str, train_split: Split, val_split: Spli
     swa = Swa(model) if swa_start else None
     weights = class_weights(train_split.y, t_cfg["class_weight_power"]).to(device)
     d_cfg = cfg["distill"]
-    teachers = (Teachers(d_cfg["teachers"], device, d_cfg["alpha"], d_cfg["temperature"], d_cfg.get("resolved"))
+    teachers = (Teachers(d_cfg["teachers"], device, d_cfg["alpha"], d_cfg["temperature"], spec, d_cfg.get("resolved"))
                 if d_cfg["teachers"] else None)
     for net in teachers.nets if teachers else []:
         layout(net, precision)
