@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--val-data", help="override data.val")
     ap.add_argument("--limit-per-class", type=int, help="override data.limit_per_class (smoke runs)")
     ap.add_argument("--threads", type=int, help="override train.threads")
-    ap.add_argument("--precision", choices=["fp32", "bf16"],
+    ap.add_argument("--precision", choices=config_mod.PRECISIONS,
                     help="override train.precision (bf16: bfloat16 autocast, about 2x faster on CPUs with AMX)")
     ap.add_argument("--teacher", action="append", metavar="RUN",
                     help="distil from this finished run folder or shipped fp32 bundle (repeat for an ensemble); overrides distill.teachers")

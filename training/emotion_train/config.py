@@ -87,6 +87,10 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+# train.precision's values (precision.py); the command line's --precision offers the same.
+PRECISIONS = ("fp32", "bf16")
+
+
 class ConfigError(Exception):
     pass
 
@@ -117,8 +121,8 @@ def load(path: str | None) -> dict[str, Any]:
 def check(cfg: dict[str, Any], where: str) -> dict[str, Any]:
     """Values that would otherwise fail late (mid-run) or silently do something else."""
     t = cfg["train"]
-    if t["precision"] not in ("fp32", "bf16"):
-        raise ConfigError(f"{where}: train.precision: {t['precision']!r} is not one of fp32, bf16")
+    if t["precision"] not in PRECISIONS:
+        raise ConfigError(f"{where}: train.precision: {t['precision']!r} is not one of {', '.join(PRECISIONS)}")
     s = t["swa_start"]
     # 0 or a negative epoch would read as "off" (the loop tests it for truth): say so instead.
     if s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 1):

@@ -25,8 +25,8 @@ def load_best(run: str, key: str, device: torch.device | str = "cpu", want_sha: 
     key names the config key in errors (distill.teachers, finetune.from)."""
     path = os.path.join(run, "checkpoints", "best.pt")
     if not os.path.exists(path):
-        raise ConfigError(f"{key}: {run} has no checkpoints/best.pt (not a finished training run)"
-                          + (" nor a bundle (manifest.json)" if key in ("finetune.from", "distill.teachers") else ""))
+        # Both callers (finetune.from, distill.teachers) also take a bundle, checked for before this.
+        raise ConfigError(f"{key}: {run} has no checkpoints/best.pt (not a finished training run) nor a bundle (manifest.json)")
     with open(path, "rb") as f:
         blob = f.read()
     sha = hashlib.sha256(blob).hexdigest()
