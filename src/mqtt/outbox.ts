@@ -38,6 +38,8 @@ type Db = Database.Database;
 
 export class Outbox {
   private db: Db | undefined;
+  /** The row handed to the transport and not yet acknowledged; never pruned (see inFlight). */
+  private held = -1;
   private readonly statements = new Map<string, Database.Statement<unknown[]>>();
 
   constructor(private readonly opts: OutboxOptions) {}
@@ -143,6 +145,15 @@ export class Outbox {
     return rows as OutboxRow[];
   }
 
+  /**
+   * Marks the row whose PUBLISH is on the wire (undefined: none). Pruning skips it: mqtt.js resends an
+   * unacknowledged publish on reconnect whatever we delete, so counting it as dropped would be false
+   * (a "dropped" window would then arrive, and the count would be one too high).
+   */
+  inFlight(seq: number | undefined): void {
+    this.held = seq ?? -1;
+  }
+
   /** Deletes a delivered row; acking an unknown seq (already dropped) is fine. */
   ack(seq: number): void {
     this.stmt('DELETE FROM outbox WHERE seq = ?').run(seq);
@@ -160,12 +171,18 @@ export class Outbox {
   }
 
   private prune(): number {
-    const old = this.stmt('DELETE FROM outbox WHERE created_ms < ?').run(this.now() - this.opts.maxAgeS * 1000).changes;
+    const old = this.stmt('DELETE FROM outbox WHERE created_ms < ? AND seq != ?').run(
+      this.now() - this.opts.maxAgeS * 1000,
+      this.held,
+    ).changes;
     const { n } = this.stmt('SELECT COUNT(*) AS n FROM outbox').get() as { n: number };
     const over = Math.max(0, n - this.opts.maxRows);
     const full =
       over > 0
-        ? this.stmt('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox ORDER BY seq LIMIT ?)').run(over).changes
+        ? this.stmt('DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq != ? ORDER BY seq LIMIT ?)').run(
+            this.held,
+            over,
+          ).changes
         : 0;
     const dropped = old + full;
     if (dropped > 0) this.stmt('UPDATE meta SET value = value + ? WHERE key = ?').run(dropped, 'dropped');

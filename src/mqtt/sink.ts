@@ -302,11 +302,13 @@ export class MqttSink implements WindowSink {
     while (client?.connected && this.state === 'started') {
       const row = this.outbox.peek(this.acked.size + 1).find((r) => !this.acked.has(r.seq));
       if (!row) return;
+      this.outbox.inFlight(row.seq);
       try {
         // Resolves on PUBACK. A connection lost meanwhile keeps it pending: mqtt.js resends it first
         // on reconnect, so waiting here keeps the order.
         await client.publishAsync(row.topic, row.payload, publishOptions('window')); // the outbox holds windows only
       } catch (err) {
+        this.outbox.inFlight(undefined);
         this.setError(err as Error);
         this.retryTimer ??= setTimeout(() => {
           this.retryTimer = undefined;
@@ -314,6 +316,7 @@ export class MqttSink implements WindowSink {
         }, 1000);
         return;
       }
+      this.outbox.inFlight(undefined);
       // Stopped meanwhile: the outbox is closed; the row is sent again next start (same seq).
       if (this.state !== 'started') return;
       this.published += 1;

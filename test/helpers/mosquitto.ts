@@ -104,6 +104,16 @@ export class Mosquitto {
     await exited;
   }
 
+  /** Freezes the broker (SIGSTOP): connections stay open, nothing is read or acknowledged. */
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  /** Lets a paused broker run again (SIGCONT); it then reads what was sent meanwhile. */
+  resume(): void {
+    this.proc?.kill('SIGCONT');
+  }
+
   async restart(): Promise<void> {
     await this.stop();
     await this.run();

@@ -78,6 +78,9 @@ describe('MqttSink across long broker outages', () => {
     await until('first 3 acked', () => sink.stats().outbox.pending === 0);
 
     await broker.stop();
+    // Until the sink sees the close, a write is published to the dead socket and stays in flight
+    // (the next test); here nothing is, so the kept rows are exactly the newest maxRows.
+    await until('the sink sees the broker gone', () => !sink.stats().connected);
     const duringOutage = 32;
     for (const last = i + duringOutage; i < last; i++) {
       await sink.write(testWindow(i));
@@ -106,6 +109,35 @@ describe('MqttSink across long broker outages', () => {
     const dateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
     const validate = new Ajv({ strict: false, formats: { 'date-time': dateTime } }).compile(schema);
     expect(validate(after), JSON.stringify(validate.errors)).toBe(true);
+    await sink.stop();
+    await sub.client.endAsync();
+  }, 60_000);
+
+  it('a window in flight when the outbox overflows is kept, not counted as dropped, and arrives once (paused broker)', async () => {
+    const maxRows = 20;
+    const d = testDevice(tmp);
+    const sub = await listen(broker.url, `${d.root}/cameras/+/window`, { session: `sub-${d.id}` });
+    const sink = testSink(d, broker.url, { outbox: { maxRows } });
+    await sink.start();
+    let i = 0;
+    for (; i < 3; i++) await sink.write(testWindow(i));
+    await until('first 3 acked', () => sink.stats().outbox.pending === 0);
+
+    // A frozen broker keeps the connection open but acknowledges nothing: seq 4 goes on the wire and
+    // stays in flight while 31 more windows overflow the outbox behind it.
+    broker.pause();
+    try {
+      for (const last = i + 32; i < last; i++) await sink.write(testWindow(i));
+      expect(sink.stats()).toMatchObject({ connected: true, outbox: { pending: maxRows, dropped: 12 } });
+    } finally {
+      broker.resume();
+    }
+    await until('the kept windows', () => seqs(sub.got).length >= 3 + maxRows, 20_000);
+    await until('outbox empty', () => sink.stats().outbox.pending === 0);
+    // seq 4 (in flight) arrives; 5..16 were dropped and counted; 17..35 follow. Nothing else arrives.
+    await sleep(300);
+    expect(seqs(sub.got)).toEqual([1, 2, 3, 4, ...range(17, 35)]);
+    expect(sink.stats()).toMatchObject({ published: 3 + maxRows, outbox: { dropped: 12 } });
     await sink.stop();
     await sub.client.endAsync();
   }, 60_000);

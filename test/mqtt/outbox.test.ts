@@ -63,6 +63,27 @@ describe('Outbox', () => {
     again.close();
   });
 
+  it('never prunes the row in flight (mqtt.js resends it on reconnect): it stays and is not counted', () => {
+    let now = 1_000_000;
+    const o = new Outbox({ path: fresh(), maxRows: 3, maxAgeS: 60, now: () => now });
+    o.open();
+    o.enqueue('t', '1');
+    o.inFlight(1);
+    for (let i = 2; i <= 6; i++) o.enqueue('t', String(i));
+    // Full: the oldest go, except the one on the wire; still 3 rows in all.
+    expect(o.peek(10).map((r) => r.payload)).toEqual(['1', '5', '6']);
+    expect(o.stats()).toMatchObject({ pending: 3, dropped: 3 });
+    now += 61_000;
+    o.enqueue('t', '7');
+    expect(o.peek(10).map((r) => r.payload)).toEqual(['1', '7']);
+    o.inFlight(undefined);
+    o.enqueue('t', '8');
+    o.enqueue('t', '9');
+    expect(o.peek(10).map((r) => r.payload)).toEqual(['7', '8', '9']);
+    expect(o.stats()).toMatchObject({ pending: 3, dropped: 6 });
+    o.close();
+  });
+
   it('names the path when the file is not a database', () => {
     const path = fresh();
     const o0 = new Outbox({ path, maxRows: 3, maxAgeS: 60 });
