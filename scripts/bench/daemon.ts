@@ -48,6 +48,21 @@ export function childrenUsage(parent = process.pid): { cpuS: number; rss: number
   return { cpuS, rss, pss, pids };
 }
 
+/** CPU seconds of each thread of this process, by thread id (the main thread's id is the pid). */
+export function threadCpu(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(t), (Number(fields[11]) + Number(fields[12])) / TICK);
+    } catch {
+      // the thread ended while we looked
+    }
+  }
+  return out;
+}
+
 const cpuS = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -148,6 +163,11 @@ export interface AgentRun {
   /** PSS: what the agent and its FFmpeg children really add up to (shared libraries counted once). */
   pssMB: { agent: number; withChildren: number };
   rssSamplesMB?: number[];
+  /**
+   * Our process's CPU per analysed frame by thread (ms): the main thread (capture reads, pipeline,
+   * aggregation), then the others, busiest first: the inference worker, ONNX Runtime's pool, V8/libuv.
+   */
+  threadMsPerFrame: { main: number; others: number[] };
   /** Event-loop delay while analysing (ms): how responsive the process stays under full load. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
 }
@@ -183,6 +203,7 @@ export async function agentRun(
   const loop = monitorEventLoopDelay({ resolution: 10 });
   loop.enable();
   const c0 = cpuS();
+  const th0 = threadCpu();
   const k0 = childrenUsage().cpuS;
   const t0 = performance.now();
   const samples: number[] = [];
@@ -194,6 +215,7 @@ export async function agentRun(
   }
   const wall = (performance.now() - t0) / 1000;
   const s1 = agent.status();
+  const th1 = threadCpu();
   const kids = childrenUsage();
   const ours = cpuS() - c0;
   const decode = kids.cpuS - k0;
@@ -234,8 +256,23 @@ export async function agentRun(
     rssMB: { agent: rss / 2 ** 20, withChildren: (rss + kids.rss) / 2 ** 20 },
     pssMB: { agent: pss / 2 ** 20, withChildren: (pss + kids.pss) / 2 ** 20 },
     eventLoopDelayMs: { p50: loop.percentile(50) / 1e6, p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+    threadMsPerFrame: perThread(th0, th1, analyzed),
     ...(sampleEveryS ? { rssSamplesMB: samples } : {}),
   };
+}
+
+function perThread(
+  before: Map<number, number>,
+  after: Map<number, number>,
+  frames: number,
+): AgentRun['threadMsPerFrame'] {
+  const ms = (tid: number): number => ((after.get(tid)! - (before.get(tid) ?? 0)) * 1000) / Math.max(1, frames);
+  const others = [...after.keys()]
+    .filter((t) => t !== process.pid)
+    .map(ms)
+    .filter((v) => v > 0)
+    .sort((a, b) => b - a);
+  return { main: ms(process.pid), others };
 }
 
 /** The compiled daemon (`emotion-agent run`) as a real process: RSS/PSS of it and its FFmpeg children. */

@@ -17,6 +17,7 @@
 // a daemon that gives up for good needs a person on site.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Frame } from '../vision/image.js';
 import { attemptAfterFailure, backoffDelay, jitter, type BackoffConfig } from './backoff.js';
@@ -28,10 +29,12 @@ import {
   parseOutputSizes,
   redactSecrets,
   secretsOf,
+  type CaptureCommand,
   type Failure,
   type SourceConfig,
 } from './capture-command.js';
 import { FrameAssembler } from './frame-assembler.js';
+import { closeFrameSocket, openFrameSocket, type FrameSocket, type ReadTarget } from './frame-socket.js';
 import { FramePairer } from './frame-pair.js';
 
 export type { SourceKind } from './capture-command.js';
@@ -47,6 +50,11 @@ export interface CameraCaptureConfig extends SourceConfig {
    */
   connectTimeoutS?: number;
   backoff: BackoffConfig;
+  /**
+   * Frames come through Unix sockets read in place (frame-socket.ts), falling back to pipes when they
+   * cannot be opened. false: pipes always (a test of that path, or a platform without Unix sockets).
+   */
+  frameSockets?: boolean;
 }
 
 export type CaptureState = 'connecting' | 'streaming' | 'stalled' | 'backoff' | 'failed' | 'stopped';
@@ -108,6 +116,8 @@ interface Run {
   assembler: FrameAssembler;
   /** The detector-sized copies (fd 3), when the command makes them. */
   copyAssembler?: FrameAssembler;
+  /** Our ends of the frame sockets (frame-socket.ts); none when the frames come through pipes. */
+  readers: Socket[];
   startedAt: number;
   lastFrameAt: number | null;
   /** Raw stderr (may contain the URL with credentials: only ever shown through redact()). */
@@ -152,6 +162,9 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
   private width = 0;
   private height = 0;
   private lastLoggedReason: string | undefined;
+  /** Counts launch() calls: a launch whose sockets open after a stop() or a newer launch is dropped. */
+  private launches = 0;
+  private warnedSockets = false;
 
   constructor(
     private readonly cfg: CameraCaptureConfig,
@@ -283,23 +296,88 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
       return;
     }
     const cmd = buildCaptureCommand(this.cfg);
+    const launch = ++this.launches;
+    let run: Run | undefined;
+    // Frames reach onFrame only after spawn, when `run` is set.
+    const onFrame = (f: Frame): void => this.onFrame(run!, f);
+    let assembler: FrameAssembler;
+    let copyAssembler: FrameAssembler | undefined;
+    if (cmd.copyOnFd3) {
+      const pairer = new FramePairer(onFrame);
+      assembler = new FrameAssembler((data, width, height) => pairer.full({ data, width, height }));
+      copyAssembler = new FrameAssembler((data, width, height) => pairer.copy({ data, width, height }));
+    } else {
+      assembler = new FrameAssembler((data, width, height) => onFrame({ data, width, height }));
+    }
+    if (cmd.width && cmd.height) assembler.setSize(cmd.width, cmd.height);
+    if (cmd.copy) copyAssembler?.setSize(cmd.copy.width, cmd.copy.height);
+    const full: ReadTarget = {
+      readInto: () => assembler.readInto(),
+      wrote: (n) => {
+        assembler.wrote(n);
+        if (run) this.checkOverflow(run);
+      },
+    };
+    void this.openSockets(copyAssembler ? [full, copyAssembler] : [full]).then((sockets) => {
+      if (launch !== this.launches || !this.active) {
+        for (const s of sockets ?? []) closeFrameSocket(s);
+        return;
+      }
+      run = this.spawnRun(cmd, assembler, copyAssembler, sockets);
+    });
+  }
+
+  /** Sockets for the child's frame outputs (see frame-socket.ts); undefined: use pipes. */
+  private async openSockets(targets: ReadTarget[]): Promise<FrameSocket[] | undefined> {
+    if (this.cfg.frameSockets === false) return undefined;
+    const opened: FrameSocket[] = [];
+    try {
+      for (const t of targets) opened.push(await openFrameSocket(t));
+      return opened;
+    } catch (err) {
+      for (const s of opened) closeFrameSocket(s);
+      if (!this.warnedSockets)
+        this.log.warn({ err: (err as Error).message }, 'cannot open frame sockets; reading the decoder through pipes');
+      this.warnedSockets = true;
+      return undefined;
+    }
+  }
+
+  private checkOverflow(run: Run): void {
+    if (run.assembler.overflowed && !run.killedFor) {
+      run.spawnError = { reason: 'cannot tell the frame size from ffmpeg output', permanent: false };
+      void this.kill(run, 'stall');
+    }
+  }
+
+  private spawnRun(
+    cmd: CaptureCommand,
+    assembler: FrameAssembler,
+    copyAssembler: FrameAssembler | undefined,
+    sockets: FrameSocket[] | undefined,
+  ): Run | undefined {
     let markDone = (): void => {};
     const done = new Promise<void>((r) => {
       markDone = r;
     });
+    const out = (i: number): 'pipe' | FrameSocket['childEnd'] => sockets?.[i]?.childEnd ?? 'pipe';
     let proc: ChildProcess;
     try {
       proc = spawn(cmd.file, cmd.args, {
-        stdio: cmd.copyOnFd3 ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+        stdio: cmd.copyOnFd3 ? ['ignore', out(0), 'pipe', out(1)] : ['ignore', out(0), 'pipe'],
       });
     } catch (err) {
+      for (const s of sockets ?? []) closeFrameSocket(s);
       // Synchronous only for arguments the OS can't take (e.g. a NUL in the source): no retry will help.
       this.retry({
         reason: `cannot start ${cmd.file}: ${(err as NodeJS.ErrnoException).code ?? 'invalid arguments'}`,
         permanent: true,
       });
-      return;
+      return undefined;
     }
+    // The child has its own copies of its ends; ours would only keep the readers from seeing the end.
+    for (const s of sockets ?? []) s.childEnd.destroy();
+    const readers = (sockets ?? []).map((s) => s.reader);
     const run: Run = {
       proc,
       tool: cmd.file,
@@ -312,29 +390,23 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
       exited: false,
       done,
       markDone,
-      assembler: new FrameAssembler((data, w, h) => this.onFrame(run, { data, width: w, height: h })),
+      assembler,
+      readers,
+      ...(copyAssembler ? { copyAssembler } : {}),
     };
-    if (cmd.copyOnFd3) {
-      const pairer = new FramePairer((f) => this.onFrame(run, f));
-      run.assembler = new FrameAssembler((data, width, height) => pairer.full({ data, width, height }));
-      run.copyAssembler = new FrameAssembler((data, width, height) => pairer.copy({ data, width, height }));
+    if (!sockets && copyAssembler) {
       const fd3 = proc.stdio[3] as NodeJS.ReadableStream & { on(e: 'error', l: () => void): unknown };
       // Copies whose size FFmpeg never printed are not held without bound: the frames go out alone.
       fd3.on('data', (chunk: Buffer) => {
-        if (!run.copyAssembler!.overflowed) run.copyAssembler!.push(chunk);
+        if (!copyAssembler.overflowed) copyAssembler.push(chunk);
       });
       fd3.on('error', () => {});
     }
     this.run = run;
-    if (cmd.width && cmd.height) run.assembler.setSize(cmd.width, cmd.height);
-    if (cmd.copy) run.copyAssembler?.setSize(cmd.copy.width, cmd.copy.height);
     // Flowing mode, never paused: the child must never block on a full pipe.
     proc.stdout?.on('data', (chunk: Buffer) => {
       run.assembler.push(chunk);
-      if (run.assembler.overflowed && !run.killedFor) {
-        run.spawnError = { reason: 'cannot tell the frame size from ffmpeg output', permanent: false };
-        void this.kill(run, 'stall');
-      }
+      this.checkOverflow(run);
     });
     proc.stderr?.on('data', (chunk: Buffer) => this.onStderr(run, chunk.toString()));
     // A pipe error must not become an uncaught 'error' event; 'close' reports the outcome.
@@ -348,7 +420,18 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
           : { reason: `cannot start ${cmd.file}: ${err.code ?? 'error'}`, permanent: false };
       if (proc.pid === undefined) this.onExit(run, null, null);
     });
-    proc.on('close', (code, signal) => this.onExit(run, code, signal));
+    // With sockets, 'close' does not wait for the frame outputs (they are not the child's pipes): the
+    // run ends once the readers have read everything too, as it did with pipes (the last frames of a
+    // file count), or 2 s after the exit if something else still holds an end open.
+    const drained = Promise.all(readers.map((r) => new Promise((ok) => r.once('close', ok))));
+    proc.on('close', (code, signal) => {
+      const late = setTimeout(() => readers.forEach((r) => r.destroy()), KILL_GRACE_MS);
+      void drained.then(() => {
+        clearTimeout(late);
+        this.onExit(run, code, signal);
+      });
+    });
+    return run;
   }
 
   private onStderr(run: Run, text: string): void {
@@ -400,6 +483,7 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
   private onExit(run: Run, code: number | null, signal: NodeJS.Signals | null): void {
     if (run.exited) return;
     run.exited = true;
+    for (const r of run.readers) r.destroy();
     for (const t of run.killTimers) clearTimeout(t);
     run.markDone();
     if (run !== this.run) return;

@@ -18,6 +18,9 @@ export class FrameAssembler {
   private earlyBytes = 0;
   /** One recycled buffer of the current size; bounds allocations when frames are dropped. */
   private spare: Buffer | null = null;
+  /** Reads while the size is unknown land here (see readInto). */
+  private scratch: Buffer | null = null;
+  private lastTarget: 'frame' | 'scratch' = 'frame';
 
   constructor(private readonly sink: FrameSink) {}
 
@@ -62,6 +65,40 @@ export class FrameAssembler {
         this.filled = 0;
         this.sink(frame, this.width, this.height);
       }
+    }
+  }
+
+  /**
+   * For a reader that fills buffers itself (frame-socket.ts): the rest of the frame being filled, so a
+   * read lands in place with no copy; a scratch buffer while the frame size is still unknown.
+   */
+  readInto(): Buffer {
+    if (!this.size) {
+      this.lastTarget = 'scratch';
+      return (this.scratch ??= Buffer.allocUnsafe(64 * 1024));
+    }
+    this.lastTarget = 'frame';
+    if (!this.current) {
+      this.current = this.spare ?? Buffer.allocUnsafe(this.size);
+      this.spare = null;
+    }
+    return this.current.subarray(this.filled);
+  }
+
+  /** n bytes arrived in the buffer readInto() gave last. */
+  wrote(n: number): void {
+    if (this.lastTarget === 'scratch') {
+      // Copied: the scratch buffer is read into again. setSize() may have come in between: push() sorts it.
+      // Past the early limit the bytes are not kept (the caller gives up on the run, see overflowed).
+      if (!this.overflowed) this.push(Buffer.from(this.scratch!.subarray(0, n)));
+      return;
+    }
+    this.filled += n;
+    if (this.filled === this.size) {
+      const frame = this.current!;
+      this.current = null;
+      this.filled = 0;
+      this.sink(frame, this.width, this.height);
     }
   }
 

@@ -2,7 +2,7 @@
 // (gst-rtsp-server): streaming, end of file, camera death and return, a hung camera, a wrong
 // address, credentials, and a slow consumer. Timeouts are short so each case takes a few seconds.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -222,7 +222,61 @@ describe('capture helpers', () => {
       [7, 8, 9, 10, 11, 12],
     ]);
   });
+
+  it('readInto/wrote: reads land in place in the frame being filled; bytes read before the size is known are kept', () => {
+    const frames: Buffer[] = [];
+    const a = new FrameAssembler((d) => frames.push(d));
+    const read = (bytes: number[]): Buffer => {
+      const into = a.readInto();
+      into.set(bytes);
+      a.wrote(bytes.length);
+      return into;
+    };
+    read([1, 2, 3, 4]); // size unknown: a scratch buffer, copied out
+    const into = a.readInto(); // FFmpeg prints the size between this read's buffer and its bytes
+    a.setSize(1, 2); // 6 bytes a frame
+    into.set([5, 6, 7]);
+    a.wrote(3);
+    const target = read([8, 9, 10]); // the second frame's bytes, straight into its buffer
+    expect(a.readInto().length).toBe(2); // a read never runs past the frame being filled
+    read([11, 12]);
+    expect(frames.map((f) => [...f])).toEqual([
+      [1, 2, 3, 4, 5, 6],
+      [7, 8, 9, 10, 11, 12],
+    ]);
+    expect(target.buffer).toBe(frames[1]!.buffer); // in place: no copy
+  });
 });
+
+/**
+ * What a process's stdout and fd 3 are: 'frame socket' (ours: bound in an ea-frames-* folder, which
+ * /proc/net/unix still names after the folder is gone) or 'pipe' (libuv makes a child's pipes with
+ * an unnamed socketpair, so the fd type alone cannot tell them apart).
+ */
+function outputFds(pid: number): string[] {
+  const table = readFileSync('/proc/net/unix', 'utf8').split('\n');
+  return [1, 3].map((fd) => {
+    const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+    const row = table.find((l) => l.trim().split(/\s+/)[6] === inode);
+    return row?.includes('/ea-frames-') ? 'frame socket' : 'pipe';
+  });
+}
+
+/** Our FFmpeg children. */
+function ffmpegChildren(): number[] {
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return Number(fields[1]) === process.pid && stat.includes('(ffmpeg)');
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
 
 describe('CameraCapture: files and devices', () => {
   let dir = '';
@@ -292,6 +346,39 @@ describe('CameraCapture: files and devices', () => {
     const later = [await cap.next(AbortSignal.timeout(5_000)), await cap.next(AbortSignal.timeout(5_000))];
     expect(later.some((f) => f.data === data)).toBe(true);
     expect(later.some((f) => f.detectorCopy!.data === copy)).toBe(true);
+  });
+
+  it('reads the frames and copies through sockets (in place); through pipes when sockets are off or cannot be opened', async () => {
+    const run = async (cfg: CameraCaptureConfig, log?: Logger): Promise<string[]> => {
+      const before = new Set(ffmpegChildren());
+      const { cap } = open(cfg, log);
+      for (let i = 0; i < 3; i++) {
+        const f = await cap.next(AbortSignal.timeout(10_000));
+        expect([f.width, f.height, f.detectorCopy?.width, f.detectorCopy?.height]).toEqual([320, 180, 160, 90]);
+        expect(halfScaleError(f)).toBeLessThan(4);
+      }
+      const pid = ffmpegChildren().find((p) => !before.has(p))!;
+      const fds = outputFds(pid);
+      await cap.stop();
+      return fds;
+    };
+    const copy = { detectorCopy: { width: 160, height: 160 } };
+    expect(await run(config(copy))).toEqual(['frame socket', 'frame socket']);
+    expect(await run(config({ ...copy, frameSockets: false }))).toEqual(['pipe', 'pipe']);
+    // No temp folder for the socket: the same frames through pipes, and one warning naming why.
+    const tmp = process.env.TMPDIR;
+    process.env.TMPDIR = join(dir, 'missing');
+    try {
+      const { log, text } = capturedLog();
+      expect(await run(config(copy), log)).toEqual(['pipe', 'pipe']);
+      const warning = text()
+        .split('\n')
+        .find((l) => l.includes('cannot open frame sockets'));
+      expect(warning).toMatch(/"level":40.*ENOENT: no such file or directory, mkdtemp/);
+    } finally {
+      if (tmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmp;
+    }
   });
 
   it('never enlarges: a source smaller than the box gets a same-size copy', async () => {
