@@ -107,6 +107,29 @@ describe('planarTensor', () => {
     }
   });
 
+  it('a reused tensor larger than the picture: the picture in the corner, black (as the model sees it) right and below, nothing of the last frame', () => {
+    const mat = frameToRaster(gradient(37, 23));
+    const spec: InputSpec = {
+      ...fit,
+      width: 40,
+      height: 32,
+      shape: [1, 3, 32, 40],
+      normalization: { scale: 1 / 255, mean: [0.5], std: [0.25] },
+    };
+    const stale = new Float32Array(3 * 40 * 32).fill(123); // what a reused buffer held before
+    const t = planarTensor(mat, spec, 40, 32, stale);
+    expect(t.data).toBe(stale);
+    const fresh = planarTensor(mat, spec, 40, 32).data as Float32Array;
+    expect(Array.from(stale)).toEqual(Array.from(fresh));
+    const black = Math.fround(-0.5 / 0.25);
+    for (let c = 0; c < 3; c++) {
+      const at = (x: number, y: number): number => stale[c * 40 * 32 + y * 40 + x]!;
+      expect([at(37, 0), at(39, 22), at(0, 23), at(39, 31)]).toEqual([black, black, black, black]);
+      expect(at(36, 22)).not.toBe(black);
+    }
+    expect(stale.includes(123)).toBe(false);
+  });
+
   it('does not apply to gray, NHWC or per-channel normalisation', () => {
     expect(planarApplies({ ...fit, colour: 'gray' })).toBe(false);
     expect(planarApplies({ ...fit, layout: 'NHWC' })).toBe(false);
