@@ -1,5 +1,5 @@
 // Inference in a worker thread (the daemon): one worker thread holds the models for all cameras
-// (ONNX Runtime spreads each run over its own thread pool); frames go over by transfer, not copy.
+// (ONNX Runtime spreads each run over its own thread pool); frames are shared or transferred, not copied.
 // This is the main-thread side; worker.ts runs in the thread. Only types are imported from the
 // modules that load OpenCV, so the main thread never loads it.
 import { EventEmitter } from 'node:events';
@@ -26,12 +26,16 @@ type WorkerMessage =
   | { type: 'swap-failed'; id: number; message: string }
   | { type: 'health'; event: InferenceHealth };
 
-/** The pixels to transfer: the Buffer's own ArrayBuffer when it owns all of it, otherwise a copy. */
-function transferable(buf: Buffer): ArrayBuffer {
-  const owns = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
-  return owns
-    ? (buf.buffer as ArrayBuffer)
-    : (buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer);
+/**
+ * How a frame's pixels go to the worker: shared (a SharedArrayBuffer-backed frame from the capture: the
+ * worker reads it in place and nothing comes back), transferred (a Buffer that owns its ArrayBuffer:
+ * moved there and back), or copied (a view into a larger buffer, e.g. Node's pool).
+ */
+function pixels(buf: Buffer): { data: ArrayBuffer | SharedArrayBuffer; transfer: boolean } {
+  const whole = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength;
+  if (whole && buf.buffer instanceof SharedArrayBuffer) return { data: buf.buffer, transfer: false };
+  if (whole) return { data: buf.buffer, transfer: true };
+  return { data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), transfer: false };
 }
 
 /** The worker script beside this module; from TypeScript sources a bootstrap registers tsx first. */
@@ -78,8 +82,8 @@ export class WorkerEngine extends EventEmitter<InferenceEvents> implements Infer
         } else if (m.type === 'result') {
           const p = this.settle(m.id);
           // The frame's pixels came back: the caller may hand them to the capture for reuse.
-          if (p?.frame && m.data) {
-            p.frame.data = Buffer.from(m.data);
+          if (p?.frame) {
+            if (m.data) p.frame.data = Buffer.from(m.data);
             if (p.frame.detectorCopy && m.copy) p.frame.detectorCopy.data = Buffer.from(m.copy);
           }
           p?.resolve(m.result);
@@ -108,27 +112,26 @@ export class WorkerEngine extends EventEmitter<InferenceEvents> implements Infer
     const worker = this.worker;
     if (!worker || this.stopping) return Promise.reject(new Error('inference worker is not running'));
     const id = this.nextId++;
-    const data = transferable(frame.data);
-    const copy = frame.detectorCopy
-      ? {
-          data: transferable(frame.detectorCopy.data),
-          width: frame.detectorCopy.width,
-          height: frame.detectorCopy.height,
-        }
-      : undefined;
+    const full = pixels(frame.data);
+    const small = frame.detectorCopy ? pixels(frame.detectorCopy.data) : undefined;
+    const copy =
+      frame.detectorCopy && small
+        ? { data: small.data, width: frame.detectorCopy.width, height: frame.detectorCopy.height }
+        : undefined;
     const req: WorkerRequest = {
       id,
-      data,
+      data: full.data,
       width: frame.width,
       height: frame.height,
       ...(copy ? { copy } : {}),
       ...(roi ? { roi } : {}),
       minFaceSize,
     };
+    const transfer = [full, small].filter((p) => p?.transfer).map((p) => p!.data as ArrayBuffer);
     return new Promise((resolve, reject) => {
-      // Only a frame whose own buffer went over gets it back (not one that was sent as a copy).
-      this.pending.set(id, { resolve, reject, ...(data === frame.data.buffer ? { frame } : {}) });
-      worker.postMessage(req, copy ? [data, copy.data] : [data]);
+      // Only a frame whose own buffers were moved gets them back (not one shared, nor one sent as a copy).
+      this.pending.set(id, { resolve, reject, ...(transfer.length ? { frame } : {}) });
+      worker.postMessage(req, transfer);
     });
   }
 

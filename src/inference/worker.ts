@@ -11,11 +11,12 @@ import { InProcessEngine } from './in-process.js';
 
 export interface WorkerRequest {
   id: number;
-  data: ArrayBuffer;
+  /** Shared (the capture's frames: read in place, nothing goes back) or transferred (sent back). */
+  data: ArrayBuffer | SharedArrayBuffer;
   width: number;
   height: number;
   /** The capture's detector-sized copy of the frame. */
-  copy?: { data: ArrayBuffer; width: number; height: number };
+  copy?: { data: ArrayBuffer | SharedArrayBuffer; width: number; height: number };
   roi?: Rect;
   minFaceSize: number;
 }
@@ -65,13 +66,18 @@ try {
       () => undefined,
     );
     run.then(
-      // The pixels go back with the result (transferred, not copied): the capture fills them again
-      // with a later frame instead of allocating 8 MB per 1080p frame.
-      (result) =>
+      // Transferred pixels go back with the result (transferred, not copied): the capture fills them
+      // again with a later frame instead of allocating 8 MB per 1080p frame. Shared ones never left.
+      (result) => {
+        const moved = (b: ArrayBuffer | SharedArrayBuffer | undefined): b is ArrayBuffer =>
+          b !== undefined && !(b instanceof SharedArrayBuffer);
+        const data = moved(req.data) ? req.data : undefined;
+        const back = moved(copy?.data) ? copy.data : undefined;
         port.postMessage(
-          { type: 'result', id: req.id, result, data: req.data, ...(copy ? { copy: copy.data } : {}) },
-          copy ? [req.data, copy.data] : [req.data],
-        ),
+          { type: 'result', id: req.id, result, ...(data ? { data } : {}), ...(back ? { copy: back } : {}) },
+          [data, back].filter(moved),
+        );
+      },
       (err: unknown) => port.postMessage({ type: 'error', id: req.id, message: (err as Error).message }),
     );
   });

@@ -342,6 +342,8 @@ describe('CameraCapture: files and devices', () => {
     const { cap } = open(config({ detectorCopy: { width: 160, height: 160 } }));
     const first = await cap.next(AbortSignal.timeout(10_000));
     const [data, copy] = [first.data, first.detectorCopy!.data];
+    // Shared with the inference worker, never transferred (frame-assembler.ts).
+    expect([data.buffer, copy.buffer].every((b) => b instanceof SharedArrayBuffer)).toBe(true);
     cap.release(first);
     const later = [await cap.next(AbortSignal.timeout(5_000)), await cap.next(AbortSignal.timeout(5_000))];
     expect(later.some((f) => f.data === data)).toBe(true);

@@ -30,6 +30,16 @@ describe('WorkerEngine', () => {
     expect(sent.byteLength).toBe(0);
     // ...and came back with the result, unchanged, for the capture to reuse.
     expect(frame.data.equals(pixels)).toBe(true);
+    // A capture's frame (SharedArrayBuffer, see frame-assembler.ts) is read in place: nothing moves,
+    // the same buffer stays with the frame, and the worker finds the same faces in it.
+    const shared = decodeFrame(sample(1), 1920, 1280);
+    const own = Buffer.from(new SharedArrayBuffer(shared.data.length));
+    shared.data.copy(own);
+    shared.data = own;
+    const inPlace = await worker.analyze(shared, undefined, 0);
+    expect(shared.data).toBe(own);
+    expect(own.buffer.byteLength).toBe(1920 * 1280 * 3);
+    expect(inPlace.faces.map((f) => f.box)).toEqual(results[0].faces.map((f) => f.box));
     await worker.stop();
     await expect(worker.analyze(decodeFrame(sample(2), 64, 64), undefined, 0)).rejects.toThrow(/not running/);
   });
