@@ -69,6 +69,7 @@ export function warpAffine(src: Raster, inverse: Affine, outW: number, outH: num
     }
     return { data: out, cols: outW, rows: outH, channels: C };
   }
+  if (b === 0 && d === 0) return warpAxisAligned(src, a, c, e, f, outW, outH, out);
   const adelta = new Int32Array(outW);
   const bdelta = new Int32Array(outW);
   for (let x = 0; x < outW; x++) {
@@ -119,6 +120,115 @@ export function warpAffine(src: Raster, inverse: Affine, outW: number, outH: num
     }
   }
   return { data: out, cols: outW, rows: outH, channels: C };
+}
+
+/**
+ * warpAffine for a matrix without rotation or shear (every resize and box crop): the same fixed-point
+ * coordinates and weights as the general loop, worked out once per column and once per row instead of
+ * per pixel, so the result is the same byte for byte. A 1920x1280 photo to YuNet's 960x640 input:
+ * 3.6 ms against 13.7 ms here.
+ */
+function warpAxisAligned(
+  src: Raster,
+  a: number,
+  c: number,
+  e: number,
+  f: number,
+  outW: number,
+  outH: number,
+  out: Uint8Array,
+): Raster {
+  const { cols: W, rows: H, channels: C, data } = src;
+  const stride = W * C;
+  // Per column: the left source pixel's byte offset and the horizontal fraction (1/32 pixel), as
+  // X = (X0 + adelta[x]) >> 5 in the general loop (with b = 0, X0 is the same for every row).
+  const X0 = cvRound(c * AB_SCALE) + ROUND_DELTA;
+  const xs = new Int32Array(outW);
+  const axs = new Int32Array(outW);
+  let first = outW; // columns [first, last) have both source columns inside the frame
+  let last = 0;
+  for (let x = 0; x < outW; x++) {
+    const X = (X0 + cvRound(a * x * AB_SCALE)) >> 5;
+    const x0 = X >> 5;
+    xs[x] = x0;
+    axs[x] = X & 31;
+    if (x0 >= 0 && x0 + 1 < W) {
+      first = Math.min(first, x);
+      last = x + 1;
+    }
+  }
+  // Exactly halving, halfway between source pixels (a 2x shrink with half-pixel centres, e.g. 1920 px
+  // to YuNet's 960): every weight is 8192, and (8192 * sum + 16384) >> 15 is the 2x2 mean (sum + 2) >> 2.
+  let halving = a === 2 && first < last;
+  for (let x = first; halving && x < last; x++) halving = axs[x] === 16 && (x === first || xs[x]! - xs[x - 1]! === 2);
+  for (let y = 0; y < outH; y++) {
+    const Y = (cvRound((e * y + f) * AB_SCALE) + ROUND_DELTA) >> 5; // bdelta is 0 when d = 0
+    const y0 = Y >> 5;
+    const ay = Y & 31;
+    const in0 = y0 >= 0 && y0 < H;
+    const in1 = y0 + 1 >= 0 && y0 + 1 < H;
+    if (!in0 && !in1) continue; // all black
+    const row = y * outW * C;
+    const interior = in0 && in1;
+    const halved = interior && halving && ay === 16;
+    if (halved) halveRow(data, y0 * stride + xs[first]! * C, stride, C, out, row + first * C, last - first);
+    for (let x = 0; x < outW; x++) {
+      if (halved && x === first) {
+        x = last - 1; // done by halveRow; only the edge columns remain
+        continue;
+      }
+      const x0 = xs[x]!;
+      const ax = axs[x]!;
+      const w00 = (32 - ax) * (32 - ay) * 32;
+      const w01 = ax * (32 - ay) * 32;
+      const w10 = (32 - ax) * ay * 32;
+      const w11 = ax * ay * 32;
+      const p = y0 * stride + x0 * C;
+      let o = row + x * C;
+      if (interior && x >= first && x < last) {
+        if (C === 3) {
+          const q = p + stride;
+          out[o] = (w00 * data[p]! + w01 * data[p + 3]! + w10 * data[q]! + w11 * data[q + 3]! + 16384) >> 15;
+          out[o + 1] =
+            (w00 * data[p + 1]! + w01 * data[p + 4]! + w10 * data[q + 1]! + w11 * data[q + 4]! + 16384) >> 15;
+          out[o + 2] =
+            (w00 * data[p + 2]! + w01 * data[p + 5]! + w10 * data[q + 2]! + w11 * data[q + 5]! + 16384) >> 15;
+        } else {
+          out[o] =
+            (w00 * data[p]! + w01 * data[p + 1]! + w10 * data[p + stride]! + w11 * data[p + stride + 1]! + 16384) >> 15;
+        }
+        continue;
+      }
+      const c0 = x0 >= 0 && x0 < W;
+      const c1 = x0 + 1 >= 0 && x0 + 1 < W;
+      if (!c0 && !c1) continue;
+      for (let k = 0; k < C; k++) {
+        const q = p + k;
+        let v = 16384;
+        if (in0 && c0) v += w00 * data[q]!;
+        if (in0 && c1) v += w01 * data[q + C]!;
+        if (in1 && c0) v += w10 * data[q + stride]!;
+        if (in1 && c1) v += w11 * data[q + stride + C]!;
+        out[o++] = v >> 15;
+      }
+    }
+  }
+  return { data: out, cols: outW, rows: outH, channels: C };
+}
+
+/** One output row of a 2x shrink: n pixels, each the rounded mean of a 2x2 block starting at `p`. */
+function halveRow(data: Uint8Array, p: number, stride: number, C: number, out: Uint8Array, o: number, n: number): void {
+  if (C === 3) {
+    for (let i = 0; i < n; i++, p += 6, o += 3) {
+      const q = p + stride;
+      out[o] = (data[p]! + data[p + 3]! + data[q]! + data[q + 3]! + 2) >> 2;
+      out[o + 1] = (data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]! + 2) >> 2;
+      out[o + 2] = (data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]! + 2) >> 2;
+    }
+    return;
+  }
+  for (let i = 0; i < n; i++, p += 2, o++)
+    out[o] = (data[p]! + data[p + 1]! + data[p + stride]! + data[p + stride + 1]! + 2) >> 2;
 }
 
 /** BGR to gray with OpenCV's fixed-point weights (cvtColor COLOR_BGR2GRAY: 15-bit); gray passes through. */

@@ -50,6 +50,20 @@ describe('warpAffine', () => {
       640,
     ],
     [
+      'the whole frame halved with half-pixel centres (YuNet at fit 960 from 1920 px)',
+      [2, 0, 0.5, 0, 2, 0.5] as Affine,
+      Math.floor(frame.width / 2),
+      Math.floor(frame.height / 2) + 6,
+    ],
+    [
+      'a crop that reaches past the right and bottom border',
+      [1.7, 0, frame.width - 50.2, 0, 2.3, frame.height - 61.6] as Affine,
+      64,
+      64,
+    ],
+    ['an enlargement (a small face to a 64x64 input)', [0.4, 0, 120.35, 0, 0.45, 90.1] as Affine, 64, 64],
+    ['a crop wholly outside the frame', [1, 0, -500.5, 0, 1, -400.5] as Affine, 32, 32],
+    [
       'a pure translation (the padded detector-sized copy)',
       [1, 0, 0, 0, 1, 0] as Affine,
       frame.width + 7,
