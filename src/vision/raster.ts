@@ -107,19 +107,27 @@ export function warpAffine(src: Raster, inverse: Affine, outW: number, outH: num
       } else if (!(in0 || in1) || !(c0 || c1)) {
         o += C;
       } else {
-        for (let k = 0; k < C; k++) {
-          const q = p + k;
-          let v = 16384;
-          if (in0 && c0) v += w00 * data[q]!;
-          if (in0 && c1) v += w01 * data[q + C]!;
-          if (in1 && c0) v += w10 * data[q + stride]!;
-          if (in1 && c1) v += w11 * data[q + stride + C]!;
-          out[o++] = v >> 15;
-        }
+        edgePixel(src, p, [w00, w01, w10, w11], [in0 && c0, in0 && c1, in1 && c0, in1 && c1], out, o);
+        o += C;
       }
     }
   }
   return { data: out, cols: outW, rows: outH, channels: C };
+}
+
+/**
+ * A pixel whose 2x2 source block is partly outside the frame: the outside neighbours count as black
+ * (BORDER_CONSTANT), the inside ones with their usual weights. `p`: the block's top-left byte offset.
+ */
+function edgePixel(src: Raster, p: number, w: number[], inside: boolean[], out: Uint8Array, o: number): void {
+  const { data, channels: C } = src;
+  const stride = src.cols * C;
+  const offsets = [0, C, stride, stride + C];
+  for (let k = 0; k < C; k++) {
+    let v = 16384;
+    for (let n = 0; n < 4; n++) if (inside[n]) v += w[n]! * data[p + offsets[n]! + k]!;
+    out[o + k] = v >> 15;
+  }
 }
 
 /**
@@ -184,7 +192,7 @@ function warpAxisAligned(
       const w10 = (32 - ax) * ay * 32;
       const w11 = ax * ay * 32;
       const p = y0 * stride + x0 * C;
-      let o = row + x * C;
+      const o = row + x * C;
       if (interior && x >= first && x < last) {
         if (C === 3) {
           const q = p + stride;
@@ -201,16 +209,7 @@ function warpAxisAligned(
       }
       const c0 = x0 >= 0 && x0 < W;
       const c1 = x0 + 1 >= 0 && x0 + 1 < W;
-      if (!c0 && !c1) continue;
-      for (let k = 0; k < C; k++) {
-        const q = p + k;
-        let v = 16384;
-        if (in0 && c0) v += w00 * data[q]!;
-        if (in0 && c1) v += w01 * data[q + C]!;
-        if (in1 && c0) v += w10 * data[q + stride]!;
-        if (in1 && c1) v += w11 * data[q + stride + C]!;
-        out[o++] = v >> 15;
-      }
+      if (c0 || c1) edgePixel(src, p, [w00, w01, w10, w11], [in0 && c0, in0 && c1, in1 && c0, in1 && c1], out, o);
     }
   }
   return { data: out, cols: outW, rows: outH, channels: C };
