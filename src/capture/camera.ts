@@ -318,13 +318,20 @@ export class CameraCapture extends EventEmitter<{ state: [StateChange] }> {
         if (run) this.checkOverflow(run);
       },
     };
-    void this.openSockets(copyAssembler ? [full, copyAssembler] : [full]).then((sockets) => {
-      if (launch !== this.launches || !this.active) {
-        for (const s of sockets ?? []) closeFrameSocket(s);
-        return;
-      }
-      run = this.spawnRun(cmd, assembler, copyAssembler, sockets);
-    });
+    this.openSockets(copyAssembler ? [full, copyAssembler] : [full])
+      .then((sockets) => {
+        if (launch !== this.launches || !this.active) {
+          for (const s of sockets ?? []) closeFrameSocket(s);
+          return;
+        }
+        run = this.spawnRun(cmd, assembler, copyAssembler, sockets);
+      })
+      // Nothing above should throw; if it does, this camera retries instead of the process dying of an
+      // unhandled rejection.
+      .catch((err: unknown) => {
+        if (launch !== this.launches || !this.active || run) return;
+        this.retry({ reason: `cannot start the decoder: ${(err as Error).message}`, permanent: false });
+      });
   }
 
   /** Sockets for the child's frame outputs (see frame-socket.ts); undefined: use pipes. */
