@@ -24,6 +24,15 @@ export function pssBytes(pid: number | 'self'): number {
   }
 }
 
+/** The fields of a /proc stat file after the command name (which may contain spaces): [state, ppid, …]. */
+function statFields(path: string): string[] {
+  const stat = readFileSync(path, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** utime + stime of statFields() output, in seconds. */
+const statCpuS = (fields: string[]): number => (Number(fields[11]) + Number(fields[12])) / TICK;
+
 /** CPU seconds (user+sys), RSS and PSS bytes of the direct children of `parent` (the FFmpeg captures). */
 export function childrenUsage(parent = process.pid): { cpuS: number; rss: number; pss: number; pids: number[] } {
   let cpuS = 0;
@@ -33,10 +42,9 @@ export function childrenUsage(parent = process.pid): { cpuS: number; rss: number
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(`/proc/${d}/stat`);
       if (Number(fields[1]) !== parent) continue;
-      cpuS += (Number(fields[11]) + Number(fields[12])) / TICK;
+      cpuS += statCpuS(fields);
       const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${d}/status`, 'utf8'));
       rss += Number(m?.[1] ?? 0) * 1024;
       pss += pssBytes(Number(d));
@@ -53,9 +61,7 @@ export function threadCpu(): Map<number, number> {
   const out = new Map<number, number>();
   for (const t of readdirSync('/proc/self/task')) {
     try {
-      const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(t), (Number(fields[11]) + Number(fields[12])) / TICK);
+      out.set(Number(t), statCpuS(statFields(`/proc/self/task/${t}/stat`)));
     } catch {
       // the thread ended while we looked
     }

@@ -59,15 +59,12 @@ export class FrameAssembler {
     }
     let off = 0;
     while (off < chunk.length) {
-      if (!this.current) {
-        this.current = this.spare ?? this.fresh();
-        this.spare = null;
-      }
-      const n = chunk.copy(this.current, this.filled, off, Math.min(chunk.length, off + this.size - this.filled));
+      const current = this.currentFrame();
+      const n = chunk.copy(current, this.filled, off, Math.min(chunk.length, off + this.size - this.filled));
       off += n;
       this.filled += n;
       if (this.filled === this.size) {
-        const frame = this.current;
+        const frame = current;
         this.current = null;
         this.filled = 0;
         this.sink(frame, this.width, this.height);
@@ -85,11 +82,7 @@ export class FrameAssembler {
       return (this.scratch ??= Buffer.allocUnsafe(64 * 1024));
     }
     this.lastTarget = 'frame';
-    if (!this.current) {
-      this.current = this.spare ?? this.fresh();
-      this.spare = null;
-    }
-    return this.current.subarray(this.filled);
+    return this.currentFrame().subarray(this.filled);
   }
 
   /** n bytes arrived in the buffer readInto() gave last. */
@@ -109,8 +102,13 @@ export class FrameAssembler {
     }
   }
 
-  private fresh(): Buffer {
-    return Buffer.from(new SharedArrayBuffer(this.size));
+  /** The frame being filled: the recycled spare if there is one, else a new shared buffer. */
+  private currentFrame(): Buffer {
+    if (!this.current) {
+      this.current = this.spare ?? Buffer.from(new SharedArrayBuffer(this.size));
+      this.spare = null;
+    }
+    return this.current;
   }
 
   /** Takes back a frame buffer nobody reads any more (dropped, or analysed), to fill with a later frame. */

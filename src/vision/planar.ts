@@ -36,7 +36,7 @@ export function planarTensor(
   const plane = width * height;
   const t = out?.length === 3 * plane ? out : new Float32Array(3 * plane);
   // Frames are BGR: RGB models read the planes in reverse. One view per plane keeps the inner loop to
-  // three plain stores (measured: 1.5 ms against 2.7 for a 960x540 copy, with the fill below).
+  // three plain stores (with the padding-only fill below: 2.12 ms against 2.37 for a 960x540 copy).
   const [o0, o1, o2] = spec.colour === 'rgb' ? [2 * plane, plane, 0] : [0, plane, 2 * plane];
   const p0 = t.subarray(o0, o0 + plane);
   const p1 = t.subarray(o1, o1 + plane);

@@ -134,7 +134,7 @@ function edgePixel(src: Raster, p: number, w: number[], inside: boolean[], out: 
  * warpAffine for a matrix without rotation or shear (every resize and box crop): the same fixed-point
  * coordinates and weights as the general loop, worked out once per column and once per row instead of
  * per pixel, so the result is the same byte for byte. A 1920x1280 photo to YuNet's 960x640 input:
- * 3.6 ms against 13.7 ms here.
+ * 5.7 ms against 10.1 ms here (most of it from the halving loop below).
  */
 function warpAxisAligned(
   src: Raster,
