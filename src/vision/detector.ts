@@ -31,7 +31,7 @@ export class FaceDetector {
   readonly scoreThreshold: number;
   readonly iouThreshold: number;
   private readonly decoding: DetectorDecoding;
-  /** The last run's input tensor buffer, written again by the next (a 960x544 input is 6 MB). */
+  /** The largest input buffer so far, written again by the next run (a 960x544 input is 6 MB). */
   private inputBuffer: Float32Array | undefined;
 
   constructor(
@@ -65,7 +65,8 @@ export class FaceDetector {
     this.inputBuffer = undefined;
     const { tensor, mapping } = frameToDetectorInput(frame, spec, roi, reuse);
     const out = await this.session.run({ [spec.name]: tensor });
-    if (tensor.data instanceof Float32Array) this.inputBuffer = tensor.data;
+    // The whole buffer, not the view the tensor used: the next photo may be taller.
+    if (tensor.data instanceof Float32Array) this.inputBuffer = new Float32Array(tensor.data.buffer);
     const output = (name: string): Float32Array => {
       const t = out[name];
       if (!t) throw new Error(`${this.name}: model did not return its "${name}" output`);

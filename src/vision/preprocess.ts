@@ -2,6 +2,7 @@
 import * as ort from 'onnxruntime-node';
 import type { InputSpec } from '../models/manifest.js';
 import { cropResize, frameToRaster, type Frame, type Rect, type ResizeKernel } from './image.js';
+import { halvedPlanarTensor } from './halve.js';
 import { planarApplies, planarTensor } from './planar.js';
 import { flipHorizontal, rotationMatrix, toGray, invertAffine, warpAffine, type Raster } from './raster.js';
 
@@ -93,6 +94,19 @@ export function frameToDetectorInput(
     Math.abs(srcRect.height - outH) < 1e-6;
   if (exact && planarApplies(spec)) {
     return { tensor: planarTensor(src, spec, outW, outH, reuse), mapping };
+  }
+  // A 2x shrink from a whole-pixel origin (a 1920 px photo, or a frame without the detector copy, to
+  // 960 px): one pass from the frame's bytes to the tensor, the same values as the two steps below.
+  const halving =
+    srcRect.width === 2 * outW &&
+    srcRect.height === 2 * outH &&
+    Number.isInteger(srcRect.x) &&
+    Number.isInteger(srcRect.y) &&
+    srcRect.x >= 0 &&
+    srcRect.y >= 0 &&
+    (spec.resizeKernel ?? 'half-pixel') === 'half-pixel';
+  if (halving && planarApplies(spec) && src.channels === 3) {
+    return { tensor: halvedPlanarTensor(src, spec, srcRect.x, srcRect.y, outW, outH, reuse), mapping };
   }
   const mat = cropResize(src, srcRect, outW, outH, spec.resizeKernel);
   const tensor = planarApplies(spec)

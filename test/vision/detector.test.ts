@@ -54,6 +54,21 @@ describe('FaceDetector (default bundle)', () => {
     expect(faces[0]!.box.x).toBeGreaterThan(1420);
   });
 
+  it('gives the same faces when one detector takes photos of different heights in turn (its input buffer is reused)', async () => {
+    // sample1 is 1920x1280 (input 960x640), sample2 1920x1367 (960x704): the detector keeps the larger
+    // buffer and feeds the smaller input through a view of its start.
+    const photos = [1, 2, 1, 2].map((i) => readImage(sample(i)));
+    const shared = await FaceDetector.load(defaultBundleDir('face-detector'), { threads: 1 });
+    const inTurn = [];
+    for (const p of photos) inTurn.push(await shared.detect(p));
+    for (const [k, p] of photos.entries()) {
+      const fresh = await FaceDetector.load(defaultBundleDir('face-detector'), { threads: 1 });
+      expect(inTurn[k]).toEqual(await fresh.detect(p));
+    }
+    expect(inTurn[0]).toHaveLength(EXPECTED[0]!);
+    expect(inTurn[1]).toHaveLength(EXPECTED[1]!);
+  });
+
   it('finds nothing in a blank frame', async () => {
     const frame = { data: Buffer.alloc(640 * 480 * 3, 128), width: 640, height: 480 };
     expect(await det.detect(frame)).toEqual([]);
