@@ -43,8 +43,9 @@ export function halvedPlanarTensor(
   const stride = W * 3;
   const words = full >> 1; // pairs of output pixels the word loop does
   if ((d.byteOffset + start) % 4 === 0 && stride % 4 === 0 && words > 0) {
-    const u32 = new Uint32Array(d.buffer, d.byteOffset, d.length >> 2);
-    halveWords(u32, start >> 2, stride >> 2, planes, width, words, twoRows, a, b);
+    // Words from output (0, 0)'s block on (the frame itself may start at any byte of its buffer).
+    const u32 = new Uint32Array(d.buffer, d.byteOffset + start, (d.length - start) >> 2);
+    halveWords(u32, 0, stride >> 2, planes, width, words, twoRows, a, b);
     halveBytes(d, start + 12 * words, stride, planes, width, 2 * words, full, twoRows, a, b);
   } else {
     halveBytes(d, start, stride, planes, width, 0, full, twoRows, a, b);

@@ -64,6 +64,7 @@ describe('halvedPlanarTensor', () => {
       [68, 50, 1, 0, 0, 34, 25],
       [68, 50, 0, 2, 4, 30, 20],
       [68, 50, 0, 1, 3, 40, 30],
+      [68, 50, 1, 1, 0, 30, 20], // the frame 1 byte into its buffer, its block 3: aligned words again
       [20, 10, 3, 5, 1, 16, 8],
       [9, 7, 0, 0, 0, 8, 8],
     ];
