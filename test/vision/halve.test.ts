@@ -67,6 +67,8 @@ describe('halvedPlanarTensor', () => {
       [68, 50, 1, 1, 0, 30, 20], // the frame 1 byte into its buffer, its block 3: aligned words again
       [20, 10, 3, 5, 1, 16, 8],
       [9, 7, 0, 0, 0, 8, 8],
+      [20, 12, 0, 0, 14, 8, 4], // a region below the picture: all black
+      [20, 12, 0, 24, 0, 8, 4], // right of it
     ];
     for (const [cols, rows, shift, ox, oy, w, h] of cases as [
       number,
