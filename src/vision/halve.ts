@@ -42,7 +42,7 @@ export function halvedPlanarTensor(
   const start = (oy * W + ox) * 3;
   const stride = W * 3;
   const words = full >> 1; // pairs of output pixels the word loop does
-  if ((d.byteOffset + start) % 4 === 0 && stride % 4 === 0 && words > 0 && twoRows > 0) {
+  if (LITTLE_ENDIAN && (d.byteOffset + start) % 4 === 0 && stride % 4 === 0 && words > 0 && twoRows > 0) {
     // Words from output (0, 0)'s block on (the frame itself may start at any byte of its buffer).
     const u32 = new Uint32Array(d.buffer, d.byteOffset + start, (d.length - start) >> 2);
     halveWords(u32, 0, stride >> 2, planes, width, words, twoRows, a, b);
@@ -63,6 +63,9 @@ export function halvedPlanarTensor(
 }
 
 type Planes = [Float32Array, Float32Array, Float32Array];
+
+/** halveWords reads bytes in little-endian order (x86 and ARM boxes are; anything else takes the bytes). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 // The hot loops do interior blocks only (no bounds or edge tests inside); halveWords does most of them
 // and halveBytes the rest, or all of them when the rows are not 4-byte aligned.
