@@ -133,8 +133,8 @@ function edgePixel(src: Raster, p: number, w: number[], inside: boolean[], out: 
 /**
  * warpAffine for a matrix without rotation or shear (every resize and box crop): the same fixed-point
  * coordinates and weights as the general loop, worked out once per column and once per row instead of
- * per pixel, so the result is the same byte for byte. A 1920x1280 photo to YuNet's 960x640 input:
- * 5.7 ms against 10.1 ms here (most of it from the halving loop below).
+ * per pixel, so the result is the same byte for byte. A 1920x1280 photo to 960x640: 7.1 ms against
+ * 10.1 ms here. (The detector's exact 2x shrink no longer comes here: src/vision/halve.ts.)
  */
 function warpAxisAligned(
   src: Raster,
@@ -165,10 +165,6 @@ function warpAxisAligned(
       last = x + 1;
     }
   }
-  // Exactly halving, halfway between source pixels (a 2x shrink with half-pixel centres, e.g. 1920 px
-  // to YuNet's 960): every weight is 8192, and (8192 * sum + 16384) >> 15 is the 2x2 mean (sum + 2) >> 2.
-  let halving = a === 2 && first < last;
-  for (let x = first; halving && x < last; x++) halving = axs[x] === 16 && (x === first || xs[x]! - xs[x - 1]! === 2);
   for (let y = 0; y < outH; y++) {
     const Y = (cvRound((e * y + f) * AB_SCALE) + ROUND_DELTA) >> 5; // bdelta is 0 when d = 0
     const y0 = Y >> 5;
@@ -178,13 +174,7 @@ function warpAxisAligned(
     if (!in0 && !in1) continue; // all black
     const row = y * outW * C;
     const interior = in0 && in1;
-    const halved = interior && halving && ay === 16;
-    if (halved) halveRow(data, y0 * stride + xs[first]! * C, stride, C, out, row + first * C, last - first);
     for (let x = 0; x < outW; x++) {
-      if (halved && x === first) {
-        x = last - 1; // done by halveRow; only the edge columns remain
-        continue;
-      }
       const x0 = xs[x]!;
       const ax = axs[x]!;
       const w00 = (32 - ax) * (32 - ay) * 32;
@@ -213,21 +203,6 @@ function warpAxisAligned(
     }
   }
   return { data: out, cols: outW, rows: outH, channels: C };
-}
-
-/** One output row of a 2x shrink: n pixels, each the rounded mean of a 2x2 block starting at `p`. */
-function halveRow(data: Uint8Array, p: number, stride: number, C: number, out: Uint8Array, o: number, n: number): void {
-  if (C === 3) {
-    for (let i = 0; i < n; i++, p += 6, o += 3) {
-      const q = p + stride;
-      out[o] = (data[p]! + data[p + 3]! + data[q]! + data[q + 3]! + 2) >> 2;
-      out[o + 1] = (data[p + 1]! + data[p + 4]! + data[q + 1]! + data[q + 4]! + 2) >> 2;
-      out[o + 2] = (data[p + 2]! + data[p + 5]! + data[q + 2]! + data[q + 5]! + 2) >> 2;
-    }
-    return;
-  }
-  for (let i = 0; i < n; i++, p += 2, o++)
-    out[o] = (data[p]! + data[p + 1]! + data[p + stride]! + data[p + stride + 1]! + 2) >> 2;
 }
 
 /** BGR to gray with OpenCV's fixed-point weights (cvtColor COLOR_BGR2GRAY: 15-bit); gray passes through. */
